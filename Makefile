@@ -1,0 +1,37 @@
+# The two commands of the README: `make run` and `make test`. Both create the
+# virtual environment and install everything on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DOCS ?= ../shared/corpus/seeds
+
+.PHONY: install run test lint ingest bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	# The CPU build of torch first, pinned, so nothing pulls the multi-GB CUDA build.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m streamlit run app/main.py
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+ingest: $(STAMP)
+	$(PY) -m ingest $(DOCS)
+
+bench: $(STAMP)
+	$(PY) bench/ingest.py $(DOCS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

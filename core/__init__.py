@@ -1,0 +1,17 @@
+"""Shared vocabulary of the project: pipeline data types, settings and errors.
+
+Every other package imports from here; this package imports from none of them,
+so dependencies stay one-way: core <- ingest <- retrieval <- llm <- app.
+
+Importing it makes the process offline for the Hugging Face libraries: nothing
+in this product may download a model or data at run time.
+"""
+
+import os
+
+for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")

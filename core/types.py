@@ -1,0 +1,89 @@
+"""Frozen dataclasses that flow through the pipeline.
+
+files -> PageText -> Chunk -> (vectors) -> index -> Passage -> prompt -> answer
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PageText:
+    """Cleaned text of one PDF page; `page` is 1-based as printed by viewers."""
+
+    page: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A token-bounded span of a document, with its provenance.
+
+    A chunk may cross a page break, so it records the first and last page.
+    `ordinal` is its position in the file (0, 1, 2, ...).
+
+    >>> c = Chunk(source="a.pdf", ordinal=0, page_start=1, page_end=2, text="hello", n_tokens=1)
+    >>> c.chunk_id == Chunk("a.pdf", 0, 1, 2, "hello", 1).chunk_id
+    True
+    >>> len(c.chunk_id)
+    16
+    """
+
+    source: str
+    ordinal: int
+    page_start: int
+    page_end: int
+    text: str
+    n_tokens: int
+
+    @property
+    def chunk_id(self) -> str:
+        """Content hash of text and provenance: stable across rebuilds."""
+        key = f"{self.source}\x00{self.ordinal}\x00{self.page_start}\x00{self.page_end}\x00{self.text}"
+        return hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that was not indexed, with the reason shown to the user."""
+
+    file: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest run did. Lists hold `source` names (paths relative to the folder)."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    warnings: tuple[Skipped, ...] = ()
+    files: int = 0
+    pages: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.skipped
+
+    def to_json(self) -> dict:
+        """The CLI's `--json` contract."""
+        return {
+            "files": self.files,
+            "pages": self.pages,
+            "chunks": self.chunks,
+            "added": list(self.added),
+            "updated": list(self.updated),
+            "unchanged": list(self.unchanged),
+            "removed": list(self.removed),
+            "skipped": [{"file": s.file, "reason": s.reason} for s in self.skipped],
+            "warnings": [{"file": s.file, "reason": s.reason} for s in self.warnings],
+            "seconds": round(self.seconds, 3),
+        }

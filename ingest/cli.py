@@ -1,0 +1,115 @@
+"""`python -m ingest PATH... [--index DIR] [--json]`: the ingest command.
+
+Progress and the human summary go to stderr; with `--json` stdout carries one
+JSON object (the contract other tools rely on). Exit codes: 0 all files
+indexed, 1 some files skipped, 2 nothing done (a usage or index error),
+130 interrupted (finished files are kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from core.errors import RagError
+from core.settings import Settings
+from core.types import IngestReport
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m ingest",
+        description="Add folders or PDF files to the local search index (incremental).",
+    )
+    p.add_argument("paths", nargs="+", type=Path, help="folders (searched recursively) or PDFs")
+    p.add_argument("--index", type=Path, help="index directory (default: RAG_INDEX_DIR or data/index)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.add_argument("--rebuild", action="store_true", help="start a fresh index (e.g. after changing the model)")
+    p.add_argument("--backend", choices=["pdfium", "pypdf"], help="PDF text extractor")
+    p.add_argument("--workers", type=int, help="parser processes (default: automatic)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    overrides = {}
+    if args.index:
+        overrides["index_dir"] = args.index
+    if args.backend:
+        overrides["pdf_backend"] = args.backend
+    if args.workers is not None:
+        overrides["ingest_workers"] = args.workers
+    from ingest.pipeline import run_ingest  # after argparse: `--help` stays instant
+
+    bar = None if args.quiet else _ProgressBar()
+    try:
+        settings = Settings(**overrides)
+        report = run_ingest(
+            args.paths,
+            settings,
+            rebuild=args.rebuild,
+            on_progress=bar,
+            on_wait=lambda pid: print(
+                f"waiting for another ingest (pid {pid}) on {settings.index_dir} ...",
+                file=sys.stderr,
+            ),
+        )
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished files were kept; run the same command to finish", file=sys.stderr)
+        return 130
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print(json.dumps(report.to_json() | {"index": report.extra["index"]}, ensure_ascii=False))
+    print(format_summary(report), file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def format_summary(report: IngestReport, list_max: int = 20) -> str:
+    idx = report.extra.get("index", {})
+    lines = [
+        f"{report.files} PDF files, {report.pages} pages, {report.chunks} chunks "
+        f"in {report.seconds:.1f} s -> {idx.get('dir', '?')} "
+        f"(index: {idx.get('documents', 0)} documents, {idx.get('chunks', 0)} chunks)",
+        f"  added {len(report.added)}, updated {len(report.updated)}, "
+        f"unchanged {len(report.unchanged)}, removed {len(report.removed)}, "
+        f"skipped {len(report.skipped)}",
+    ]
+    for label, names in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+        for name in names[:list_max]:
+            lines.append(f"  {label}: {name}")
+        if len(names) > list_max:
+            lines.append(f"  {label}: ... and {len(names) - list_max} more")
+    for s in report.skipped:
+        lines.append(f"  skipped: {s.file}: {s.reason}")
+    for w in report.warnings:
+        lines.append(f"  warning: {w.file}: {w.reason}")
+    return "\n".join(lines)
+
+
+class _ProgressBar:
+    """tqdm on stderr over pages, with files in the postfix; created on the first event."""
+
+    def __init__(self) -> None:
+        self._bar = None
+
+    def __call__(self, p) -> None:
+        from tqdm import tqdm
+
+        if self._bar is None:
+            self._bar = tqdm(total=p.pages_total, unit="page", file=sys.stderr, dynamic_ncols=True)
+        self._bar.total = max(p.pages_total, p.pages_done)
+        self._bar.n = p.pages_done
+        self._bar.set_postfix_str(f"files {p.files_done}/{p.files_total}, chunks {p.chunks}", refresh=False)
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()

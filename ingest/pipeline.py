@@ -1,0 +1,280 @@
+"""files -> pages -> chunks -> vectors -> index: one ingest run.
+
+`run_ingest` plans what changed (content hashes), parses the changed files in
+worker processes while this process chunks and embeds them, and writes whole
+documents into the next index generation, committing at least every
+`checkpoint_seconds` so an interrupted run keeps what it finished.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.settings import Settings
+from core.types import Chunk, IngestReport, PageText, Skipped
+from ingest.chunk import Chunker
+from ingest.discover import SourceFile, discover
+from ingest.embed import Embedder, load_embedder
+from ingest.extract import no_text_reason
+from ingest.parse_pool import FileDone, FileFailed, FileOpened, PagesParsed, ParserPool
+from ingest.store import DocumentRecord, IndexWriter
+from ingest.store.fsutil import sha256_file
+
+CHUNKER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot for progress bars. `pages_total` is an estimate until every file is opened."""
+
+    files_done: int
+    files_total: int
+    pages_done: int
+    pages_total: int
+    chunks: int
+    current: str
+    elapsed: float
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class _Plan:
+    todo: list[tuple[SourceFile, str, str]] = field(default_factory=list)  # file, sha, status
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def chunking_config(settings: Settings, max_model_tokens: int) -> dict:
+    """Effective chunking, as recorded in the manifest; 2 tokens go to [CLS] and [SEP]."""
+    return {
+        "chunk_tokens": min(settings.chunk_tokens, max_model_tokens - 2),
+        "chunk_overlap": settings.chunk_overlap,
+        "chunker_version": CHUNKER_VERSION,
+    }
+
+
+def run_ingest(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    rebuild: bool = False,
+    on_progress: ProgressCallback | None = None,
+    on_wait: Callable[[str], None] | None = None,
+    parser_processes: int | None = None,
+) -> IngestReport:
+    started = time.monotonic()
+    files, skipped = discover(paths)
+    embedder = embedder or load_embedder(settings)
+    info = embedder.info
+    chunking = chunking_config(settings, info.max_tokens)
+    writer = IndexWriter(
+        settings.index_dir,
+        embedding=asdict(info),
+        chunking=chunking,
+        rebuild=rebuild,
+        lock_timeout=settings.lock_timeout_seconds,
+        on_wait=on_wait,
+    )
+    with writer:
+        plan = _plan(files, paths, writer)
+        for source in plan.removed:
+            writer.remove(source)
+        run = _Run(settings, embedder, writer, chunking, plan, on_progress, started)
+        processes = settings.parser_workers() if parser_processes is None else parser_processes
+        pool = ParserPool(
+            processes, settings.pdf_backend, stall_seconds=settings.file_timeout_seconds
+        )
+        try:
+            run.consume(pool.events([f.path for f, _, _ in plan.todo]))
+        finally:
+            # Also on Ctrl-C: publish the documents that were finished.
+            skipped.extend(run.skipped)
+            writer.set_skipped({s.file: s.reason for s in skipped})
+            writer.commit()
+    manifest = writer.manifest
+    sources = [f.source for f in files if f.source in manifest.documents]
+    return IngestReport(
+        added=tuple(run.done["added"]),
+        updated=tuple(run.done["updated"]),
+        unchanged=tuple(plan.unchanged),
+        removed=tuple(plan.removed),
+        skipped=tuple(skipped),
+        warnings=tuple(run.warnings),
+        files=len(files),
+        pages=sum(manifest.documents[s].pages for s in sources),
+        chunks=sum(manifest.documents[s].chunks for s in sources),
+        seconds=time.monotonic() - started,
+        extra={
+            "index": {
+                "dir": str(settings.index_dir),
+                "documents": len(manifest.documents),
+                "pages": manifest.pages,
+                "chunks": manifest.chunks,
+            },
+            "parsed_pages": run.pages_done,
+        },
+    )
+
+
+def _plan(files: list[SourceFile], paths: Sequence[Path], writer: IndexWriter) -> _Plan:
+    """Classify files by content hash; stat (size, mtime) spares re-hashing unchanged files."""
+    plan = _Plan()
+    docs = writer.manifest.documents
+    for f in files:
+        old = docs.get(f.source)
+        if old and old.size == f.size and old.mtime_ns == f.mtime_ns and old.path == str(f.path):
+            plan.unchanged.append(f.source)
+            continue
+        sha = sha256_file(f.path)
+        if old and old.sha256 == sha:
+            plan.unchanged.append(f.source)
+            writer.touch(_record_with_stat(old, f))
+        else:
+            plan.todo.append((f, sha, "updated" if old else "added"))
+    # A document vanished if it lay under a folder given now and was not found there.
+    # Documents from other folders stay: that folder may just be unmounted.
+    seen = {f.source for f in files}
+    folders = [Path(p).expanduser().absolute() for p in paths if Path(p).expanduser().is_dir()]
+    for source, doc in docs.items():
+        if source not in seen and any(Path(doc.path).is_relative_to(d) for d in folders):
+            plan.removed.append(source)
+    return plan
+
+
+def _record_with_stat(old: DocumentRecord, f: SourceFile) -> DocumentRecord:
+    return DocumentRecord(
+        **{**asdict(old), "size": f.size, "mtime_ns": f.mtime_ns, "path": str(f.path)}
+    )
+
+
+class _Run:
+    """State of the parse -> chunk -> embed -> write loop, one entry per file in flight."""
+
+    def __init__(self, settings, embedder, writer, chunking, plan, on_progress, started):
+        self.settings = settings
+        self.embedder = embedder
+        self.writer = writer
+        self.chunking = chunking
+        self.todo = plan.todo
+        self.on_progress = on_progress
+        self.started = started
+        self.last_commit = time.monotonic()
+        self.done: dict[str, list[str]] = {"added": [], "updated": []}
+        self.skipped: list[Skipped] = []
+        self.warnings: list[Skipped] = []
+        self.files_done = 0
+        self.pages_done = 0
+        self.chunks_done = 0
+        self.page_counts: dict[int, int] = {}
+        self.state: dict[int, _FileState] = {}
+
+    def consume(self, events) -> None:
+        for event in events:
+            f = self.todo[event.index][0]
+            if isinstance(event, FileOpened):
+                self.page_counts[event.index] = event.page_count
+                self.state[event.index] = _FileState(
+                    Chunker(
+                        f.source,
+                        self.embedder,
+                        self.chunking["chunk_tokens"],
+                        self.chunking["chunk_overlap"],
+                    ),
+                    event.backend,
+                )
+            elif isinstance(event, PagesParsed):
+                st = self.state[event.index]
+                st.pages.extend(event.pages)
+                st.chunks.extend(st.chunker.feed(event.pages))
+                self._embed_ready(st, final=False)
+                self.pages_done += len(event.pages)
+            elif isinstance(event, FileDone):
+                self._finish(event.index)
+            elif isinstance(event, FileFailed):
+                self.state.pop(event.index, None)
+                self._skip(f.source, event.reason)
+            self._report(f.source)
+
+    def _embed_ready(self, st: _FileState, final: bool) -> None:
+        batch = self.settings.embedding_batch_size
+        while len(st.chunks) - st.embedded >= (1 if final else batch * 2):
+            todo = st.chunks[st.embedded : st.embedded + batch * 2]
+            st.vectors.append(self.embedder.embed([c.text for c in todo]))
+            st.embedded += len(todo)
+            self.chunks_done += len(todo)
+
+    def _finish(self, index: int) -> None:
+        f, sha, status = self.todo[index]
+        st = self.state.pop(index)
+        st.chunks.extend(st.chunker.finish())
+        self._embed_ready(st, final=True)
+        empty = sum(1 for p in st.pages if not p.text.strip())
+        if not st.chunks:
+            self._skip(f.source, no_text_reason(len(st.pages)))
+            return
+        if empty:
+            self.warnings.append(Skipped(f.source, f"{no_text_reason(empty)}; the other pages are indexed"))
+        dim = self.embedder.info.dim
+        vectors = np.vstack(st.vectors) if st.vectors else np.zeros((0, dim), np.float32)
+        record = DocumentRecord(
+            source=f.source,
+            sha256=sha,
+            pages=len(st.pages),
+            chunks=len(st.chunks),
+            root=str(f.root),
+            path=str(f.path),
+            size=f.size,
+            mtime_ns=f.mtime_ns,
+            backend=st.backend,
+            empty_pages=empty,
+            ingested_at=time.time(),
+        )
+        self.writer.put_document(record, st.chunks, vectors, st.pages)
+        self.done[status].append(f.source)
+        self.files_done += 1
+        if time.monotonic() - self.last_commit >= self.settings.checkpoint_seconds:
+            self.writer.commit()
+            self.last_commit = time.monotonic()
+
+    def _skip(self, source: str, reason: str) -> None:
+        # A file that became unreadable must not leave its old text searchable.
+        self.writer.remove(source)
+        self.skipped.append(Skipped(source, reason))
+        self.files_done += 1
+
+    def _report(self, current: str) -> None:
+        if self.on_progress is None:
+            return
+        known = sum(self.page_counts.values())
+        opened = len(self.page_counts)
+        remaining = len(self.todo) - opened
+        per_file = known / opened if opened else 0
+        self.on_progress(
+            Progress(
+                files_done=self.files_done,
+                files_total=len(self.todo),
+                pages_done=self.pages_done,
+                pages_total=known + round(per_file * remaining),
+                chunks=self.chunks_done,
+                current=current,
+                elapsed=time.monotonic() - self.started,
+            )
+        )
+
+
+@dataclass
+class _FileState:
+    chunker: Chunker
+    backend: str
+    pages: list[PageText] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+    vectors: list[np.ndarray] = field(default_factory=list)
+    embedded: int = 0

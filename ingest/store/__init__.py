@@ -1,0 +1,20 @@
+"""The index directory: a JSON manifest naming one immutable generation of files.
+
+    index_dir/
+      manifest.json         format version, models, chunking, documents, file checksums
+      gen-000007/
+        vectors.faiss       faiss.write_index of an IndexIDMap2(IndexFlatIP)
+        chunks.sqlite       chunk texts, provenance and page texts
+      .lock                 held by the one writer
+
+A writer builds `gen-000008/` beside the live generation and then swaps
+`manifest.json` with an atomic rename: a crash at any moment leaves the old
+manifest pointing at complete files. Readers load the generation the manifest
+names and never see a mix. Nothing is pickled.
+"""
+
+from ingest.store.manifest import DocumentRecord, Manifest
+from ingest.store.reader import IndexSnapshot, StoredChunk
+from ingest.store.writer import IndexWriter
+
+__all__ = ["DocumentRecord", "IndexSnapshot", "IndexWriter", "Manifest", "StoredChunk"]

@@ -1,0 +1,76 @@
+"""The chunk store: one SQLite file per generation with chunk texts, provenance and page texts.
+
+A committed generation's file is never written again, so readers open it
+read-only and immutable (no locks, no journal).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from core.types import Chunk, PageText
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chunk_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    ordinal INTEGER NOT NULL,
+    page_start INTEGER NOT NULL,
+    page_end INTEGER NOT NULL,
+    n_tokens INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks(source, ordinal);
+CREATE TABLE IF NOT EXISTS pages (
+    source TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (source, page)
+) WITHOUT ROWID;
+"""
+
+
+def open_writable(path: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(path, isolation_level=None)
+    # The file only becomes visible after the generation is renamed into place,
+    # so the journal buys nothing here; the commit protocol gives atomicity.
+    con.execute("PRAGMA journal_mode=OFF")
+    con.execute("PRAGMA synchronous=OFF")
+    con.executescript(SCHEMA)
+    con.execute("BEGIN")
+    return con
+
+
+def open_readonly(path: Path) -> sqlite3.Connection:
+    uri = f"file:{path}?mode=ro&immutable=1"
+    return sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+
+def insert_document(
+    con: sqlite3.Connection, chunks: Sequence[Chunk], pages: Iterable[PageText], source: str
+) -> list[int]:
+    """Insert one document's chunks and pages; returns the new chunk row ids in order."""
+    ids = []
+    for c in chunks:
+        cur = con.execute(
+            "INSERT INTO chunks(chunk_id, source, ordinal, page_start, page_end, n_tokens, text)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (c.chunk_id, c.source, c.ordinal, c.page_start, c.page_end, c.n_tokens, c.text),
+        )
+        ids.append(cur.lastrowid)
+    con.executemany(
+        "INSERT OR REPLACE INTO pages(source, page, text) VALUES (?,?,?)",
+        ((source, p.page, p.text) for p in pages),
+    )
+    return ids
+
+
+def delete_document(con: sqlite3.Connection, source: str) -> list[int]:
+    """Delete a document's rows; returns the chunk ids removed (to drop their vectors)."""
+    ids = [r[0] for r in con.execute("SELECT id FROM chunks WHERE source=?", (source,))]
+    con.execute("DELETE FROM chunks WHERE source=?", (source,))
+    con.execute("DELETE FROM pages WHERE source=?", (source,))
+    return ids

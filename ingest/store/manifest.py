@@ -1,0 +1,152 @@
+"""`manifest.json`: the versioned, human-readable root of an index directory.
+
+Round trip:
+
+>>> m = Manifest.empty(embedding={"model_id": "m", "dim": 3}, chunking={"max_tokens": 8})
+>>> Manifest.from_json(m.to_json()) == m
+True
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from core.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+
+FORMAT = "pdf-chat-index"
+VERSION = 1
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """One indexed PDF. `source` is its path relative to the folder it was ingested from."""
+
+    source: str
+    sha256: str
+    pages: int
+    chunks: int
+    root: str
+    path: str
+    size: int
+    mtime_ns: int
+    backend: str
+    empty_pages: int = 0
+    ingested_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class FileChecksum:
+    name: str
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    generation: int
+    embedding: dict
+    chunking: dict
+    documents: dict[str, DocumentRecord] = field(default_factory=dict)
+    files: dict[str, FileChecksum] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    @classmethod
+    def empty(cls, *, embedding: dict, chunking: dict) -> Manifest:
+        now = time.time()
+        return cls(0, dict(embedding), dict(chunking), created_at=now, updated_at=now)
+
+    @property
+    def generation_dir(self) -> str:
+        return generation_dir_name(self.generation)
+
+    @property
+    def pages(self) -> int:
+        return sum(d.pages for d in self.documents.values())
+
+    @property
+    def chunks(self) -> int:
+        return sum(d.chunks for d in self.documents.values())
+
+    def evolve(self, **changes) -> Manifest:
+        return replace(self, **changes)
+
+    def to_json(self) -> str:
+        body = {"format": FORMAT, "version": VERSION, **asdict(self)}
+        body["documents"] = {k: asdict(v) for k, v in sorted(self.documents.items())}
+        return json.dumps(body, indent=1, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, where: str = "manifest.json") -> Manifest:
+        try:
+            body = json.loads(text)
+            if body.get("format") != FORMAT:
+                raise IndexCorruptError(
+                    f"{where} is not a manifest of this application",
+                    hint="point RAG_INDEX_DIR at an index made by `python -m ingest`",
+                )
+            if body["version"] > VERSION:
+                raise IndexMismatchError(
+                    f"{where} has format version {body['version']}; this program reads "
+                    f"up to version {VERSION}",
+                    hint="update this program, or rebuild the index with "
+                    "`python -m ingest --rebuild FOLDER`",
+                )
+            return cls(
+                generation=int(body["generation"]),
+                embedding=dict(body["embedding"]),
+                chunking=dict(body["chunking"]),
+                documents={k: DocumentRecord(**v) for k, v in body["documents"].items()},
+                files={k: FileChecksum(**v) for k, v in body["files"].items()},
+                skipped=dict(body.get("skipped", {})),
+                created_at=float(body["created_at"]),
+                updated_at=float(body["updated_at"]),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IndexCorruptError(
+                f"{where} is damaged ({type(exc).__name__}: {exc})",
+                hint="rebuild the index with `python -m ingest --rebuild FOLDER`",
+            ) from exc
+
+
+def generation_dir_name(generation: int) -> str:
+    return f"gen-{generation:06d}"
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    path = index_dir / MANIFEST
+    if not path.is_file():
+        raise IndexNotFoundError(
+            f"no index at {index_dir} (no {MANIFEST})",
+            hint="add documents first: `python -m ingest FOLDER` (or upload PDFs in the app)",
+        )
+    return Manifest.from_json(path.read_text(encoding="utf-8"), where=str(path))
+
+
+def check_compatible(manifest: Manifest, *, embedding: dict, chunking: dict | None) -> None:
+    """Refuse to mix vectors of two models, or chunks of two chunkings, in one index."""
+    for key in ("model_id", "dim", "fingerprint"):
+        if key in manifest.embedding and manifest.embedding[key] != embedding.get(key):
+            raise IndexMismatchError(
+                f"the index was built with embedding model {manifest.embedding.get('model_id')!r} "
+                f"({key}={manifest.embedding[key]!r}), but the configured model has "
+                f"{key}={embedding.get(key)!r}",
+                hint="rebuild the index with `python -m ingest --rebuild FOLDER`, "
+                "or set RAG_EMBEDDING_MODEL back to the model it was built with",
+            )
+    if chunking is None:
+        return
+    for key, value in manifest.chunking.items():
+        if chunking.get(key) != value:
+            env = f"RAG_{key.upper()}"
+            raise IndexMismatchError(
+                f"the index was built with chunking {key}={value!r}, but the settings say "
+                f"{key}={chunking.get(key)!r}",
+                hint=f"rebuild the index with `python -m ingest --rebuild FOLDER`, "
+                f"or set {env}={value}",
+            )

@@ -1,0 +1,127 @@
+"""Read-only view of the live generation of an index directory."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import IndexCorruptError
+from ingest.store import chunks_db
+from ingest.store.fsutil import sha256_file
+from ingest.store.manifest import Manifest, read_manifest
+from ingest.store.vectors import FlatIndex
+from ingest.store.writer import CHUNKS, VECTORS
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: int
+    chunk_id: str
+    source: str
+    ordinal: int
+    page_start: int
+    page_end: int
+    n_tokens: int
+    text: str
+
+
+_COLUMNS = "id, chunk_id, source, ordinal, page_start, page_end, n_tokens, text"
+
+
+class IndexSnapshot:
+    """One generation, loaded: vectors in memory, chunk texts read on demand.
+
+    Safe to share between threads: SQLite reads are serialized by a lock and
+    the FAISS index is only searched, never changed.
+    """
+
+    def __init__(self, index_dir: Path, manifest: Manifest, vectors: FlatIndex, con) -> None:
+        self.index_dir = index_dir
+        self.manifest = manifest
+        self.vectors = vectors
+        self._con = con
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, index_dir: Path, *, verify: bool = True) -> IndexSnapshot:
+        index_dir = Path(index_dir)
+        for attempt in range(3):
+            manifest = read_manifest(index_dir)
+            gen = index_dir / manifest.generation_dir
+            if gen.is_dir() or attempt == 2:
+                break  # else a writer swapped generations between our two reads: read again
+        if not gen.is_dir():
+            raise IndexCorruptError(
+                f"the index at {index_dir} names {manifest.generation_dir}, which is missing",
+                hint="rebuild the index with `python -m ingest --rebuild FOLDER`",
+            )
+        if verify:
+            verify_files(gen, manifest)
+        vectors = FlatIndex.load(gen / VECTORS)
+        con = chunks_db.open_readonly(gen / CHUNKS)
+        return cls(index_dir, manifest, vectors, con)
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> IndexSnapshot:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def chunks_by_ids(self, ids: Sequence[int]) -> list[StoredChunk]:
+        """Chunks for `ids`, in the order given; unknown ids are left out."""
+        ids = [int(i) for i in ids if int(i) >= 0]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        with self._lock:
+            rows = self._con.execute(f"SELECT {_COLUMNS} FROM chunks WHERE id IN ({marks})", ids)
+            found = {r[0]: StoredChunk(*r) for r in rows}
+        return [found[i] for i in ids if i in found]
+
+    def iter_chunks(self, batch: int = 2048) -> Iterator[StoredChunk]:
+        """Every chunk, in id order, a batch at a time (bounded memory)."""
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._con.execute(
+                    f"SELECT {_COLUMNS} FROM chunks WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+                ).fetchall()
+            if not rows:
+                return
+            yield from (StoredChunk(*r) for r in rows)
+            last = rows[-1][0]
+
+    def page_text(self, source: str, page: int) -> str | None:
+        with self._lock:
+            row = self._con.execute(
+                "SELECT text FROM pages WHERE source=? AND page=?", (source, page)
+            ).fetchone()
+        return row[0] if row else None
+
+
+def verify_files(gen: Path, manifest: Manifest) -> None:
+    """Detect truncated or altered files before anything is trusted."""
+    for entry in manifest.files.values():
+        path = gen / entry.name
+        problem = None
+        if not path.is_file():
+            problem = "is missing"
+        elif path.stat().st_size != entry.bytes:
+            problem = f"has {path.stat().st_size} bytes, the manifest says {entry.bytes}"
+        elif sha256_file(path) != entry.sha256:
+            problem = "fails its checksum"
+        if problem:
+            raise IndexCorruptError(
+                f"index file {path} {problem}",
+                hint="rebuild the index with `python -m ingest --rebuild FOLDER`",
+            )
+
+

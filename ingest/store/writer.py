@@ -1,0 +1,217 @@
+"""The one writer of an index directory: builds the next generation aside, then swaps.
+
+    with IndexWriter(index_dir, embedding=info, chunking=cfg) as w:
+        w.put_document(record, chunks, vectors, pages)
+        w.commit()        # may be called many times: each commit is a checkpoint
+
+A document is written whole or not at all: its chunks, vectors and pages go in
+together in `put_document`, and a commit only ever publishes whole documents.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from core.types import Chunk, PageText
+from ingest.store import chunks_db
+from ingest.store.fsutil import atomic_write_bytes, fsync_dir, fsync_file, sha256_file
+from ingest.store.lock import WriteLock
+from ingest.store.manifest import (
+    MANIFEST,
+    DocumentRecord,
+    FileChecksum,
+    Manifest,
+    check_compatible,
+    generation_dir_name,
+    read_manifest,
+)
+from ingest.store.vectors import FlatIndex
+
+VECTORS = "vectors.faiss"
+CHUNKS = "chunks.sqlite"
+
+
+class IndexWriter:
+    def __init__(
+        self,
+        index_dir: Path,
+        *,
+        embedding: dict,
+        chunking: dict,
+        rebuild: bool = False,
+        lock_timeout: float = 10.0,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
+        self.index_dir = Path(index_dir)
+        self._embedding = dict(embedding)
+        self._chunking = dict(chunking)
+        self._rebuild = rebuild
+        self._lock = WriteLock(self.index_dir, lock_timeout, on_wait)
+        self._committed: Manifest | None = None
+        self._pending: Manifest | None = None
+        self._work: Path | None = None
+        self._con = None
+        self._vectors: FlatIndex | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+    def __enter__(self) -> IndexWriter:
+        self._lock.acquire()
+        try:
+            self._open()
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._discard_work()
+        finally:
+            self._lock.release()
+
+    def _open(self) -> None:
+        fresh = Manifest.empty(embedding=self._embedding, chunking=self._chunking)
+        if (self.index_dir / MANIFEST).exists():
+            old = read_manifest(self.index_dir)
+            if self._rebuild:
+                # Keep numbering so the new generation never overwrites the live one.
+                self._committed = fresh.evolve(generation=old.generation)
+                self._base = None
+            else:
+                check_compatible(old, embedding=self._embedding, chunking=self._chunking)
+                self._committed = old
+                self._base = self.index_dir / old.generation_dir
+        else:
+            self._committed = fresh
+            self._base = None
+        self._pending = self._committed
+        self._collect_garbage(keep_previous=True)
+
+    @property
+    def manifest(self) -> Manifest:
+        """The index as it will be after the next commit."""
+        assert self._pending is not None, "use IndexWriter as a context manager"
+        return self._pending
+
+    @property
+    def dirty(self) -> bool:
+        return self._work is not None
+
+    # -- changes -----------------------------------------------------------
+    def remove(self, source: str) -> None:
+        if source not in self.manifest.documents:
+            return
+        self._start_work()
+        self._vectors.remove(np.array(chunks_db.delete_document(self._con, source), np.int64))
+        docs = dict(self.manifest.documents)
+        del docs[source]
+        self._pending = self.manifest.evolve(documents=docs)
+
+    def put_document(
+        self,
+        record: DocumentRecord,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        pages: Sequence[PageText],
+    ) -> None:
+        """Add or replace one whole document."""
+        if len(chunks) != len(vectors):
+            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+        self.remove(record.source)
+        self._start_work()
+        ids = chunks_db.insert_document(self._con, chunks, pages, record.source)
+        self._vectors.add(np.array(ids, np.int64), vectors)
+        docs = dict(self.manifest.documents)
+        docs[record.source] = record
+        self._pending = self.manifest.evolve(documents=docs)
+
+    def touch(self, record: DocumentRecord) -> None:
+        """Update a document's bookkeeping (size, mtime) without touching its chunks."""
+        docs = dict(self.manifest.documents)
+        docs[record.source] = record
+        self._pending = self.manifest.evolve(documents=docs)
+
+    def set_skipped(self, skipped: dict[str, str]) -> None:
+        self._pending = self.manifest.evolve(skipped=dict(skipped))
+
+    # -- commit ------------------------------------------------------------
+    def commit(self) -> Manifest:
+        """Publish the pending state as a new generation (atomic); no-op if nothing changed."""
+        pending, committed = self.manifest, self._committed
+        if self._work is None:
+            if pending != committed and committed.generation > 0:
+                # Only bookkeeping changed: the same generation, a new manifest.
+                self._write_manifest(pending.evolve(updated_at=time.time()))
+            return self._committed
+        self._con.execute("COMMIT")
+        self._con.close()
+        self._con = None
+        self._vectors.save(self._work / VECTORS)
+        files = {}
+        for key, name in (("vectors", VECTORS), ("chunks", CHUNKS)):
+            path = self._work / name
+            fsync_file(path)
+            files[key] = FileChecksum(name, path.stat().st_size, sha256_file(path))
+        generation = committed.generation + 1
+        final = self.index_dir / generation_dir_name(generation)
+        if final.exists():  # left by a crash after rename but before the manifest swap
+            shutil.rmtree(final)
+        self._work.rename(final)
+        fsync_dir(self.index_dir)
+        self._work = None
+        self._base = final
+        self._write_manifest(pending.evolve(generation=generation, files=files, updated_at=time.time()))
+        self._collect_garbage(keep_previous=True)
+        return self._committed
+
+    def _write_manifest(self, manifest: Manifest) -> None:
+        # The single commit point: before this rename readers see the old generation.
+        atomic_write_bytes(self.index_dir / MANIFEST, manifest.to_json().encode("utf-8"))
+        self._committed = self._pending = manifest
+
+    # -- internals ---------------------------------------------------------
+    def _start_work(self) -> None:
+        if self._work is not None:
+            return
+        generation = self._committed.generation + 1
+        work = self.index_dir / (generation_dir_name(generation) + ".tmp")
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True)
+        if self._base is not None:
+            shutil.copyfile(self._base / CHUNKS, work / CHUNKS)
+        self._con = chunks_db.open_writable(work / CHUNKS)
+        if self._vectors is None:
+            self._vectors = (
+                FlatIndex.load(self._base / VECTORS)
+                if self._base is not None
+                else FlatIndex(int(self._embedding["dim"]))
+            )
+        self._work = work
+
+    def _discard_work(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        if self._work is not None:
+            shutil.rmtree(self._work, ignore_errors=True)
+            self._work = None
+
+    def _collect_garbage(self, keep_previous: bool) -> None:
+        """Delete generations no reader should still be opening, and half-written ones."""
+        if not self.index_dir.is_dir():
+            return
+        live = self._committed.generation
+        keep = {generation_dir_name(live)}
+        if keep_previous:
+            keep.add(generation_dir_name(live - 1))
+        for entry in self.index_dir.iterdir():
+            if entry.name.startswith("gen-") and entry.name not in keep and entry.is_dir():
+                if entry == self._work:
+                    continue
+                shutil.rmtree(entry, ignore_errors=True)

@@ -1,0 +1,40 @@
+"""Shared fixtures. Every test runs offline: a guard refuses any non-loopback connection."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+import core  # noqa: F401  (sets the Hugging Face offline variables)
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SEEDS = SHARED / "corpus" / "seeds"
+
+
+def _is_loopback(address) -> bool:
+    host = address[0] if isinstance(address, tuple) else address
+    return isinstance(host, str) and (
+        host in ("localhost", "::1") or host.startswith("127.") or host.startswith("/")
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Fail loudly if code under test tries to reach the network."""
+    real_connect = socket.socket.connect
+
+    def guarded_connect(self, address):
+        if self.family == socket.AF_UNIX or _is_loopback(address):
+            return real_connect(self, address)
+        raise RuntimeError(f"network access attempted in a test: {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+
+
+@pytest.fixture
+def seeds_dir() -> Path:
+    if not SEEDS.is_dir():
+        pytest.skip(f"shared corpus not found at {SEEDS}")
+    return SEEDS
