@@ -1,0 +1,287 @@
+"""Sentence embeddings and token counting with a local sentence-transformers model.
+
+The chunker needs the model's own token counts (all-MiniLM-L6-v2 silently
+truncates past 256 word pieces), and the index needs vectors. Both come from
+one `Embedder`. The real one, `SentenceTransformerEmbedder`, loads lazily: the
+fast tokenizer (milliseconds) serves counting and splitting, so chunking starts
+before the torch weights (seconds) are loaded for the first `embed` call.
+What a token counter must do (`TokenCounter`) and how text is cut at token
+offsets (`split_at_token_boundaries`) live in `ingest.chunk`, its user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from core.errors import ConfigError
+from core.settings import DEFAULT_EMBEDDING_NAME, Settings, packaged_embedding_model
+from ingest.chunk import TokenCounter, split_at_token_boundaries
+
+__all__ = [
+    "Embedder",
+    "EmbeddingInfo",
+    "SentenceTransformerEmbedder",
+    "TokenCounter",
+    "load_embedder",
+]
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+_TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer.model")
+_WEIGHT_HEAD_BYTES = 1 << 20
+_NEXT_STEP = "set RAG_EMBEDDING_MODEL to a local sentence-transformers folder, or unset it"
+
+
+@dataclass(frozen=True)
+class EmbeddingInfo:
+    """What identifies the vectors of an index: stored with it, compared when it is loaded."""
+
+    model_id: str
+    dim: int
+    max_tokens: int  # the model's max_seq_length, including its special tokens
+    fingerprint: str  # hash of config, tokenizer and weights; independent of the folder's path
+
+
+class Embedder(TokenCounter, Protocol):
+    """Turns texts into L2-normalized float32 vectors of shape (n, info.dim)."""
+
+    @property
+    def info(self) -> EmbeddingInfo: ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _read_json(path: Path) -> dict[str, Any] | list[Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}", hint=_NEXT_STEP) from exc
+
+
+def _transformer_dir(model_path: Path) -> Path:
+    """Folder of the transformer module (the root for current models, 0_Transformer for old)."""
+    modules_file = model_path / "modules.json"
+    if not model_path.is_dir():
+        raise ConfigError(f"embedding model folder {model_path} does not exist", hint=_NEXT_STEP)
+    if not modules_file.is_file():
+        raise ConfigError(
+            f"{model_path} is not a sentence-transformers model (no modules.json)", hint=_NEXT_STEP
+        )
+    modules = _read_json(modules_file)
+    first_module = modules[0] if isinstance(modules, list) and modules else {}
+    folder = model_path / str(first_module.get("path", ""))
+    missing = [
+        what
+        for what, names in (
+            ("config.json", ("config.json",)),
+            ("weights", _WEIGHT_FILES),
+            ("tokenizer", _TOKENIZER_FILES),
+        )
+        if not any((folder / name).is_file() for name in names)
+    ]
+    if missing:
+        raise ConfigError(
+            f"embedding model folder {folder} lacks {', '.join(missing)}", hint=_NEXT_STEP
+        )
+    return folder
+
+
+def _fingerprint(model_path: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(model_path.rglob("*")):
+        # Paths relative to the folder, so that a copy elsewhere has the same fingerprint.
+        name = file.relative_to(model_path).as_posix()
+        if file.suffix in (".json", ".txt") and file.is_file():  # configs and vocabularies
+            digest.update(f"{name}\0".encode() + file.read_bytes())
+        elif file.name in _WEIGHT_FILES:
+            # Hashing 90 MB would cost a second per start; size and head tell weights apart.
+            with file.open("rb") as stream:
+                head = stream.read(_WEIGHT_HEAD_BYTES)
+            digest.update(f"{name}\0{file.stat().st_size}\0".encode() + head)
+    return digest.hexdigest()[:16]
+
+
+def _output_dim(model_path: Path) -> int | None:
+    """Sentence-vector size from the module configs, or None if they do not say."""
+    dim = None
+    for module in _read_json(model_path / "modules.json"):
+        kind, config_file = str(module.get("type", "")), model_path / module.get("path", "")
+        config_file = config_file / "config.json"
+        if kind.endswith(".Pooling") and config_file.is_file():
+            config = _read_json(config_file)
+            modes = sum(on is True for key, on in config.items() if key.startswith("pooling_mode_"))
+            dim = int(config["word_embedding_dimension"]) * max(1, modes)
+        elif kind.endswith(".Dense") and config_file.is_file():
+            dim = int(_read_json(config_file)["out_features"])
+    return dim
+
+
+def _max_tokens(transformer_dir: Path) -> int:
+    st_config = transformer_dir / "sentence_bert_config.json"
+    if st_config.is_file() and _read_json(st_config).get("max_seq_length"):
+        return int(_read_json(st_config)["max_seq_length"])
+    config = _read_json(transformer_dir / "config.json")
+    return int(config.get("max_position_embeddings", 512))
+
+
+def _is_packaged_default(model_path: Path) -> bool:
+    try:
+        return packaged_embedding_model().resolve() == model_path.resolve()
+    except ConfigError:
+        return False
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers folder, loaded on first use (once, thread-safe).
+
+    Construction only checks the folder; `info` reads its config files;
+    counting and splitting load the tokenizer alone; `embed` loads torch.
+    """
+
+    def __init__(self, model_path: Path, device: str = "cpu", batch_size: int = 32) -> None:
+        self.model_path = Path(model_path)
+        self.device = device
+        self.batch_size = batch_size
+        self._transformer_dir = _transformer_dir(self.model_path)
+        self._info: EmbeddingInfo | None = None
+        self._tokenizer: Any = None
+        self._model: SentenceTransformer | None = None
+        self._load_lock = threading.Lock()
+        # A fast tokenizer is not safe for concurrent calls ("Already borrowed"); nor is encode().
+        self._tokenizer_lock = threading.Lock()
+        self._model_lock = threading.Lock()
+
+    @property
+    def info(self) -> EmbeddingInfo:
+        if self._info is None:
+            dim = _output_dim(self.model_path)
+            if dim is None:  # unusual module stack: only the loaded model knows its output size
+                dim = int(self._loaded_model().get_sentence_embedding_dimension())
+            model_id = (
+                DEFAULT_EMBEDDING_NAME
+                if _is_packaged_default(self.model_path)
+                else self.model_path.resolve().name
+            )
+            self._info = EmbeddingInfo(
+                model_id=model_id,
+                dim=dim,
+                max_tokens=_max_tokens(self._transformer_dir),
+                fingerprint=_fingerprint(self.model_path),
+            )
+        return self._info
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces of each text, without special tokens, in one batched tokenizer call."""
+        if not texts:
+            return []
+        return [len(ids) for ids in self._encode(texts, with_offsets=False)["input_ids"]]
+
+    def split_to_tokens(self, text: str, max_tokens: int) -> list[str]:
+        """Pieces of `text`, each at most `max_tokens` tokens, cut at token boundaries."""
+        encoding = self._encode([text], with_offsets=True)
+        spans = encoding["offset_mapping"][0]
+        if len(spans) <= max_tokens:
+            return [text.strip()] if text.strip() else []
+        pieces = split_at_token_boundaries(text, spans, encoding.word_ids(0), max_tokens)
+        # A piece cut inside a word may tokenize differently alone (say "##ing" -> "in", "##g").
+        result: list[str] = []
+        for piece, count in zip(pieces, self.count_tokens(pieces), strict=True):
+            too_long = count > max_tokens and piece != text.strip()
+            result.extend(self.split_to_tokens(piece, max_tokens) if too_long else [piece])
+        return result
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """float32 (len(texts), dim) vectors with L2 norm 1.
+
+        The model silently truncates a text past `info.max_tokens`; chunks never are that long.
+        """
+        if not texts:
+            return np.zeros((0, self.info.dim), dtype=np.float32)
+        model = self._loaded_model()
+        with self._model_lock:
+            vectors = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _encode(self, texts: Sequence[str], *, with_offsets: bool) -> Any:
+        tokenizer = self._loaded_tokenizer()
+        with self._tokenizer_lock:
+            return tokenizer(
+                list(texts),
+                add_special_tokens=False,
+                truncation=False,
+                padding=False,
+                return_offsets_mapping=with_offsets,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+            )
+
+    def _loaded_tokenizer(self) -> Any:
+        with self._load_lock:
+            if self._tokenizer is None:
+                from transformers import AutoTokenizer
+
+                try:
+                    # model_max_length: we count long texts on purpose; no "too long" warning.
+                    tokenizer = AutoTokenizer.from_pretrained(
+                        str(self._transformer_dir), use_fast=True, model_max_length=10**9
+                    )
+                except Exception as exc:  # any failure means the folder is unusable
+                    raise ConfigError(
+                        f"cannot load the tokenizer of {self._transformer_dir}: {exc}",
+                        hint=_NEXT_STEP,
+                    ) from exc
+                if not tokenizer.is_fast:
+                    raise ConfigError(
+                        f"the tokenizer of {self._transformer_dir} has no fast version, "
+                        "which exact token offsets need",
+                        hint="add a tokenizer.json to the folder, or " + _NEXT_STEP,
+                    )
+                self._tokenizer = tokenizer
+            return self._tokenizer
+
+    def _loaded_model(self) -> SentenceTransformer:
+        with self._load_lock:
+            if self._model is None:
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                bars_were_on = hf_logging.is_progress_bar_enabled()
+                hf_logging.disable_progress_bar()  # library code must not write to the terminal
+                try:
+                    self._model = SentenceTransformer(
+                        str(self.model_path), device=self.device, local_files_only=True
+                    )
+                except Exception as exc:  # torch/ST raise many types; all mean "cannot use it"
+                    raise ConfigError(
+                        f"cannot load embedding model {self.model_path} on {self.device!r}: {exc}",
+                        hint=f"check RAG_EMBEDDING_DEVICE (cpu works everywhere); {_NEXT_STEP}",
+                    ) from exc
+                finally:
+                    if bars_were_on:
+                        hf_logging.enable_progress_bar()
+            return self._model
+
+
+def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """The configured embedder (`RAG_EMBEDDING_*` settings); nothing heavy is loaded yet."""
+    return SentenceTransformerEmbedder(
+        settings.embedding_model_path(),
+        device=settings.embedding_device,
+        batch_size=settings.embedding_batch_size,
+    )
