@@ -41,7 +41,8 @@ class Chunk:
     @property
     def chunk_id(self) -> str:
         """Content hash of text and provenance: stable across rebuilds."""
-        key = f"{self.source}\x00{self.ordinal}\x00{self.page_start}\x00{self.page_end}\x00{self.text}"
+        parts = (self.source, self.ordinal, self.page_start, self.page_end, self.text)
+        key = "\x00".join(map(str, parts))
         return hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
 
 
@@ -86,4 +87,32 @@ class IngestReport:
             "skipped": [{"file": s.file, "reason": s.reason} for s in self.skipped],
             "warnings": [{"file": s.file, "reason": s.reason} for s in self.warnings],
             "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its score, as shown to users and models."""
+
+    source: str
+    page_start: int
+    page_end: int
+    score: float
+    text: str
+    chunk_id: str = ""
+
+    @property
+    def pages(self) -> str:
+        """'p. 4' or 'pp. 4-5', as printed in citations."""
+        if self.page_start == self.page_end:
+            return f"p. {self.page_start}"
+        return f"pp. {self.page_start}-{self.page_end}"
+
+    def to_json(self) -> dict:
+        return {
+            "source": self.source,
+            "page_start": self.page_start,
+            "page_end": self.page_end,
+            "score": round(float(self.score), 4),
+            "text": self.text,
         }

@@ -24,9 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Add folders or PDF files to the local search index (incremental).",
     )
     p.add_argument("paths", nargs="+", type=Path, help="folders (searched recursively) or PDFs")
-    p.add_argument("--index", type=Path, help="index directory (default: RAG_INDEX_DIR or data/index)")
+    p.add_argument(
+        "--index", type=Path, help="index directory (default: RAG_INDEX_DIR or data/index)"
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    p.add_argument("--rebuild", action="store_true", help="start a fresh index (e.g. after changing the model)")
+    p.add_argument(
+        "--rebuild", action="store_true", help="start a fresh index (e.g. after changing the model)"
+    )
     p.add_argument("--backend", choices=["pdfium", "pypdf"], help="PDF text extractor")
     p.add_argument("--workers", type=int, help="parser processes (default: automatic)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -61,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted: finished files were kept; run the same command to finish", file=sys.stderr)
+        print(
+            "\ninterrupted: finished files were kept; run the same command to finish",
+            file=sys.stderr,
+        )
         return 130
     finally:
         if bar is not None:
@@ -82,7 +89,11 @@ def format_summary(report: IngestReport, list_max: int = 20) -> str:
         f"unchanged {len(report.unchanged)}, removed {len(report.removed)}, "
         f"skipped {len(report.skipped)}",
     ]
-    for label, names in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+    for label, names in (
+        ("added", report.added),
+        ("updated", report.updated),
+        ("removed", report.removed),
+    ):
         for name in names[:list_max]:
             lines.append(f"  {label}: {name}")
         if len(names) > list_max:
@@ -107,7 +118,9 @@ class _ProgressBar:
             self._bar = tqdm(total=p.pages_total, unit="page", file=sys.stderr, dynamic_ncols=True)
         self._bar.total = max(p.pages_total, p.pages_done)
         self._bar.n = p.pages_done
-        self._bar.set_postfix_str(f"files {p.files_done}/{p.files_total}, chunks {p.chunks}", refresh=False)
+        self._bar.set_postfix_str(
+            f"files {p.files_done}/{p.files_total}, chunks {p.chunks}", refresh=False
+        )
         self._bar.refresh()
 
     def close(self) -> None:

@@ -2,7 +2,8 @@
 
 >>> import tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
->>> (d / "sub").mkdir(); _ = (d / "sub" / "b.PDF").write_bytes(b"%PDF-"); _ = (d / "a.txt").write_text("x")
+>>> (d / "sub").mkdir()
+>>> _ = (d / "sub" / "b.PDF").write_bytes(b"%PDF-"), (d / "a.txt").write_text("x")
 >>> found, skipped = discover([d, d / "nope"])
 >>> [f.source for f in found], [s.reason for s in skipped]
 (['sub/b.PDF'], ['path not found'])
@@ -71,4 +72,3 @@ def _unique_sources(files: list[SourceFile]) -> list[SourceFile]:
             f = SourceFile(f.path, f"{f.root.name}/{f.source}", f.root, f.size, f.mtime_ns)
         out.append(f)
     return out
-

@@ -12,10 +12,9 @@ file: the pool reports it as failed, starts a fresh worker, and goes on.
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
-import queue
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 from pathlib import Path
 
 from core.errors import PdfError
@@ -65,16 +64,16 @@ def parse_file(index: int, path: Path, backend: str, batch_pages: int) -> Iterat
         yield FileFailed(index, f"parser error: {type(exc).__name__}: {exc}")
 
 
-def _worker(tasks, results, backend: str, batch_pages: int) -> None:
-    while (task := tasks.get()) is not None:
+def _worker(conn, backend: str, batch_pages: int) -> None:
+    """Parse the files the pool sends, one at a time, until it sends None."""
+    while (task := conn.recv()) is not None:
         index, path = task
-        results.put(("start", index, os.getpid()))
         for event in parse_file(index, Path(path), backend, batch_pages):
-            results.put(("event", event, os.getpid()))
+            conn.send(event)
 
 
 class ParserPool:
-    """`events(paths)` yields ParseEvents; every file ends with exactly one FileDone or FileFailed."""
+    """`events(paths)` yields ParseEvents; each file ends in one FileDone or FileFailed."""
 
     def __init__(
         self,
@@ -82,8 +81,10 @@ class ParserPool:
         backend: str = "pdfium",
         batch_pages: int = 16,
         stall_seconds: float = 300.0,
+        worker=None,
     ) -> None:
         self.processes = processes
+        self.worker = worker or _worker
         self.backend = backend
         self.batch_pages = batch_pages
         self.stall_seconds = stall_seconds
@@ -98,88 +99,102 @@ class ParserPool:
         yield from _PoolRun(self, paths).run()
 
 
+class _Worker:
+    def __init__(self, ctx, target, backend: str, batch_pages: int) -> None:
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=target, args=(child, backend, batch_pages), daemon=True)
+        self.proc.start()
+        child.close()  # so that recv() raises EOFError once the worker dies
+        self.index: int | None = None  # the file it works on
+        self.quiet = 0.0  # seconds the pool waited on it in vain
+
+    def give(self, index: int | None, path: Path | None = None) -> None:
+        self.index, self.quiet = index, 0.0
+        self.conn.send(None if index is None else (index, str(path)))
+
+    def stop(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(timeout=5)
+        self.conn.close()
+
+
 class _PoolRun:
+    """The pool hands out files one by one over a pipe per worker.
+
+    A pipe per worker (rather than shared queues) means a worker killed at any
+    moment can't leave a shared lock held, and the pool always knows which
+    file each worker was on.
+    """
+
     POLL = 0.2
 
     def __init__(self, pool: ParserPool, paths: Sequence[Path]) -> None:
         # "spawn": workers must not inherit torch's threads and locks from the parent.
         self.ctx = mp.get_context("spawn")
         self.pool = pool
-        self.tasks = self.ctx.Queue()
-        self.results = self.ctx.Queue(maxsize=4 * max(1, pool.processes))
+        self.paths = list(paths)
+        self.next = 0
         self.open = set(range(len(paths)))
-        self.current: dict[int, int] = {}  # worker pid -> file index it works on
-        self.quiet: dict[int, float] = {}  # worker pid -> seconds we waited on it in vain
-        self.workers: dict[int, mp.Process] = {}
-        for i, p in enumerate(paths):
-            self.tasks.put((i, str(p)))
-        n = min(pool.processes, len(paths))
-        for _ in range(n):
-            self.tasks.put(None)
-            self._start_worker()
+        self.workers: list[_Worker] = []
 
-    def _start_worker(self) -> None:
-        args = (self.tasks, self.results, self.pool.backend, self.pool.batch_pages)
-        proc = self.ctx.Process(target=_worker, args=args, daemon=True)
-        proc.start()
-        self.workers[proc.pid] = proc
-        self.quiet[proc.pid] = 0.0
+    def _new_worker(self) -> None:
+        worker = _Worker(self.ctx, self.pool.worker, self.pool.backend, self.pool.batch_pages)
+        self.workers.append(worker)
+        self._feed(worker)
+
+    def _feed(self, worker: _Worker) -> None:
+        if self.next < len(self.paths):
+            worker.give(self.next, self.paths[self.next])
+            self.next += 1
+        else:
+            worker.give(None)
 
     def run(self) -> Iterator[ParseEvent]:
         try:
+            for _ in range(min(self.pool.processes, len(self.paths))):
+                self._new_worker()
             while self.open:
-                try:
-                    kind, payload, pid = self.results.get(timeout=self.POLL)
-                except queue.Empty:
-                    yield from self._check_workers()
-                    continue
-                self.quiet[pid] = 0.0
-                if kind == "start":
-                    self.current[pid] = payload
-                    continue
-                if isinstance(payload, FileDone | FileFailed):
-                    self.current.pop(pid, None)
-                    if payload.index not in self.open:
-                        continue
-                    self.open.discard(payload.index)
-                elif payload.index not in self.open:
-                    continue  # late output of a file already given up on
-                yield payload
+                busy = [w for w in self.workers if w.index is not None]
+                ready = wait([w.conn for w in busy], timeout=self.POLL)
+                if not ready:
+                    yield from self._check_stalls(busy)
+                for worker in busy:
+                    if worker.conn in ready:
+                        yield from self._receive(worker)
         finally:
-            for proc in self.workers.values():
-                if proc.is_alive():
-                    proc.kill()
-                proc.join(timeout=5)
-            self.tasks.cancel_join_thread()
-            self.results.cancel_join_thread()
+            for worker in self.workers:
+                worker.stop()
 
-    def _check_workers(self) -> Iterator[ParseEvent]:
-        """Called only when the queue is empty, so a quiet worker is not merely throttled."""
-        for pid, proc in list(self.workers.items()):
-            index = self.current.get(pid)
-            if proc.is_alive():
-                if index is None:
-                    continue
-                self.quiet[pid] += self.POLL
-                if self.quiet[pid] < self.pool.stall_seconds:
-                    continue
-                proc.kill()
-                proc.join()
+    def _receive(self, worker: _Worker) -> Iterator[ParseEvent]:
+        try:
+            event = worker.conn.recv()
+        except (EOFError, OSError):
+            code = worker.proc.join(timeout=5) or worker.proc.exitcode
+            yield from self._give_up(
+                worker, f"the PDF parser crashed on this file (exit code {code})"
+            )
+            return
+        worker.quiet = 0.0
+        yield event
+        if isinstance(event, FileDone | FileFailed):
+            self.open.discard(event.index)
+            self._feed(worker)
+
+    def _check_stalls(self, busy: list[_Worker]) -> Iterator[ParseEvent]:
+        """Runs only when no worker had output, so a quiet worker is not merely throttled."""
+        for worker in busy:
+            worker.quiet += self.POLL
+            if worker.quiet >= self.pool.stall_seconds:
                 reason = f"parsing stalled for more than {self.pool.stall_seconds:g} s (skipped)"
-            else:
-                if index is None and proc.exitcode == 0:
-                    del self.workers[pid]
-                    continue
-                reason = f"the PDF parser crashed on this file (exit code {proc.exitcode})"
-            del self.workers[pid]
-            self.current.pop(pid, None)
-            if index is not None and index in self.open:
-                self.open.discard(index)
-                yield FileFailed(index, reason)
-            self.tasks.put(None)
-            self._start_worker()
-        if not self.workers and self.open:
-            # Every worker is gone yet files remain: they were taken but never reported.
-            for index in sorted(self.open):
-                yield FileFailed(index, "the PDF parser stopped before reading this file")
-            self.open.clear()
+                yield from self._give_up(worker, reason)
+
+    def _give_up(self, worker: _Worker, reason: str) -> Iterator[ParseEvent]:
+        index = worker.index
+        worker.stop()
+        self.workers.remove(worker)
+        if index is not None and index in self.open:
+            self.open.discard(index)
+            yield FileFailed(index, reason)
+        if self.next < len(self.paths):
+            self._new_worker()

@@ -221,7 +221,9 @@ class _Run:
             self._skip(f.source, no_text_reason(len(st.pages)))
             return
         if empty:
-            self.warnings.append(Skipped(f.source, f"{no_text_reason(empty)}; the other pages are indexed"))
+            self.warnings.append(
+                Skipped(f.source, f"{no_text_reason(empty)}; the other pages are indexed")
+            )
         dim = self.embedder.info.dim
         vectors = np.vstack(st.vectors) if st.vectors else np.zeros((0, dim), np.float32)
         record = DocumentRecord(

@@ -30,11 +30,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _doc(source: str, n: int, seed: int = 0):
     rng = np.random.default_rng(seed)
-    chunks = [Chunk(source, i, i + 1, i + 1, f"{source} chunk {i} seed {seed}", 5) for i in range(n)]
+    chunks = [
+        Chunk(source, i, i + 1, i + 1, f"{source} chunk {i} seed {seed}", 5) for i in range(n)
+    ]
     vectors = rng.standard_normal((n, 8)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     pages = [PageText(i + 1, f"page {i + 1} of {source}") for i in range(n)]
-    record = DocumentRecord(source, f"sha-{source}-{seed}", n, n, "/r", f"/r/{source}", 1, 1, "pdfium")
+    record = DocumentRecord(
+        source, f"sha-{source}-{seed}", n, n, "/r", f"/r/{source}", 1, 1, "pdfium"
+    )
     return record, chunks, vectors, pages
 
 
@@ -55,7 +59,7 @@ def test_put_commit_reopen_round_trip(tmp_path):
     with IndexSnapshot.open(tmp_path) as snap:
         assert len(snap) == 3
         assert snap.manifest.documents["a.pdf"] == rec
-        scores, ids = snap.vectors.search(vectors[1:2], k=1)
+        _scores, ids = snap.vectors.search(vectors[1:2], k=1)
         hit = snap.chunks_by_ids(ids[0])[0]
         assert (hit.source, hit.ordinal, hit.text) == ("a.pdf", 1, chunks[1].text)
         assert hit.chunk_id == chunks[1].chunk_id
@@ -193,5 +197,5 @@ def test_damaged_manifest_is_reported(tmp_path):
         w.put_document(*_doc("a.pdf", 1))
         w.commit()
     (tmp_path / "manifest.json").write_text("{not json")
-    with pytest.raises(IndexCorruptError, match="manifest.json is damaged"):
+    with pytest.raises(IndexCorruptError, match=r"manifest\.json is damaged"):
         IndexSnapshot.open(tmp_path)

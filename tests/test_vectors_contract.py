@@ -47,7 +47,7 @@ def test_remove_then_search(backend):
     keep = ids[1::2]
     scores, got = index.search(vectors[1::2][:5], k=50)
     assert set(got.ravel().tolist()) <= set(keep.tolist())
-    ref_scores, ref_ids = _reference(keep, vectors[1::2], vectors[1::2][:5], 50)
+    ref_scores, _ref_ids = _reference(keep, vectors[1::2], vectors[1::2][:5], 50)
     np.testing.assert_allclose(scores, ref_scores, rtol=1e-5, atol=1e-5)
 
 
@@ -71,7 +71,7 @@ def test_save_load_round_trip(backend, tmp_path):
 def test_k_larger_than_index_pads_with_minus_one(backend):
     index = backend(dim=4)
     index.add(np.array([7]), np.eye(4, dtype=np.float32)[:1])
-    scores, ids = index.search(np.eye(4, dtype=np.float32)[:1], k=3)
+    _scores, ids = index.search(np.eye(4, dtype=np.float32)[:1], k=3)
     assert ids.tolist() == [[7, -1, -1]]
     empty = backend(dim=4)
     assert empty.search(np.eye(4, dtype=np.float32)[:1], k=2)[1].tolist() == [[-1, -1]]

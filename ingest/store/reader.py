@@ -123,5 +123,3 @@ def verify_files(gen: Path, manifest: Manifest) -> None:
                 f"index file {path} {problem}",
                 hint="rebuild the index with `python -m ingest --rebuild FOLDER`",
             )
-
-

@@ -165,7 +165,9 @@ class IndexWriter:
         fsync_dir(self.index_dir)
         self._work = None
         self._base = final
-        self._write_manifest(pending.evolve(generation=generation, files=files, updated_at=time.time()))
+        self._write_manifest(
+            pending.evolve(generation=generation, files=files, updated_at=time.time())
+        )
         self._collect_garbage(keep_previous=True)
         return self._committed
 
