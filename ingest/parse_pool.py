@@ -37,6 +37,7 @@ class PagesParsed:
 @dataclass(frozen=True)
 class FileDone:
     index: int
+    failed_pages: int = 0  # pages whose text extraction raised (given as empty)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ def parse_file(index: int, path: Path, backend: str, batch_pages: int) -> Iterat
             yield FileOpened(index, doc.page_count, doc.backend)
             for batch in iter_page_batches(doc, batch_pages):
                 yield PagesParsed(index, tuple(batch))
-        yield FileDone(index)
+            failed = doc.failed_pages
+        yield FileDone(index, failed)
     except PdfError as exc:
         yield FileFailed(index, exc.reason)
     except Exception as exc:  # a parser bug must cost one file, not the batch
@@ -66,6 +68,10 @@ def parse_file(index: int, path: Path, backend: str, batch_pages: int) -> Iterat
 
 def _worker(conn, backend: str, batch_pages: int) -> None:
     """Parse the files the pool sends, one at a time, until it sends None."""
+    import logging
+
+    # pypdf logs every repaired xref; the file's fate is reported by the pool.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     while (task := conn.recv()) is not None:
         index, path = task
         for event in parse_file(index, Path(path), backend, batch_pages):

@@ -197,7 +197,7 @@ class _Run:
                 self._embed_ready(st, final=False)
                 self.pages_done += len(event.pages)
             elif isinstance(event, FileDone):
-                self._finish(event.index)
+                self._finish(event.index, event.failed_pages)
             elif isinstance(event, FileFailed):
                 self.state.pop(event.index, None)
                 self._skip(f.source, event.reason)
@@ -211,7 +211,7 @@ class _Run:
             st.embedded += len(todo)
             self.chunks_done += len(todo)
 
-    def _finish(self, index: int) -> None:
+    def _finish(self, index: int, failed_pages: int = 0) -> None:
         f, sha, status = self.todo[index]
         st = self.state.pop(index)
         st.chunks.extend(st.chunker.finish())
@@ -220,6 +220,8 @@ class _Run:
         if not st.chunks:
             self._skip(f.source, no_text_reason(len(st.pages)))
             return
+        if failed_pages:
+            self.warnings.append(Skipped(f.source, f"{failed_pages} pages could not be read"))
         if empty:
             self.warnings.append(
                 Skipped(f.source, f"{no_text_reason(empty)}; the other pages are indexed")

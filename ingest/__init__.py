@@ -1,0 +1,1 @@
+"""Reading PDFs: text extraction backends, page cleaning and batching."""
