@@ -20,24 +20,34 @@ from ingest.store.manifest import read_manifest
 st.set_page_config(page_title="Chat with your PDFs", page_icon=":page_facing_up:")
 
 
-@st.cache_resource
 def settings() -> Settings:
-    return Settings()
+    return Settings()  # cheap; read per run so changed settings apply
 
 
 @st.cache_resource
-def embedder():
-    from ingest.embed import load_embedder
+def _embedder(model_path: str, device: str, batch_size: int):
+    """Loaded once per process and shared by every browser session."""
+    from ingest.embed import SentenceTransformerEmbedder
 
-    return load_embedder(settings())
+    return SentenceTransformerEmbedder(Path(model_path), device=device, batch_size=batch_size)
+
+
+def embedder():
+    s = settings()
+    return _embedder(str(s.embedding_model_path()), s.embedding_device, s.embedding_batch_size)
 
 
 @st.cache_resource(max_entries=2)
-def snapshot(generation: int):
+def _snapshot(index_dir: str, generation: int, verify: bool):
     """One loaded index per generation: a new ingest makes the next call load the new one."""
     from ingest.store import IndexSnapshot
 
-    return IndexSnapshot.open(settings().index_dir, verify=settings().verify_index)
+    return IndexSnapshot.open(Path(index_dir), verify=verify)
+
+
+def snapshot(generation: int):
+    s = settings()
+    return _snapshot(str(s.index_dir.absolute()), generation, s.verify_index)
 
 
 def ingest_paths(paths: list[Path]) -> None:
