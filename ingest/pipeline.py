@@ -173,14 +173,16 @@ class _Run:
         self.files_done = 0
         self.pages_done = 0
         self.chunks_done = 0
-        self.page_counts: dict[int, int] = {}
+        self.pages_known = self.bytes_known = 0
+        self.bytes_total = sum(f.size for f, _, _ in self.todo)
         self.state: dict[int, _FileState] = {}
 
     def consume(self, events) -> None:
         for event in events:
             f = self.todo[event.index][0]
             if isinstance(event, FileOpened):
-                self.page_counts[event.index] = event.page_count
+                self.pages_known += event.page_count
+                self.bytes_known += f.size
                 self.state[event.index] = _FileState(
                     Chunker(
                         f.source,
@@ -257,16 +259,17 @@ class _Run:
     def _report(self, current: str) -> None:
         if self.on_progress is None:
             return
-        known = sum(self.page_counts.values())
-        opened = len(self.page_counts)
-        remaining = len(self.todo) - opened
-        per_file = known / opened if opened else 0
+        # Pages of files not opened yet are guessed from their size, at the
+        # pages-per-byte of the files opened so far.
+        known, known_bytes = self.pages_known, self.bytes_known
+        unknown_bytes = self.bytes_total - known_bytes
+        guess = round(unknown_bytes * known / known_bytes) if known_bytes else 0
         self.on_progress(
             Progress(
                 files_done=self.files_done,
                 files_total=len(self.todo),
                 pages_done=self.pages_done,
-                pages_total=known + round(per_file * remaining),
+                pages_total=known + guess,
                 chunks=self.chunks_done,
                 current=current,
                 elapsed=time.monotonic() - self.started,
