@@ -72,10 +72,13 @@ def _worker(conn, backend: str, batch_pages: int) -> None:
 
     # pypdf logs every repaired xref; the file's fate is reported by the pool.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
-    while (task := conn.recv()) is not None:
-        index, path = task
-        for event in parse_file(index, Path(path), backend, batch_pages):
-            conn.send(event)
+    try:
+        while (task := conn.recv()) is not None:
+            index, path = task
+            for event in parse_file(index, Path(path), backend, batch_pages):
+                conn.send(event)
+    except (EOFError, BrokenPipeError):
+        pass  # the pool is gone (killed, or interrupted): nothing left to report to
 
 
 class ParserPool:

@@ -1,0 +1,96 @@
+"""kill -9 a real ingest at many moments: the index always loads and answers as before,
+and a rerun completes with the right counts."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.settings import Settings
+from ingest.pipeline import run_ingest
+from ingest.store import IndexSnapshot
+from retrieval.dense import dense_search
+from tests import pdf_factory as pdfs
+from tests.fakes import FakeEmbedder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _driver(index: Path, docs: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.ingest_driver", str(index), str(docs)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _answers(index: Path, queries: list[str]) -> list[list[tuple[str, int, str]]]:
+    with IndexSnapshot.open(index, verify=True) as snap:
+        return [
+            [(p.source, p.page_start, p.text) for p in dense_search(snap, FakeEmbedder(), q, k=3)]
+            for q in queries
+        ]
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    old, new = tmp_path / "docs", tmp_path / "new"
+    old.mkdir()
+    for i in range(3):
+        pages = [
+            f"Old document {i} page {p} about topic{i}x{p} and harbours. " * 6 for p in range(3)
+        ]
+        pdfs.text_pdf(old / f"old{i}.pdf", pages)
+    new.mkdir()
+    for i in range(6):
+        pages = [f"New document {i} page {p} about novel{i}y{p} and rivers. " * 6 for p in range(4)]
+        pdfs.text_pdf(new / f"new{i}.pdf", pages)
+    return old, new
+
+
+def test_sigkill_at_random_moments_never_corrupts(tmp_path, corpus):
+    old, new = corpus
+    index = tmp_path / "index"
+    settings = Settings(index_dir=index, chunk_tokens=40, chunk_overlap=8)
+    run_ingest([old], settings, embedder=FakeEmbedder(), parser_processes=0)
+    queries = ["topic0x1 harbours", "topic2x2", "document 1 page 0"]
+    before = _answers(index, queries)
+    for f in new.iterdir():  # the folder now holds 3 old + 6 new files
+        f.rename(old / f.name)
+
+    # Time one whole uninterrupted run on a copy, to spread the kills over it.
+    probe = tmp_path / "probe"
+    subprocess.run(["cp", "-r", str(index), str(probe)], check=True)
+    started = time.monotonic()
+    assert _driver(probe, old).wait(timeout=300) == 0
+    full = time.monotonic() - started
+
+    rng = random.Random(7)
+    for attempt in range(6):
+        proc = _driver(index, old)
+        time.sleep(rng.uniform(0.05, 1.0) * full)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        # The index loads (checksums verified) and answers the old questions as before.
+        assert _answers(index, queries) == before, f"answers changed after kill {attempt}"
+        with IndexSnapshot.open(index) as snap:
+            docs = snap.manifest.documents
+            assert {f"old{i}.pdf" for i in range(3)} <= set(docs)
+            assert len(snap) == sum(d.chunks for d in docs.values())
+
+    out = _driver(index, old)
+    out.communicate(timeout=300)
+    assert out.returncode == 0
+    with IndexSnapshot.open(index) as snap:
+        assert sorted(snap.manifest.documents) == sorted(p.name for p in old.glob("*.pdf"))
+        assert len(snap) == sum(d.chunks for d in snap.manifest.documents.values())
+    again = run_ingest([old], settings, embedder=FakeEmbedder(), parser_processes=0)
+    assert len(again.unchanged) == 9 and not again.added
