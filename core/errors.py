@@ -53,3 +53,11 @@ class IndexLockedError(IndexError_):
 
 class IndexNotFoundError(IndexError_):
     """There is no index yet at the configured directory."""
+
+
+class ModelError(RagError):
+    """The local language model is missing, unreadable or cannot serve a request."""
+
+
+class ContextTooSmallError(ModelError):
+    """The context window cannot hold even the system prompt, the question and a short answer."""

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     file_timeout_seconds: float = Field(
         300.0, gt=0, description="A PDF whose parsing stalls this long is skipped."
     )
+    parser_memory_mb: int = Field(
+        2048, ge=0, description="Memory a parser process may add while parsing; 0 = no limit."
+    )
 
     # Chunking, in tokens of the embedding model (all-MiniLM-L6-v2 reads at most 256).
     chunk_tokens: int = Field(192, ge=16, le=8192)
@@ -78,6 +81,28 @@ class Settings(BaseSettings):
         10.0, ge=0, description="How long an ingest waits for another one on the same index."
     )
     verify_index: bool = Field(True, description="Check index file checksums when loading.")
+
+    # Local language model (llama.cpp). Without a model, answers quote the passages.
+    llm_model: Path | None = Field(
+        None, description="GGUF model file; default: the only (or newest) .gguf in models_dir."
+    )
+    models_dir: Path = Field(Path("models"), description="Where GGUF model files are looked for.")
+    llm_n_ctx: int = Field(4096, ge=128, description="Context window in tokens (prompt + answer).")
+    llm_n_gpu_layers: int = Field(0, ge=-1, description="Layers on the GPU: 0 = CPU, -1 = all.")
+    llm_n_threads: int = Field(0, ge=0, description="CPU threads; 0 = automatic.")
+    llm_n_batch: int = Field(512, ge=1, description="Prompt tokens evaluated per batch.")
+    llm_temperature: float = Field(0.2, ge=0.0, le=2.0)
+    llm_top_p: float = Field(0.95, gt=0.0, le=1.0)
+    llm_top_k: int = Field(40, ge=0, description="0 = no top-k cut.")
+    llm_repeat_penalty: float = Field(1.1, ge=1.0, le=2.0)
+    llm_max_tokens: int = Field(512, ge=16, description="Longest answer, in tokens (reserved).")
+    llm_seed: int | None = Field(None, description="Sampling seed, for reproducible answers.")
+    llm_passages: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    llm_history_turns: int = Field(4, ge=0, description="Earlier question/answer pairs kept.")
+    llm_rewrite_followups: bool = Field(
+        True, description="Let the model rewrite follow-up questions into search queries."
+    )
+    llm_verbose: bool = Field(False, description="Show llama.cpp's own log on stderr.")
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

@@ -12,6 +12,7 @@ file: the pool reports it as failed, starts a fresh worker, and goes on.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -62,20 +63,42 @@ def parse_file(index: int, path: Path, backend: str, batch_pages: int) -> Iterat
         yield FileDone(index, failed)
     except PdfError as exc:
         yield FileFailed(index, exc.reason)
-    except Exception as exc:  # a parser bug must cost one file, not the batch
+
+
+def _guarded(parse, index: int, path: Path, backend: str, batch_pages: int):
+    """Whatever a parser raises costs one file, not the batch."""
+    try:
+        yield from parse(index, path, backend, batch_pages)
+    except MemoryError:
+        reason = "ran out of memory while parsing (limit: RAG_PARSER_MEMORY_MB per parser)"
+        yield FileFailed(index, reason)
+    except Exception as exc:
         yield FileFailed(index, f"parser error: {type(exc).__name__}: {exc}")
 
 
-def _worker(conn, backend: str, batch_pages: int) -> None:
+def _virtual_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _worker(conn, parse, backend: str, batch_pages: int, memory_mb: int) -> None:
     """Parse the files the pool sends, one at a time, until it sends None."""
     import logging
+    import resource
 
     # pypdf logs every repaired xref; the file's fate is reported by the pool.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    import ingest.extract  # noqa: F401  (map the parser libraries before the limit applies)
+
+    if memory_mb:
+        # A decompression bomb must fail this worker, not exhaust the machine. The
+        # limit is on top of what the worker already maps, whatever was imported.
+        limit = _virtual_bytes() + memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
         while (task := conn.recv()) is not None:
             index, path = task
-            for event in parse_file(index, Path(path), backend, batch_pages):
+            for event in _guarded(parse, index, Path(path), backend, batch_pages):
                 conn.send(event)
     except (EOFError, BrokenPipeError):
         pass  # the pool is gone (killed, or interrupted): nothing left to report to
@@ -90,10 +113,12 @@ class ParserPool:
         backend: str = "pdfium",
         batch_pages: int = 16,
         stall_seconds: float = 300.0,
-        worker=None,
+        memory_mb: int = 0,
+        parse=parse_file,
     ) -> None:
         self.processes = processes
-        self.worker = worker or _worker
+        self.memory_mb = memory_mb
+        self.parse = parse  # tests swap in a parser that crashes or hangs
         self.backend = backend
         self.batch_pages = batch_pages
         self.stall_seconds = stall_seconds
@@ -103,15 +128,16 @@ class ParserPool:
             return
         if self.processes <= 0:  # inline: same code path, no processes (tests, debugging)
             for i, p in enumerate(paths):
-                yield from parse_file(i, p, self.backend, self.batch_pages)
+                yield from _guarded(self.parse, i, p, self.backend, self.batch_pages)
             return
         yield from _PoolRun(self, paths).run()
 
 
 class _Worker:
-    def __init__(self, ctx, target, backend: str, batch_pages: int) -> None:
+    def __init__(self, ctx, pool: ParserPool) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=target, args=(child, backend, batch_pages), daemon=True)
+        args = (child, pool.parse, pool.backend, pool.batch_pages, pool.memory_mb)
+        self.proc = ctx.Process(target=_worker, args=args, daemon=True)
         self.proc.start()
         child.close()  # so that recv() raises EOFError once the worker dies
         self.index: int | None = None  # the file it works on
@@ -148,7 +174,7 @@ class _PoolRun:
         self.workers: list[_Worker] = []
 
     def _new_worker(self) -> None:
-        worker = _Worker(self.ctx, self.pool.worker, self.pool.backend, self.pool.batch_pages)
+        worker = _Worker(self.ctx, self.pool)
         self.workers.append(worker)
         self._feed(worker)
 

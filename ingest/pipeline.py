@@ -90,7 +90,10 @@ def run_ingest(
         run = _Run(settings, embedder, writer, chunking, plan, on_progress, started)
         processes = settings.parser_workers() if parser_processes is None else parser_processes
         pool = ParserPool(
-            processes, settings.pdf_backend, stall_seconds=settings.file_timeout_seconds
+            processes,
+            settings.pdf_backend,
+            stall_seconds=settings.file_timeout_seconds,
+            memory_mb=settings.parser_memory_mb,
         )
         try:
             run.consume(pool.events([f.path for f, _, _ in plan.todo]))

@@ -4,33 +4,35 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 from ingest.parse_pool import FileDone, FileFailed, PagesParsed, ParserPool, parse_file
 from tests import pdf_factory as pdfs
 
 
-def sabotaged_worker(conn, backend, batch_pages):
-    """The real worker's loop, except that it dies on crash*.pdf and hangs on hang*.pdf."""
-    while (task := conn.recv()) is not None:
-        index, path = task
-        name = Path(path).name
-        if name.startswith("crash"):
-            os._exit(11)
-        if name.startswith("hang"):
-            time.sleep(3600)
-        for event in parse_file(index, Path(path), backend, batch_pages):
-            conn.send(event)
+def sabotaged_parse(index, path, backend, batch_pages):
+    """The real parser, except that it dies on crash*.pdf, hangs on hang*.pdf and
+    allocates without bound on bomb*.pdf."""
+    if path.name.startswith("crash"):
+        os._exit(11)
+    if path.name.startswith("hang"):
+        time.sleep(3600)
+    if path.name.startswith("bomb"):
+        hog = []
+        while True:
+            hog.append(bytearray(64 << 20))
+    yield from parse_file(index, path, backend, batch_pages)
 
 
-def test_crash_and_hang_cost_one_file_each(tmp_path):
+def test_crash_hang_and_memory_bomb_cost_one_file_each(tmp_path):
     paths = []
-    for name in ("a", "crash", "b", "hang", "c"):
+    for name in ("a", "crash", "b", "hang", "c", "bomb"):
         paths.append(pdfs.text_pdf(tmp_path / f"{name}.pdf", [f"text of {name}"]))
-    pool = ParserPool(2, stall_seconds=2.0, worker=sabotaged_worker)
+    # The stall limit leaves room for a worker to start on a busy machine.
+    pool = ParserPool(2, stall_seconds=6.0, memory_mb=512, parse=sabotaged_parse)
     events = list(pool.events(paths))
     ends = {e.index: e for e in events if isinstance(e, FileDone | FileFailed)}
-    assert sorted(ends) == [0, 1, 2, 3, 4]
+    assert sorted(ends) == [0, 1, 2, 3, 4, 5]
+    assert isinstance(ends[5], FileFailed) and "memory" in ends[5].reason
     assert isinstance(ends[1], FileFailed) and "crashed" in ends[1].reason
     assert isinstance(ends[3], FileFailed) and "stalled" in ends[3].reason
     for i, name in ((0, "a"), (2, "b"), (4, "c")):
