@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(32, ge=1, le=4096)
     embedding_device: str = Field("cpu", description="torch device for embeddings: cpu, cuda, ...")
+    embedding_dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto: bfloat16 on CPUs with native bf16, float16 on CUDA."
+    )
 
     # Reading PDFs.
     pdf_backend: Literal["pdfium", "pypdf"] = Field(

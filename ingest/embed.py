@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -148,10 +149,13 @@ class SentenceTransformerEmbedder:
     counting and splitting load the tokenizer alone; `embed` loads torch.
     """
 
-    def __init__(self, model_path: Path, device: str = "cpu", batch_size: int = 32) -> None:
+    def __init__(
+        self, model_path: Path, device: str = "cpu", batch_size: int = 32, dtype: str = "float32"
+    ) -> None:
         self.model_path = Path(model_path)
         self.device = device
         self.batch_size = batch_size
+        self.dtype = resolve_dtype(dtype, device)
         self._transformer_dir = _transformer_dir(self.model_path)
         self._info: EmbeddingInfo | None = None
         self._tokenizer: Any = None
@@ -216,7 +220,10 @@ class SentenceTransformerEmbedder:
                 normalize_embeddings=True,
                 show_progress_bar=False,
             )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        # Normalize again in float32: a bfloat16 model normalizes to only ~3 digits.
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
 
     def _encode(self, texts: Sequence[str], *, with_offsets: bool) -> Any:
         tokenizer = self._loaded_tokenizer()
@@ -264,9 +271,14 @@ class SentenceTransformerEmbedder:
                 bars_were_on = hf_logging.is_progress_bar_enabled()
                 hf_logging.disable_progress_bar()  # library code must not write to the terminal
                 try:
-                    self._model = SentenceTransformer(
+                    model = SentenceTransformer(
                         str(self.model_path), device=self.device, local_files_only=True
                     )
+                    if self.dtype != "float32":
+                        import torch
+
+                        model = model.to(getattr(torch, self.dtype))
+                    self._model = model
                 except Exception as exc:  # torch/ST raise many types; all mean "cannot use it"
                     raise ConfigError(
                         f"cannot load embedding model {self.model_path} on {self.device!r}: {exc}",
@@ -278,10 +290,37 @@ class SentenceTransformerEmbedder:
             return self._model
 
 
+def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """AVX-512 BF16 or AMX: bfloat16 matrix work runs natively (about 2x float32 here)."""
+    try:
+        flags = cpuinfo.read_text()
+    except OSError:  # not Linux: stay with float32
+        return False
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
+
+
+def resolve_dtype(requested: str, device: str) -> str:
+    """The torch dtype to embed in. `auto`: bfloat16 on CPUs with native bf16, float16 on
+    CUDA, else float32. Measured on all-MiniLM-L6-v2: bf16 vectors agree with float32 ones
+    at cosine >= 0.9999, and retrieval results match (see README).
+
+    >>> resolve_dtype("float32", "cpu"), resolve_dtype("auto", "cuda:0")
+    ('float32', 'float16')
+    """
+    if requested != "auto":
+        return requested
+    if device.startswith("cuda"):
+        return "float16"
+    if device == "cpu" and cpu_has_native_bf16():
+        return "bfloat16"
+    return "float32"
+
+
 def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     """The configured embedder (`RAG_EMBEDDING_*` settings); nothing heavy is loaded yet."""
     return SentenceTransformerEmbedder(
         settings.embedding_model_path(),
         device=settings.embedding_device,
         batch_size=settings.embedding_batch_size,
+        dtype=settings.embedding_dtype,
     )
