@@ -1,12 +1,13 @@
-"""Ingest benchmark: pages/s, chunks/s and peak memory for a first ingest and a re-run.
+"""Ingest benchmark: ours against the LangChain tutorial default, in one run.
 
-    .venv/bin/python bench/ingest.py ../shared/corpus/seeds [--runs 3] [--json]
+    .venv/bin/python bench/ingest.py FOLDER [--runs 2] [--compare] [--json]
 
-Each run ingests the folder into a fresh temporary index (the first ingest),
-then ingests it again unchanged (the re-run). The model is loaded once before
-the timings (the CLI adds about 3 s of model loading to a first ingest).
-Peak RSS: this process (getrusage), its parser workers, and both together
-(sampled from /proc every 50 ms).
+Every measured run is a fresh process (so its memory peak is its own), and
+with --compare the two pipelines alternate. Ours: a first ingest into a new
+temporary index, a re-run on the unchanged folder, and the embedding model
+alone on the very same chunk texts (the ceiling for the pipeline's chunks/s).
+The model is loaded before the timings in both pipelines. Peak RSS is the
+process and its parser workers together, sampled from /proc every 50 ms.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.settings import Settings
 from ingest.embed import load_embedder
 from ingest.pipeline import run_ingest
+from ingest.store import IndexSnapshot
 
 
 class RssSampler:
@@ -80,55 +82,130 @@ class RssSampler:
         self._thread.join()
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("folder", type=Path)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
-
+def measure_ours(folder: Path) -> dict:
     settings = Settings()
     embedder = load_embedder(settings)
     embedder.embed(["warm up the model once, outside the timings"])
-    firsts, reruns = [], []
-    sampler = RssSampler().__enter__()
-    for _ in range(args.runs):
-        with tempfile.TemporaryDirectory() as tmp:
-            s = settings.model_copy(update={"index_dir": Path(tmp) / "index"})
+    with tempfile.TemporaryDirectory() as tmp:
+        s = settings.model_copy(update={"index_dir": Path(tmp) / "index"})
+        with RssSampler() as rss:
             t = time.perf_counter()
-            report = run_ingest([args.folder], s, embedder=embedder)
-            firsts.append((time.perf_counter() - t, report))
-            t = time.perf_counter()
-            again = run_ingest([args.folder], s, embedder=embedder)
-            reruns.append(time.perf_counter() - t)
-            assert not again.added and not again.updated, "re-run found changes"
-    sampler.__exit__()
-    first_s = statistics.median(t for t, _ in firsts)
-    report = firsts[0][1]
-    result = {
-        "folder": str(args.folder),
+            report = run_ingest([folder], s, embedder=embedder)
+            first = time.perf_counter() - t
+        t = time.perf_counter()
+        again = run_ingest([folder], s, embedder=embedder)
+        rerun = time.perf_counter() - t
+        assert not again.added and not again.updated, "re-run found changes"
+        # The model alone on the very same texts: the ceiling the pipeline is held to.
+        with IndexSnapshot.open(s.index_dir) as snap:
+            texts = [c.text for c in snap.iter_chunks()]
+        t = time.perf_counter()
+        embedder.embed(texts)
+        model_only = time.perf_counter() - t
+    return {
+        "pipeline": "ours",
         "files": report.files,
+        "skipped": len(report.skipped),
         "pages": report.pages,
         "chunks": report.chunks,
-        "skipped": len(report.skipped),
-        "runs": args.runs,
-        "first_ingest_s": round(first_s, 2),
-        "pages_per_s": round(report.pages / first_s, 1),
-        "chunks_per_s": round(report.chunks / first_s, 1),
-        "rerun_s": round(statistics.median(reruns), 3),
-        "rerun_speedup": round(first_s / statistics.median(reruns), 1),
-        "peak_rss_mb_main": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "peak_rss_mb_parser_workers": round(sampler.peak_workers),
-        "peak_rss_mb_total": round(sampler.peak_total),
-        "cpu": platform.processor() or platform.machine(),
-        "threads": __import__("torch").get_num_threads(),
+        "seconds": first,
+        "rerun_seconds": rerun,
+        "model_only_chunks_per_s": len(texts) / model_only,
+        "peak_rss_mb": rss.peak_total,
+        "peak_rss_mb_parsers": rss.peak_workers,
+        "dtype": embedder.dtype,
     }
+
+
+def measure_langchain(folder: Path) -> dict:
+    from bench.langchain_default import langchain_embeddings, langchain_ingest
+
+    model_path = Settings().embedding_model_path()
+    langchain_embeddings(model_path).embed_documents(["warm up"])  # file cache, like ours
+    with RssSampler() as rss:
+        t = time.perf_counter()
+        _, pages, chunks = langchain_ingest(folder, model_path)
+        seconds = time.perf_counter() - t
+    return {
+        "pipeline": "langchain",
+        "pages": pages,
+        "chunks": chunks,
+        "seconds": seconds,
+        "peak_rss_mb": rss.peak_total,
+    }
+
+
+def run_one(pipeline: str, folder: Path) -> dict:
+    """Each measured run gets a fresh process, so memory peaks are its own."""
+    out = subprocess.run(
+        [sys.executable, __file__, str(folder), "--one", pipeline],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def summarize(runs: list[dict]) -> dict:
+    first = runs[0]
+    med = statistics.median
+    out = {k: first[k] for k in ("pages", "chunks") if k in first}
+    out["seconds"] = round(med(r["seconds"] for r in runs), 1)
+    out["pages_per_s"] = round(first["pages"] / out["seconds"], 2)
+    out["chunks_per_s"] = round(first["chunks"] / out["seconds"], 2)
+    out["peak_rss_mb"] = round(max(r["peak_rss_mb"] for r in runs))
+    if first["pipeline"] == "ours":
+        out["rerun_seconds"] = round(med(r["rerun_seconds"] for r in runs), 3)
+        out["rerun_speedup"] = round(out["seconds"] / out["rerun_seconds"])
+        model = med(r["model_only_chunks_per_s"] for r in runs)
+        out["model_only_chunks_per_s"] = round(model, 2)
+        out["embedding_efficiency"] = round(out["chunks_per_s"] / model, 3)
+        out["peak_rss_mb_parsers"] = round(max(r["peak_rss_mb_parsers"] for r in runs))
+        out["dtype"] = first["dtype"]
+        out["files"], out["skipped"] = first["files"], first["skipped"]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("folder", type=Path)
+    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--compare", action="store_true", help="also run the LangChain default")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--one", choices=["ours", "langchain"], help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        measure = measure_ours if args.one == "ours" else measure_langchain
+        print(json.dumps(measure(args.folder)))
+        return
+
+    pipelines = ["ours", "langchain"] if args.compare else ["ours"]
+    results: dict[str, list[dict]] = {p: [] for p in pipelines}
+    for round_ in range(args.runs):
+        # Alternate the order so drift in machine load hits both alike.
+        for p in pipelines if round_ % 2 == 0 else pipelines[::-1]:
+            results[p].append(run_one(p, args.folder))
+            print(f"round {round_ + 1}: {p} {results[p][-1]['seconds']:.1f} s", file=sys.stderr)
+    summary = {
+        "folder": str(args.folder),
+        "runs": args.runs,
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+    }
+    summary.update({p: summarize(r) for p, r in results.items()})
+    if args.compare:
+        ours, lc = summary["ours"], summary["langchain"]
+        summary["speedup_pages_per_s"] = round(ours["pages_per_s"] / lc["pages_per_s"], 2)
     if args.json:
-        print(json.dumps(result))
-    else:
-        width = max(map(len, result))
-        for k, v in result.items():
-            print(f"{k:<{width}}  {v}")
+        print(json.dumps(summary))
+        return
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for k, v in value.items():
+                print(f"  {k:<26} {v}")
+        else:
+            print(f"{key:<28} {value}")
 
 
 if __name__ == "__main__":
