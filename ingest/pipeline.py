@@ -179,6 +179,10 @@ class _Run:
         self.pages_known = self.bytes_known = 0
         self.bytes_total = sum(f.size for f, _, _ in self.todo)
         self.state: dict[int, _FileState] = {}
+        # Chunks of all files in flight wait here to be embedded together: full,
+        # length-sorted batches regardless of how files and pages arrive.
+        self.pending: list[tuple[int, Chunk]] = []
+        self.flush_at = settings.embedding_batch_size * 4
 
     def consume(self, events) -> None:
         for event in events:
@@ -198,29 +202,46 @@ class _Run:
             elif isinstance(event, PagesParsed):
                 st = self.state[event.index]
                 st.pages.extend(event.pages)
-                st.chunks.extend(st.chunker.feed(event.pages))
-                self._embed_ready(st, final=False)
+                self._queue(event.index, st.chunker.feed(event.pages))
                 self.pages_done += len(event.pages)
             elif isinstance(event, FileDone):
-                self._finish(event.index, event.failed_pages)
+                st = self.state[event.index]
+                self._queue(event.index, st.chunker.finish())
+                st.parsed, st.failed_pages = True, event.failed_pages
+                self._finish_ready()
             elif isinstance(event, FileFailed):
                 self.state.pop(event.index, None)
+                self.pending = [(i, c) for i, c in self.pending if i != event.index]
                 self._skip(f.source, event.reason)
+            if len(self.pending) >= self.flush_at:
+                self._embed_pending()
             self._report(f.source)
+        while self.pending:
+            self._embed_pending()
+            self._report("")
 
-    def _embed_ready(self, st: _FileState, final: bool) -> None:
-        batch = self.settings.embedding_batch_size
-        while len(st.chunks) - st.embedded >= (1 if final else batch * 2):
-            todo = st.chunks[st.embedded : st.embedded + batch * 2]
-            st.vectors.append(self.embedder.embed([c.text for c in todo]))
-            st.embedded += len(todo)
-            self.chunks_done += len(todo)
+    def _queue(self, index: int, chunks: list[Chunk]) -> None:
+        self.state[index].chunks.extend(chunks)
+        self.pending.extend((index, c) for c in chunks)
 
-    def _finish(self, index: int, failed_pages: int = 0) -> None:
+    def _embed_pending(self) -> None:
+        batch, self.pending = self.pending[: self.flush_at], self.pending[self.flush_at :]
+        vectors = self.embedder.embed([c.text for _, c in batch])
+        for (index, _), vector in zip(batch, vectors, strict=True):
+            self.state[index].vectors.append(vector)
+        self.chunks_done += len(batch)
+        self._finish_ready()
+
+    def _finish_ready(self) -> None:
+        """Write every file that is parsed and fully embedded."""
+        for index, st in list(self.state.items()):
+            if st.parsed and len(st.vectors) == len(st.chunks):
+                self._finish(index)
+
+    def _finish(self, index: int) -> None:
         f, sha, status = self.todo[index]
         st = self.state.pop(index)
-        st.chunks.extend(st.chunker.finish())
-        self._embed_ready(st, final=True)
+        failed_pages = st.failed_pages
         empty = sum(1 for p in st.pages if not p.text.strip())
         if not st.chunks:
             self._skip(f.source, no_text_reason(len(st.pages)))
@@ -232,7 +253,7 @@ class _Run:
                 Skipped(f.source, f"{no_text_reason(empty)}; the other pages are indexed")
             )
         dim = self.embedder.info.dim
-        vectors = np.vstack(st.vectors) if st.vectors else np.zeros((0, dim), np.float32)
+        vectors = np.stack(st.vectors) if st.vectors else np.zeros((0, dim), np.float32)
         record = DocumentRecord(
             source=f.source,
             sha256=sha,
@@ -286,5 +307,6 @@ class _FileState:
     backend: str
     pages: list[PageText] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)
-    vectors: list[np.ndarray] = field(default_factory=list)
-    embedded: int = 0
+    vectors: list[np.ndarray] = field(default_factory=list)  # one per embedded chunk
+    parsed: bool = False
+    failed_pages: int = 0

@@ -61,7 +61,8 @@ def test_sigkill_at_random_moments_never_corrupts(tmp_path, corpus):
     index = tmp_path / "index"
     settings = Settings(index_dir=index, chunk_tokens=40, chunk_overlap=8)
     run_ingest([old], settings, embedder=FakeEmbedder(), parser_processes=0)
-    queries = ["topic0x1 harbours", "topic2x2", "document 1 page 0"]
+    # Words only the old documents have, so that committed new ones can't outrank them.
+    queries = ["topic0x1 harbours", "topic2x2 harbours", "topic1x0 harbours"]
     before = _answers(index, queries)
     for f in new.iterdir():  # the folder now holds 3 old + 6 new files
         f.rename(old / f.name)

@@ -142,18 +142,24 @@ def test_interrupted_ingest_keeps_finished_files_and_a_rerun_finishes(tmp_path, 
     docs = tmp_path / "docs"
     docs.mkdir()
     for i in range(4):
-        pdfs.text_pdf(docs / f"{i}.pdf", _pages(f"d{i}", 1))
+        pdfs.text_pdf(docs / f"{i}.pdf", _pages(f"d{i}", 4))  # 4 chunks each
 
-    def ctrl_c_after_two_files(p):
-        if p.files_done == 2:
-            raise KeyboardInterrupt
+    class CtrlCOnThirdBatch(FakeEmbedder):
+        calls = 0
 
+        def embed(self, texts):
+            self.calls += 1
+            if self.calls == 3:
+                raise KeyboardInterrupt
+            return super().embed(texts)
+
+    small_batches = settings.model_copy(update={"embedding_batch_size": 1})
     with pytest.raises(KeyboardInterrupt):
-        ingest([docs], settings, on_progress=ctrl_c_after_two_files)
-    kept = read_manifest(settings.index_dir).documents
-    assert len(kept) == 2
+        run_ingest([docs], small_batches, embedder=CtrlCOnThirdBatch(), parser_processes=0)
+    kept = len(read_manifest(settings.index_dir).documents)
+    assert 1 <= kept < 4
     report = ingest([docs], settings)
-    assert len(report.added) == 2 and len(report.unchanged) == 2
+    assert len(report.added) == 4 - kept and len(report.unchanged) == kept
     with IndexSnapshot.open(settings.index_dir) as snap:
         assert sorted(snap.manifest.documents) == [f"{i}.pdf" for i in range(4)]
 
