@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # Where things live.
     index_dir: Path = Field(Path("data/index"), description="Directory of the search index.")
     documents_dir: Path = Field(Path("data/documents"), description="Where uploaded PDFs are kept.")
+    upload_max_mb: int = Field(200, ge=1, description="Largest PDF accepted by upload, in MB.")
+    upload_max_files: int = Field(50, ge=1, description="Most PDFs accepted in one upload.")
 
     # Embedding.
     embedding_model: Path | None = Field(
@@ -106,6 +108,33 @@ class Settings(BaseSettings):
         True, description="Let the model rewrite follow-up questions into search queries."
     )
     llm_verbose: bool = Field(False, description="Show llama.cpp's own log on stderr.")
+
+    # Retrieval (`retrieval.search.Retriever`).
+    top_k: int = Field(5, ge=1, le=100, description="Passages returned per question.")
+    relevance_floor: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="Passages below this relevance (0..1) are left out, so a question "
+        "the documents do not answer gets no passages; calibrated in retrieval/README_SECTION.md.",
+    )
+    dense_candidates: int = Field(50, ge=1, le=2000, description="Chunks from vector search.")
+    keyword_candidates: int = Field(
+        50, ge=0, le=2000, description="Chunks from keyword (BM25) search; 0 turns it off."
+    )
+    keyword_postings_budget: int = Field(
+        100_000,
+        ge=1000,
+        description="Keyword search reads at most about this many postings per question; "
+        "the most frequent terms are left out beyond it (large collections only).",
+    )
+    vector_index: Literal["auto", "flat", "ivf"] = Field(
+        "auto", description="auto: exact search below ivf_min_chunks, approximate IVF above."
+    )
+    ivf_min_chunks: int = Field(250_000, ge=1, description="Where `auto` switches to IVF.")
+    ivf_nprobe: int = Field(
+        32, ge=1, description="IVF cells visited per question: more is slower and more exact."
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:
