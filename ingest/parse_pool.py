@@ -11,8 +11,10 @@ file: the pool reports it as failed, starts a fresh worker, and goes on.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
+import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -205,16 +207,25 @@ class _PoolRun:
         try:
             event = worker.conn.recv()
         except (EOFError, OSError):
-            code = worker.proc.join(timeout=5) or worker.proc.exitcode
-            yield from self._give_up(
-                worker, f"the PDF parser crashed on this file (exit code {code})"
-            )
+            worker.proc.join(timeout=5)
+            yield from self._give_up(worker, self._crash_reason(worker.proc.exitcode))
             return
         worker.quiet = 0.0
         yield event
         if isinstance(event, FileDone | FileFailed):
             self.open.discard(event.index)
             self._feed(worker)
+
+    def _crash_reason(self, code: int | None) -> str:
+        how = f"exit code {code}"
+        if code is not None and code < 0:
+            with contextlib.suppress(ValueError):
+                how = f"killed by {signal.Signals(-code).name}"
+        reason = f"the PDF parser crashed on this file ({how})"
+        if self.pool.memory_mb and code in (-signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS):
+            # Allocation failures inside PDFium abort the process rather than raise.
+            reason += f"; it may need more than RAG_PARSER_MEMORY_MB={self.pool.memory_mb}"
+        return reason
 
     def _check_stalls(self, busy: list[_Worker]) -> Iterator[ParseEvent]:
         """Runs only when no worker had output, so a quiet worker is not merely throttled."""

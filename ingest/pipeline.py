@@ -247,7 +247,8 @@ class _Run:
             self._skip(f.source, no_text_reason(len(st.pages)))
             return
         if failed_pages:
-            self.warnings.append(Skipped(f.source, f"{failed_pages} pages could not be read"))
+            pages = "1 page" if failed_pages == 1 else f"{failed_pages} pages"
+            self.warnings.append(Skipped(f.source, f"{pages} could not be read"))
         if empty:
             self.warnings.append(
                 Skipped(f.source, f"{no_text_reason(empty)}; the other pages are indexed")

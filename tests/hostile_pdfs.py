@@ -1,0 +1,78 @@
+"""Hostile and extreme PDFs, written by the tests (nothing is downloaded or committed).
+
+Each function writes one file and returns its path. They build on the raw
+writer of `tests.pdf_factory`.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from pathlib import Path
+
+from tests.pdf_factory import _assemble, _pages_pdf, _stream, _text_content, text_pdf_bytes
+
+FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+RESOURCES = b"<< /Font << /F1 3 0 R >> >>"
+
+
+def deeply_nested_pdf(path: Path, depth: int = 100_000) -> Path:
+    """A catalog entry nested `depth` arrays deep: recursive parsers blow their stack."""
+    catalog = b"<< /Type /Catalog /Pages 2 0 R /Deep " + b"[" * depth + b"]" * depth + b" >>"
+    data = _pages_pdf([_text_content("nested but readable")], RESOURCES, extra=[FONT])
+    path.write_bytes(data.replace(b"<< /Type /Catalog /Pages 2 0 R >>", catalog, 1))
+    return path
+
+
+def cyclic_page_tree_pdf(path: Path) -> Path:
+    """A page tree whose node lists itself as its own kid."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [2 0 R 4 0 R] /Count 2 >>",
+        FONT,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources %s /Contents 5 0 R >>"
+        % RESOURCES,
+        _stream(b"", _text_content("a page inside a cycle")),
+    ]
+    path.write_bytes(_assemble(objects))
+    return path
+
+
+def decompression_bomb_pdf(path: Path, megabytes: int = 1024) -> Path:
+    """A content stream of about 1 MB that inflates to `megabytes` of zeros."""
+    squeeze = zlib.compressobj(9)
+    block = bytes(1 << 20)
+    packed = b"".join(squeeze.compress(block) for _ in range(megabytes)) + squeeze.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+        FONT,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources %s /Contents 5 0 R >>"
+        % RESOURCES,
+        _stream(b"/Filter /FlateDecode", packed),
+    ]
+    path.write_bytes(_assemble(objects))
+    return path
+
+
+def many_pages_pdf(path: Path, pages: int = 10_000) -> Path:
+    """A long document: every page has its own short text."""
+    path.write_bytes(
+        text_pdf_bytes([f"Page {i} of the long manual, entry{i}." for i in range(pages)])
+    )
+    return path
+
+
+def huge_line_pdf(path: Path, chars: int = 1_000_000) -> Path:
+    """One page holding a single line of a million characters without a space."""
+    content = b"BT /F1 11 Tf 72 700 Td (" + b"abcdefghij" * (chars // 10) + b") Tj ET"
+    path.write_bytes(_pages_pdf([content], RESOURCES, extra=[FONT]))
+    return path
+
+
+def broken_xref_pdf(path: Path) -> Path:
+    """A readable PDF whose cross-reference table points at the wrong offsets."""
+    data = text_pdf_bytes(["the xref table of this file lies about offsets"])
+    data = re.sub(rb"\d{10} 00000 n", b"0000000001 00000 n", data)
+    path.write_bytes(data)
+    return path
