@@ -112,28 +112,28 @@ class Settings(BaseSettings):
     # Retrieval (`retrieval.search.Retriever`).
     top_k: int = Field(5, ge=1, le=100, description="Passages returned per question.")
     relevance_floor: float = Field(
-        0.3,
+        0.24,
         ge=0.0,
         le=1.0,
-        description="Passages below this relevance (0..1) are left out, so a question "
-        "the documents do not answer gets no passages; calibrated in retrieval/README_SECTION.md.",
+        description="A question whose best passage scores below this relevance (0..1) gets "
+        "no passages; calibrated on the dev questions (retrieval/README_SECTION.md).",
     )
     dense_candidates: int = Field(50, ge=1, le=2000, description="Chunks from vector search.")
     keyword_candidates: int = Field(
         50, ge=0, le=2000, description="Chunks from keyword (BM25) search; 0 turns it off."
     )
     keyword_postings_budget: int = Field(
-        100_000,
+        20_000,
         ge=1000,
-        description="Keyword search reads at most about this many postings per question; "
-        "the most frequent terms are left out beyond it (large collections only).",
+        description="Above this many postings, keyword search selects chunks by a question's "
+        "rarer terms and scores them with all (large collections; see retrieval.keyword).",
     )
     vector_index: Literal["auto", "flat", "ivf"] = Field(
         "auto", description="auto: exact search below ivf_min_chunks, approximate IVF above."
     )
     ivf_min_chunks: int = Field(250_000, ge=1, description="Where `auto` switches to IVF.")
     ivf_nprobe: int = Field(
-        32, ge=1, description="IVF cells visited per question: more is slower and more exact."
+        256, ge=1, description="IVF cells visited per question: more is slower and more exact."
     )
 
     @model_validator(mode="after")

@@ -5,14 +5,29 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ingest.store.ann import ExactIndex, IvfIndex
 from ingest.store.vectors import FlatIndex
-
-BACKENDS = [FlatIndex]
 
 
 def _unit(rng, n, dim):
     x = rng.standard_normal((n, dim)).astype(np.float32)
     return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+class ExhaustiveIvf:
+    """An IVF index that visits every cell: then it is exact and must match NumPy too.
+
+    (Its recall at the default `nprobe` is measured in tests/test_retrieval_ann.py.)
+    """
+
+    def __new__(cls, dim: int) -> IvfIndex:
+        sample = _unit(np.random.default_rng(42), 40 * 8, dim)
+        return IvfIndex.trained_on(sample, nlist=8, nprobe=8)
+
+    load = staticmethod(IvfIndex.load)
+
+
+BACKENDS = [FlatIndex, ExactIndex, ExhaustiveIvf]
 
 
 def _reference(ids, vectors, queries, k):

@@ -2,6 +2,13 @@
 
 A committed generation's file is never written again, so readers open it
 read-only and immutable (no locks, no journal).
+
+Keyword search lives in the same file: `chunks_fts` is an FTS5 index over
+`chunks.text` (external content, no second copy of the text), kept in step by
+triggers inside the same transaction as the chunk rows, so it is updated
+incrementally by every ingest and can never disagree with the chunks. Tokens:
+Unicode word characters, case and diacritics folded, English Porter stems
+("caching" finds "cache"). `retrieval.keyword` queries it.
 """
 
 from __future__ import annotations
@@ -32,6 +39,27 @@ CREATE TABLE IF NOT EXISTS pages (
 ) WITHOUT ROWID;
 """
 
+FTS_TABLE = "chunks_fts"
+FTS_SCHEMA = f"""
+CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
+    text, content='chunks', content_rowid='id',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
+    INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
+    INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+"""
+
+
+def has_keyword_index(con: sqlite3.Connection) -> bool:
+    row = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (FTS_TABLE,)
+    ).fetchone()
+    return row is not None
+
 
 def open_writable(path: Path) -> sqlite3.Connection:
     con = sqlite3.connect(path, isolation_level=None)
@@ -40,7 +68,12 @@ def open_writable(path: Path) -> sqlite3.Connection:
     con.execute("PRAGMA journal_mode=OFF")
     con.execute("PRAGMA synchronous=OFF")
     con.executescript(SCHEMA)
+    # Generations written before keyword search existed get their index on the next write.
+    backfill = not has_keyword_index(con)
+    con.executescript(FTS_SCHEMA)
     con.execute("BEGIN")
+    if backfill:
+        con.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
     return con
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from core.errors import IndexCorruptError
 from ingest.store import chunks_db
+from ingest.store.ann import VectorBackend, load_vector_index
 from ingest.store.fsutil import sha256_file
 from ingest.store.manifest import Manifest, read_manifest
-from ingest.store.vectors import FlatIndex
 from ingest.store.writer import CHUNKS, VECTORS
 
 
@@ -37,7 +37,7 @@ class IndexSnapshot:
     the FAISS index is only searched, never changed.
     """
 
-    def __init__(self, index_dir: Path, manifest: Manifest, vectors: FlatIndex, con) -> None:
+    def __init__(self, index_dir: Path, manifest: Manifest, vectors: VectorBackend, con) -> None:
         self.index_dir = index_dir
         self.manifest = manifest
         self.vectors = vectors
@@ -59,7 +59,7 @@ class IndexSnapshot:
             )
         if verify:
             verify_files(gen, manifest)
-        vectors = FlatIndex.load(gen / VECTORS)
+        vectors = load_vector_index(gen / VECTORS)
         con = chunks_db.open_readonly(gen / CHUNKS)
         return cls(index_dir, manifest, vectors, con)
 

@@ -19,6 +19,13 @@ import numpy as np
 
 from core.types import Chunk, PageText
 from ingest.store import chunks_db
+from ingest.store.ann import (
+    ExactIndex,
+    VectorBackend,
+    VectorPolicy,
+    fit_to_policy,
+    load_vector_index,
+)
 from ingest.store.fsutil import atomic_write_bytes, fsync_dir, fsync_file, sha256_file
 from ingest.store.lock import WriteLock
 from ingest.store.manifest import (
@@ -30,7 +37,6 @@ from ingest.store.manifest import (
     generation_dir_name,
     read_manifest,
 )
-from ingest.store.vectors import FlatIndex
 
 VECTORS = "vectors.faiss"
 CHUNKS = "chunks.sqlite"
@@ -46,6 +52,7 @@ class IndexWriter:
         rebuild: bool = False,
         lock_timeout: float = 10.0,
         on_wait: Callable[[str], None] | None = None,
+        vector_policy: VectorPolicy | None = None,
     ) -> None:
         self.index_dir = Path(index_dir)
         self._embedding = dict(embedding)
@@ -56,7 +63,8 @@ class IndexWriter:
         self._pending: Manifest | None = None
         self._work: Path | None = None
         self._con = None
-        self._vectors: FlatIndex | None = None
+        self._vectors: VectorBackend | None = None
+        self._vector_policy = vector_policy or VectorPolicy()
 
     # -- lifecycle ---------------------------------------------------------
     def __enter__(self) -> IndexWriter:
@@ -151,6 +159,8 @@ class IndexWriter:
         self._con.execute("COMMIT")
         self._con.close()
         self._con = None
+        # Large collections switch to approximate search here (ingest.store.ann).
+        self._vectors = fit_to_policy(self._vectors, self._vector_policy)
         self._vectors.save(self._work / VECTORS)
         files = {}
         for key, name in (("vectors", VECTORS), ("chunks", CHUNKS)):
@@ -190,9 +200,9 @@ class IndexWriter:
         self._con = chunks_db.open_writable(work / CHUNKS)
         if self._vectors is None:
             self._vectors = (
-                FlatIndex.load(self._base / VECTORS)
+                load_vector_index(self._base / VECTORS)
                 if self._base is not None
-                else FlatIndex(int(self._embedding["dim"]))
+                else ExactIndex(int(self._embedding["dim"]))
             )
         self._work = work
 

@@ -1,0 +1,1 @@
+"""Evaluation of retrieval on question sets, side by side with LangChain's defaults."""

@@ -1,0 +1,3 @@
+from retrieval.eval.cli import main
+
+raise SystemExit(main())

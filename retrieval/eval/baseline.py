@@ -1,0 +1,75 @@
+"""The peers' default pipeline, for comparison: LangChain's RAG tutorial as written.
+
+PyPDFLoader (one document per page) -> RecursiveCharacterTextSplitter(1000, 200)
+-> HuggingFaceEmbeddings(all-MiniLM-L6-v2, the same packaged model folder as
+ours) -> FAISS.from_documents (exact L2) -> `similarity_search(question, k)`,
+through LangChain's own classes, the same steps as `bench/langchain_default.py`
+(repeated here because the hit rule also needs the loader's page texts). It
+has no relevance floor: it always returns k passages.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class BaselineHit:
+    source: str  # relative to the documents folder, like ours
+    page_start: int
+    page_end: int
+
+
+class LangChainDefault:
+    """The tutorial's vector store over the PDFs under `docs`, and its page texts."""
+
+    def __init__(self, docs: Path, model_path: Path) -> None:
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        # pypdf logs every odd font it meets; the tutorial's loader output is not ours to show.
+        logging.getLogger("pypdf").setLevel(logging.ERROR)
+        from langchain_community.document_loaders import PyPDFLoader
+        from langchain_community.embeddings import HuggingFaceEmbeddings
+        from langchain_community.vectorstores import FAISS
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        self.docs = docs.resolve()
+        pages = []
+        for pdf in sorted(self.docs.rglob("*.pdf")):
+            try:
+                pages.extend(PyPDFLoader(str(pdf)).load())
+            except Exception:  # the tutorial has no error handling; a bad file drops out
+                continue
+        self._page_text = {
+            (self._relative(p.metadata["source"]), p.metadata["page"] + 1): p.page_content
+            for p in pages
+        }
+        splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+        chunks = splitter.split_documents(pages)
+        embeddings = HuggingFaceEmbeddings(
+            model_name=str(model_path), model_kwargs={"device": "cpu"}
+        )
+        self.store = FAISS.from_documents(chunks, embeddings)
+        self.pages, self.chunks = len(pages), len(chunks)
+
+    def _relative(self, source: str) -> str:
+        path = Path(source).resolve()
+        return path.relative_to(self.docs).as_posix() if path.is_relative_to(self.docs) else source
+
+    def page_text(self, source: str, page: int) -> str | None:
+        return self._page_text.get((source, page))
+
+    @property
+    def sources(self) -> set[str]:
+        return {source for source, _ in self._page_text}
+
+    def search(self, question: str, k: int) -> list[BaselineHit]:
+        found = self.store.similarity_search(question, k=k)
+        return [
+            BaselineHit(
+                self._relative(d.metadata["source"]), d.metadata["page"] + 1, d.metadata["page"] + 1
+            )
+            for d in found
+        ]

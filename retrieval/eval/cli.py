@@ -1,0 +1,168 @@
+"""`python -m retrieval.eval --qa FILE.jsonl --docs DIR [--index DIR]`: measure retrieval.
+
+Ingests DIR into a temporary index (or searches `--index`), asks every
+question of FILE, and does the same with LangChain's tutorial defaults on the
+same PDFs (`retrieval.eval.baseline`), so both columns come from one run. The
+table goes to stderr, the JSON report to stdout (and to `--out FILE`).
+Exit codes: 0 done, 2 a usage or index error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from core.errors import RagError
+from core.settings import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m retrieval.eval",
+        description="Hit@1, hit@k and MRR of our retrieval and of the LangChain default.",
+    )
+    p.add_argument("--qa", type=Path, required=True, help="questions, JSON lines")
+    p.add_argument("--docs", type=Path, required=True, help="folder of the PDFs asked about")
+    p.add_argument("--index", type=Path, help="search this index instead of ingesting --docs")
+    p.add_argument("-k", type=int, default=5, help="passages per question (default 5)")
+    p.add_argument("--floor", type=float, help="relevance floor (default: RAG_RELEVANCE_FLOOR)")
+    p.add_argument("--no-baseline", action="store_true", help="skip the LangChain default")
+    p.add_argument("--out", type=Path, help="also write the JSON report to this file")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        report = evaluate(args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    text = json.dumps(report, indent=1, ensure_ascii=False)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    print(format_table(report), file=sys.stderr)
+    print(text)
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    from ingest.embed import load_embedder
+    from ingest.pipeline import run_ingest
+    from retrieval.eval.metrics import load_questions
+    from retrieval.search import Retriever
+
+    if not args.docs.is_dir():
+        raise RagError(f"{args.docs} is not a folder", hint="give --docs the folder of the PDFs")
+    questions = load_questions(args.qa)
+    overrides = {} if args.floor is None else {"relevance_floor": args.floor}
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+        settings = Settings(index_dir=args.index or Path(tmp) / "index", **overrides)
+        embedder = load_embedder(settings)
+        started = time.monotonic()
+        if not args.index:
+            print(f"ingesting {args.docs} into a temporary index ...", file=sys.stderr)
+            run_ingest([args.docs], settings, embedder=embedder)
+        ingest_seconds = time.monotonic() - started
+        with Retriever.open(settings, embedder) as retriever:
+            baseline = None
+            if not args.no_baseline:
+                from retrieval.eval.baseline import LangChainDefault
+
+                print("building the LangChain default over the same PDFs ...", file=sys.stderr)
+                baseline = LangChainDefault(args.docs, settings.embedding_model_path())
+            report = _ask(questions, retriever, baseline, args.k)
+            report["index"] = {
+                "chunks": len(retriever.snapshot),
+                "documents": len(retriever.snapshot.manifest.documents),
+                "ingest_seconds": round(ingest_seconds, 1) if not args.index else None,
+                "keyword_search": retriever.keyword_available,
+                "relevance_floor": settings.relevance_floor,
+            }
+    report["qa"], report["docs"] = str(args.qa), str(args.docs)
+    return report
+
+
+def _ask(questions, retriever, baseline, k: int) -> dict:
+    from retrieval.eval.metrics import Ranked, evidence_pages, first_hit, summarize
+
+    page_texts = [retriever.snapshot.page_text]
+    sources = set(retriever.snapshot.manifest.documents)
+    if baseline is not None:
+        page_texts.append(baseline.page_text)
+        sources |= baseline.sources
+    rows, ours, theirs = [], [], []
+    times: dict[str, list[float]] = {"ours": [], "langchain_default": []}
+    for q in questions:
+        pages = evidence_pages(q, sources, page_texts)
+        started = time.perf_counter()
+        passages = retriever.search(q.question, k)
+        times["ours"].append(time.perf_counter() - started)
+        candidates = retriever.candidates(q.question)
+        row = {
+            "id": q.id,
+            "answerable": q.answerable,
+            "evidence_found": bool(pages) if q.answerable else None,
+            "ours_rank": first_hit([(p.source, p.page_start, p.page_end) for p in passages], pages),
+            "ours_returned": len(passages),
+            "ours_scores": [round(p.score, 3) for p in passages],
+            "best_relevance": round(max((c.relevance for c in candidates), default=0.0), 3),
+        }
+        ours.append(Ranked(q.answerable, row["ours_rank"], len(passages)))
+        if baseline is not None:
+            started = time.perf_counter()
+            hits = baseline.search(q.question, k)
+            times["langchain_default"].append(time.perf_counter() - started)
+            spans = [(h.source, h.page_start, h.page_end) for h in hits]
+            row["baseline_rank"] = first_hit(spans, pages)
+            theirs.append(Ranked(q.answerable, row["baseline_rank"], len(hits)))
+        rows.append(row)
+    systems = {"ours": summarize(ours, k)}
+    if baseline is not None:
+        systems["langchain_default"] = summarize(theirs, k)
+        systems["langchain_default"]["chunks"] = baseline.chunks
+    for name, values in times.items():
+        if values and name in systems:
+            systems[name]["median_ms"] = round(statistics.median(values) * 1000, 1)
+    missing = [r["id"] for r in rows if r["evidence_found"] is False]
+    return {
+        "k": k,
+        "questions": len(questions),
+        "systems": systems,
+        "evidence_not_found": missing,
+        "per_question": rows,
+    }
+
+
+def format_table(report: dict) -> str:
+    k, systems = report["k"], report["systems"]
+    names = list(systems)
+    head = f"{'':34}" + "".join(f"{n:>20}" for n in names)
+    lines = [head]
+    first = systems[names[0]]
+    labels = [
+        ("hit@1", f"answerable ({first['answerable']}): hit@1"),
+        (f"hit@{k}", f"answerable: hit@{k}"),
+        ("mrr", "answerable: MRR"),
+        ("answerable_empty", "answerable: no passage returned"),
+        ("unanswerable_empty", f"unanswerable ({first['unanswerable']}): none returned"),
+        ("median_ms", "median search latency, ms"),
+    ]
+    for key, label in labels:
+        cells = "".join(f"{_cell(systems[n].get(key)):>20}" for n in names)
+        lines.append(f"{label:34}{cells}")
+    if report["evidence_not_found"]:
+        lines.append(f"evidence phrase on no page: {', '.join(report['evidence_not_found'])}")
+    misses = [r["id"] for r in report["per_question"] if r["answerable"] and not r["ours_rank"]]
+    if misses:
+        lines.append(f"ours missed: {', '.join(misses)}")
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)

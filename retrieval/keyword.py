@@ -1,0 +1,186 @@
+"""BM25 keyword search over the generation's FTS5 table (`ingest.store.chunks_db`).
+
+Why FTS5 and not a separate BM25 file: the table lives in `chunks.sqlite`,
+is written in the same transaction as the chunks and updated incrementally by
+every ingest (a separate BM25 matrix would be rebuilt over all chunks at each
+commit), holds no second copy of the text, and pages in from disk instead of
+sitting in memory.
+
+Its cost is about 0.75 us per posting (a row containing a query term), so
+exact BM25 at 1M chunks costs 130 ms for a median question and 640 ms at the
+95th percentile (bench/search.py). Above `postings_budget` postings the search
+runs in two steps: the rarest terms within the budget ("drivers") select the
+candidate chunks, and one more query scores the chunks that hold a driver AND
+a frequent term with every term, which is the exact BM25 of those chunks.
+Only chunks holding frequent terms alone are missed; their idf is low (1.4
+for a term in 20% of chunks, against 6.9 for one in 0.1%), and the dense side
+still reads the whole question. Terms beyond ten budgets of postings are left
+out. Below the budget (every question on collections up to a few ten thousand
+chunks) a single query gives the exact ranking.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ingest.store import chunks_db
+from ingest.store.chunks_db import FTS_TABLE
+from retrieval.query import match_expression
+
+# FTS5's bm25() constants; a term adds at most idf * (K1 + 1) to a chunk's score.
+K1 = 1.2
+# Frequent terms add to scores up to this many budgets of postings; beyond, they are left out.
+RESCORE_BUDGETS = 10
+_DF_CACHE_MAX = 50_000
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    """A chunk row id with its BM25 score (higher is better) and the share of the
+    question's idf weight it earns, `coverage` in [0, 1]."""
+
+    id: int
+    bm25: float
+    coverage: float
+
+
+@dataclass(frozen=True)
+class KeywordPlan:
+    """How a question's terms are used: `drivers` select chunks (rarest first, within the
+    postings budget), `rescored` only add to their scores, `dropped` are too frequent to
+    read at all, `missing` occur nowhere; `max_score` is the best BM25 a chunk could get."""
+
+    drivers: tuple[str, ...]
+    rescored: tuple[str, ...]
+    dropped: tuple[str, ...]
+    missing: tuple[str, ...]
+    max_score: float
+
+
+def idf(n_docs: int, df: int) -> float:
+    """FTS5's idf, floored as FTS5 floors it (a term in over half the chunks counts ~0).
+
+    >>> round(idf(1000, 1), 2), idf(1000, 900)
+    (6.5, 1e-06)
+    """
+    value = math.log((n_docs - df + 0.5) / (df + 0.5))
+    return value if value > 0 else 1e-6
+
+
+class KeywordIndex:
+    """Read-only BM25 search of one generation; thread-safe (one connection, one lock)."""
+
+    def __init__(self, path: Path, postings_budget: int = 20_000) -> None:
+        self._con = chunks_db.open_readonly(path)
+        # Memory-map the file: postings are read by the OS page cache, not copied.
+        self._con.execute("PRAGMA mmap_size=8589934592")
+        self._lock = threading.Lock()
+        self.postings_budget = postings_budget
+        self.available = chunks_db.has_keyword_index(self._con)
+        self._df: dict[str, int] = {}
+        self.n_docs = 0
+        if self.available:
+            self.n_docs = self._con.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def close(self) -> None:
+        self._con.close()
+
+    def doc_freq(self, terms: Sequence[str]) -> dict[str, int]:
+        """Chunks containing each term (after stemming), cached: a generation never changes."""
+        todo = [t for t in terms if t not in self._df]
+        if todo:
+            if len(self._df) > _DF_CACHE_MAX:
+                self._df.clear()
+            with self._lock:
+                for term in todo:
+                    self._df[term] = self._count(term)
+        return {t: self._df[t] for t in terms}
+
+    def _count(self, term: str) -> int:
+        # The vocabulary table holds stemmed tokens, so ask FTS5 itself: it stems the
+        # quoted term the same way it stemmed the text. `rowid` only: no scoring.
+        row = self._con.execute(
+            f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?",
+            (match_expression([term]),),
+        ).fetchone()
+        return int(row[0])
+
+    def plan(self, terms: Sequence[str]) -> KeywordPlan:
+        """Split the terms by document frequency against the postings budget."""
+        df = self.doc_freq(terms)
+        present = sorted((t for t in terms if df[t] > 0), key=lambda t: df[t])
+        groups: tuple[list[str], list[str], list[str]] = ([], [], [])
+        postings = 0
+        for term in present:
+            postings += df[term]
+            if not groups[0] or postings <= self.postings_budget:
+                groups[0].append(term)
+            elif postings <= RESCORE_BUDGETS * self.postings_budget:
+                groups[1].append(term)
+            else:
+                groups[2].append(term)
+        # Missing terms still count in the maximum: a question whose key term the
+        # collection never mentions is probably not answered by it.
+        max_score = sum(idf(self.n_docs, df[t]) for t in terms) * (K1 + 1)
+        return KeywordPlan(
+            *(tuple(g) for g in groups),
+            missing=tuple(t for t in terms if df[t] == 0),
+            max_score=max_score,
+        )
+
+    def chunk_ids(self, sources: Sequence[str]) -> np.ndarray:
+        """Row ids of every chunk of the given sources (for the vector search's filter)."""
+        with self._lock:
+            rows = self._con.execute(
+                "SELECT id FROM chunks WHERE source IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(sources)),),
+            ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def search(
+        self, terms: Sequence[str], limit: int, sources: Sequence[str] | None = None
+    ) -> list[KeywordHit]:
+        """Best `limit` chunks by BM25 for the terms, optionally only from `sources`."""
+        if not self.available or not terms or limit <= 0:
+            return []
+        plan = self.plan(terms)
+        if not plan.drivers:
+            return []
+        drivers = match_expression(plan.drivers)
+        if plan.rescored:
+            # First: chunks with a driver and a frequent term, scored with every term (their
+            # exact BM25). Then the drivers alone: the exact score of chunks without a
+            # frequent term; a chunk with one that the first query did not return scores
+            # below all of its rows either way, so the merged order is right.
+            rows = self._query(
+                f"({drivers}) AND ({match_expression(plan.rescored)})", limit, sources
+            )
+            best = dict(self._query(drivers, limit, sources)) | dict(rows)
+            rows = sorted(best.items(), key=lambda row: (-row[1], row[0]))[:limit]
+        else:
+            rows = self._query(drivers, limit, sources)
+        top = plan.max_score or 1.0
+        return [KeywordHit(int(i), float(s), min(1.0, float(s) / top)) for i, s in rows]
+
+    def _query(
+        self, expression: str, limit: int, sources: Sequence[str] | None
+    ) -> list[tuple[int, float]]:
+        sql = f"SELECT rowid, -bm25({FTS_TABLE}) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
+        args: list = [expression]
+        if sources is not None:
+            sql += (
+                " AND rowid IN (SELECT id FROM chunks"
+                " WHERE source IN (SELECT value FROM json_each(?)))"
+            )
+            args.append(json.dumps(list(sources)))
+        sql += f" ORDER BY bm25({FTS_TABLE}) LIMIT ?"
+        args.append(limit)
+        with self._lock:
+            return self._con.execute(sql, args).fetchall()

@@ -1,0 +1,163 @@
+"""Hybrid search: dense and keyword candidates, fused, floored, made distinct.
+
+    with Retriever.open(Settings()) as retriever:
+        for p in retriever.search("What does ELBO stand for?", k=5):
+            print(p.source, p.pages, round(p.score, 2))
+
+One question runs: embed it; take `dense_candidates` nearest chunks (exact or
+IVF, see `ingest.store.ann`) and `keyword_candidates` best BM25 chunks
+(`retrieval.keyword`); fuse them by reciprocal rank (`retrieval.fusion`);
+return nothing if no chunk's relevance reaches `relevance_floor`; else merge
+neighbours and drop near-duplicates until `k` passages remain. A file filter
+is applied inside both searches, not after them, so a small file is not
+crowded out by large ones.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.settings import Settings
+from core.types import Passage
+from ingest.embed import Embedder
+from ingest.store import IndexSnapshot
+from ingest.store.writer import CHUNKS
+from retrieval.dense import check_embedder, cosines, nearest
+from retrieval.fusion import Candidate, distinct_passages, fuse
+from retrieval.keyword import KeywordIndex
+from retrieval.query import keyword_terms, select_sources
+
+_FILTER_CACHE = 16
+
+
+@dataclass(frozen=True)
+class _Filter:
+    sources: tuple[str, ...]
+    ids: np.ndarray
+
+
+class Retriever:
+    """Searches one index generation. Thread-safe; open one per generation and reuse it."""
+
+    def __init__(
+        self, snapshot: IndexSnapshot, embedder: Embedder, settings: Settings | None = None
+    ) -> None:
+        check_embedder(snapshot, embedder)
+        self.snapshot = snapshot
+        self.embedder = embedder
+        self.settings = settings or Settings()
+        path = snapshot.index_dir / snapshot.manifest.generation_dir / CHUNKS
+        self.keyword = KeywordIndex(path, self.settings.keyword_postings_budget)
+        self._filters: OrderedDict[tuple[str, ...], _Filter] = OrderedDict()
+        self._filters_lock = threading.Lock()
+        self._owns_snapshot = False
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, embedder: Embedder | None = None) -> Retriever:
+        """Load the live generation of `settings.index_dir` (and the embedder, unless given)."""
+        settings = settings or Settings()
+        if embedder is None:
+            from ingest.embed import load_embedder
+
+            embedder = load_embedder(settings)
+        snapshot = IndexSnapshot.open(settings.index_dir, verify=settings.verify_index)
+        try:
+            retriever = cls(snapshot, embedder, settings)
+        except BaseException:
+            snapshot.close()
+            raise
+        retriever._owns_snapshot = True
+        return retriever
+
+    def close(self) -> None:
+        self.keyword.close()
+        if self._owns_snapshot:
+            self.snapshot.close()
+
+    def __enter__(self) -> Retriever:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def keyword_available(self) -> bool:
+        """False for an index written before keyword search existed (re-ingest to add it)."""
+        return self.keyword.available
+
+    def search(
+        self, query: str, k: int | None = None, files: Sequence[str] | None = None
+    ) -> list[Passage]:
+        """The `k` best distinct passages, best first; [] if none reaches the relevance floor.
+
+        Order is the fused rank; `score` is each passage's relevance (see
+        `retrieval.fusion.relevance`), so scores need not decrease strictly.
+
+        `files`: glob patterns on the indexed source paths (see
+        `retrieval.query.source_matches`); None or empty searches everything.
+        """
+        k = self.settings.top_k if k is None else k
+        floor = self.settings.relevance_floor
+        ranked = self.candidates(query, files)
+        # The floor decides whether the question gets passages at all. Below it, a
+        # chunk ranked among the best for a question that passed still often holds the
+        # answer's context (a date under a title), so it is not cut one by one.
+        if not ranked or max(c.relevance for c in ranked) < floor:
+            return []
+        # Enough chunks for k passages even if every other one merges into a neighbour.
+        chunks = self.snapshot.chunks_by_ids([c.id for c in ranked[: 4 * k]])
+        score = {c.id: c.relevance for c in ranked}
+        return distinct_passages([(c, score[c.id]) for c in chunks], k)
+
+    def candidates(self, query: str, files: Sequence[str] | None = None) -> list[Candidate]:
+        """Every chunk either search found, fused, best first, before floor and merging."""
+        if not query.strip() or len(self.snapshot) == 0:
+            return []
+        allowed = self._filter(files) if files else None
+        if allowed is not None and not allowed.sources:
+            return []
+        s = self.settings
+        vector = self.embedder.embed([query])[0]
+        dense = nearest(
+            self.snapshot.vectors,
+            vector,
+            s.dense_candidates,
+            allowed=None if allowed is None else allowed.ids,
+            # `flat` on an IVF index (written under another setting): visit every cell.
+            nprobe=s.ivf_nprobe if s.vector_index != "flat" else 1 << 30,
+        )
+        keyword = self.keyword.search(
+            keyword_terms(query),
+            s.keyword_candidates,
+            sources=None if allowed is None else allowed.sources,
+        )
+        in_dense = {i for i, _ in dense}
+        only_keyword = [h.id for h in keyword if h.id not in in_dense]
+        return fuse(
+            dense,
+            [(h.id, h.coverage) for h in keyword],
+            cosines(self.snapshot.vectors, vector, only_keyword),
+        )
+
+    def matching_sources(self, files: Sequence[str]) -> list[str]:
+        """Indexed sources the patterns select (to tell a user their filter matched nothing)."""
+        return select_sources(self.snapshot.manifest.documents, files)
+
+    def _filter(self, files: Sequence[str]) -> _Filter:
+        key = tuple(sorted(set(files)))
+        with self._filters_lock:
+            if key in self._filters:
+                self._filters.move_to_end(key)
+                return self._filters[key]
+        sources = tuple(self.matching_sources(key))
+        found = _Filter(sources, self.keyword.chunk_ids(sources))
+        with self._filters_lock:
+            self._filters[key] = found
+            if len(self._filters) > _FILTER_CACHE:
+                self._filters.popitem(last=False)
+        return found

@@ -1,0 +1,94 @@
+"""Fusion order, relevance, merging and de-duplication: the pure rules, one at a time."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.store import StoredChunk
+from retrieval.fusion import RRF_K, distinct_passages, fuse, join_overlapping, relevance
+
+
+def _chunk(id_: int, source: str = "a.pdf", ordinal: int = 0, text: str = "", page: int = 1):
+    return StoredChunk(id_, f"c{id_}", source, ordinal, page, page, 5, text or f"text {id_}")
+
+
+def test_rrf_rewards_agreement_then_rank():
+    dense = [(1, 0.9), (2, 0.8), (3, 0.7)]
+    keyword = [(3, 0.6), (4, 0.5)]
+    fused = fuse(dense, keyword, {4: 0.2})
+    assert [c.id for c in fused] == [3, 1, 2, 4]
+    by_id = {c.id: c for c in fused}
+    assert by_id[3].fused == 1 / (RRF_K + 3) + 1 / (RRF_K + 1)
+    assert (by_id[3].dense_rank, by_id[3].keyword_rank) == (3, 1)
+    assert by_id[4].cosine == 0.2 and by_id[4].dense_rank is None
+    assert by_id[1].coverage == 0.0 and by_id[1].keyword_rank is None
+
+
+def test_equal_fused_scores_go_to_the_higher_cosine():
+    # 1 is first for dense, 2 first for keywords: the same RRF score
+    fused = fuse([(1, 0.30), (2, 0.25)], [(2, 0.90), (1, 0.10)])
+    assert fused[0].fused == fused[1].fused
+    assert [c.id for c in fused] == [1, 2]
+    assert fused[1].relevance > fused[0].relevance  # not decided by relevance
+
+
+def test_relevance_averages_both_signals_clipped_to_unit_interval():
+    assert relevance(0.42, 0.1) == pytest.approx(0.26)
+    assert relevance(0.5, 0.0) == relevance(0.0, 0.5) == 0.25
+    assert relevance(-0.3, 0.0) == 0.0
+    assert relevance(1.0, 1.0) == 1.0
+
+
+def test_adjacent_chunks_merge_and_keep_the_best_score_and_position():
+    ranked = [
+        (_chunk(10, ordinal=4, text="A b. C d."), 0.8),
+        (_chunk(20, source="b.pdf", ordinal=0), 0.7),
+        (_chunk(11, ordinal=5, text="C d. E f."), 0.6),
+        (_chunk(30, source="c.pdf", ordinal=0), 0.5),
+    ]
+    passages = distinct_passages(ranked, k=3)
+    assert [p.source for p in passages] == ["a.pdf", "b.pdf", "c.pdf"]
+    assert passages[0].text == "A b. C d. E f."
+    assert passages[0].score == 0.8 and passages[0].chunk_id == "c10+c11"
+
+
+def test_a_chunk_bridging_two_passages_joins_them():
+    ranked = [
+        (_chunk(1, ordinal=0, text="one"), 0.9),
+        (_chunk(3, ordinal=2, text="three"), 0.8),
+        (_chunk(2, ordinal=1, text="two"), 0.7),
+        (_chunk(9, source="z.pdf"), 0.6),
+    ]
+    passages = distinct_passages(ranked, k=2)
+    assert [p.chunk_id for p in passages] == ["c1+c2+c3", "c9"]
+    assert passages[0].text == "one\ntwo\nthree"
+
+
+def test_merging_stops_at_max_merge():
+    ranked = [(_chunk(i, ordinal=i, text=f"t{i}"), 1 - i / 10) for i in range(5)]
+    passages = distinct_passages(ranked, k=5, max_merge=2)
+    assert [p.chunk_id for p in passages] == ["c0+c1", "c2+c3", "c4"]
+
+
+def test_chunks_of_other_pages_or_files_do_not_merge():
+    ranked = [
+        (_chunk(1, "a.pdf", 3), 0.9),
+        (_chunk(2, "b.pdf", 4), 0.8),  # same neighbour ordinal, another file
+        (_chunk(3, "a.pdf", 5), 0.7),  # same file, not adjacent
+    ]
+    assert len(distinct_passages(ranked, k=5)) == 3
+
+
+def test_near_duplicate_text_takes_no_slot():
+    text = "The retry timeout defaults to thirty seconds for every connection."
+    ranked = [
+        (_chunk(1, "a.pdf", text=text), 0.9),
+        (_chunk(2, "copy-of-a.pdf", text=text + " "), 0.9),
+        (_chunk(3, "b.pdf", text="Something else entirely, about tides."), 0.4),
+    ]
+    assert [p.source for p in distinct_passages(ranked, k=2)] == ["a.pdf", "b.pdf"]
+
+
+def test_join_overlapping_writes_the_shared_tail_once():
+    assert join_overlapping("a b c d", "c d e f") == "a b c d e f"
+    assert join_overlapping("abc", "xyz") == "abc\nxyz"
