@@ -1,0 +1,135 @@
+"""Turning a follow-up ("and for how long?") into a standalone search query.
+
+The retriever sees one query, not the conversation, so a follow-up must carry
+its subject. With a model loaded, the model rewrites it; the rewrite prompt
+starts with the same system prompt and history as the answer prompt, so
+llama.cpp's KV cache for that prefix serves both calls. Without a model, or
+when the model's rewrite looks wrong, the key terms of the previous question
+are prepended instead.
+
+>>> history = [Turn("What does the Acme warranty cover?", "Defects in materials [1].")]
+>>> heuristic_query("And for how long?", history)
+'acme warranty cover And for how long?'
+>>> standalone_query("Who signed the Acme contract?", history)
+'Who signed the Acme contract?'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from llm.budget import fit_prompt
+from llm.extractive import content_words
+from llm.prompt import NOT_FOUND_ANSWER, SYSTEM, history_messages
+from llm.protocols import Generator
+from llm.types import GenerationParams, Message, Turn
+
+MAX_QUERY_CHARS = 300
+REWRITE_TOKENS = 32
+_FOLLOW_UP_START = re.compile(
+    r"^\s*(?:and|but|also|so|then|or|what about|how about|what if|why not|same for)\b", re.I
+)
+_BACK_REFERENCE_TEXT = "it its they them their theirs this that these those he she him her his \
+there such same former latter one ones"
+_BACK_REFERENCES = frozenset(_BACK_REFERENCE_TEXT.split())
+_WORD = re.compile(r"[^\W_]+")
+REWRITE_INSTRUCTION = (
+    "Do not answer yet. Rewrite my next question as one standalone search query that names "
+    "everything it refers to from our conversation. Reply with the query only, on one line.\n\n"
+    "Next question: {question}"
+)
+
+
+def looks_like_follow_up(question: str, history: Sequence[Turn]) -> bool:
+    """A question that leans on the conversation: "and ...?", "it", or almost no content.
+
+    >>> looks_like_follow_up("What about the penalties?", [Turn("q", "a")])
+    True
+    >>> looks_like_follow_up("What does the warranty cover?", [Turn("q", "a")])
+    False
+    """
+    if not history:
+        return False
+    words = [w.lower() for w in _WORD.findall(question)]
+    return (
+        bool(_FOLLOW_UP_START.match(question))
+        or any(w in _BACK_REFERENCES for w in words)
+        or len(content_words(question)) <= 1
+    )
+
+
+def heuristic_query(question: str, history: Sequence[Turn]) -> str:
+    """The previous question's key terms that the follow-up lacks, then the follow-up."""
+    if not history:
+        return question
+    have = set(content_words(question))
+    terms = []
+    for word in content_words(history[-1].question):
+        if word not in have and word not in terms:
+            terms.append(word)
+    return f"{' '.join(terms)} {question}".strip() if terms else question
+
+
+def rewrite_messages(question: str, history: Sequence[Turn]) -> list[Message]:
+    """System prompt and history exactly as in the answer prompt, then the instruction."""
+    return [
+        Message("system", SYSTEM),
+        *history_messages(history),
+        Message("user", REWRITE_INSTRUCTION.format(question=question.strip())),
+    ]
+
+
+def model_query(question: str, history: Sequence[Turn], generator: Generator) -> str | None:
+    """The model's standalone rewrite, or None when it is not usable as a query."""
+    plan = fit_prompt(
+        question,
+        [],
+        history,
+        count_prompt_tokens=generator.count_prompt_tokens,
+        n_ctx=generator.n_ctx,
+        max_tokens=REWRITE_TOKENS,
+        build=lambda q, _passages, turns: rewrite_messages(q, turns),
+    )
+    params = GenerationParams(max_tokens=plan.max_tokens, temperature=0.0, top_k=1, stop=("\n",))
+    text = "".join(generator.stream(plan.messages, params))
+    return clean_query(text, question, history)
+
+
+def clean_query(text: str, question: str, history: Sequence[Turn]) -> str | None:
+    """The first line without quotes or a "Query:" label, if it is about the conversation.
+
+    A rewrite must reuse some word of the question or of the recent turns:
+    otherwise the model wandered off (or it is a random-weight test model).
+
+    >>> history = [Turn("Acme warranty?", "")]
+    >>> clean_query('Query: "Acme warranty duration"', "and how long?", history)
+    'Acme warranty duration'
+    >>> clean_query("Bananas are yellow.", "and how long?", history) is None
+    True
+    """
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    query = re.sub(r"^\s*(?:standalone\s+)?(?:search\s+)?query\s*:\s*", "", lines[0], flags=re.I)
+    query = query.strip().strip("\"'`\u201c\u201d").strip()
+    if not query or len(query) > MAX_QUERY_CHARS or NOT_FOUND_ANSWER.lower() in query.lower():
+        return None
+    known = set(content_words(question))
+    for turn in history[-2:]:
+        known.update(content_words(turn.question))
+        known.update(content_words(turn.answer))
+    return query if known & set(content_words(query)) else None
+
+
+def standalone_query(
+    question: str, history: Sequence[Turn], generator: Generator | None = None
+) -> str:
+    """What to search for: the question itself unless it is a follow-up."""
+    if not looks_like_follow_up(question, history):
+        return question
+    if generator is not None:
+        rewritten = model_query(question, history, generator)
+        if rewritten:
+            return rewritten
+    return heuristic_query(question, history)
