@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DOCS ?= ../shared/corpus/seeds
 
-.PHONY: install run test lint ingest bench clean
+.PHONY: install run test lint ingest bench clean chromium
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m streamlit run app/main.py
 
-test: $(STAMP)
+# The browser test drives Debian's Chromium. Installed here when missing and possible
+# (root with apt-get); otherwise that one test is skipped and says why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
+	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }; }; \
+	} || echo "note: Chromium could not be installed; the browser test will be skipped"
+
+test: $(STAMP) chromium
 	$(PY) -m pytest
 
 lint: $(STAMP)

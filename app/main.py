@@ -1,7 +1,7 @@
-"""Streamlit entry point: `streamlit run app/main.py` (or `make run`).
+"""Streamlit entry point: `streamlit run app/main.py` (or `make run`). It only composes.
 
-This first version searches the indexed PDFs and shows the best passages with
-file and page; generated answers arrive with the local-model work.
+What the app does lives in `app.service` (no Streamlit); the page is built by
+`app.sidebar`, `app.add_documents` and `app.chat_view`.
 """
 
 from __future__ import annotations
@@ -9,123 +9,49 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+# `streamlit run` puts app/ on sys.path, not the repository root with core/, ingest/, llm/.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import streamlit as st
 
-from core.errors import IndexNotFoundError, RagError
-from core.settings import Settings
-from ingest.store.manifest import read_manifest
-
-st.set_page_config(page_title="Chat with your PDFs", page_icon=":page_facing_up:")
-
-
-def settings() -> Settings:
-    return Settings()  # cheap; read per run so changed settings apply
-
-
-@st.cache_resource
-def _embedder(model_path: str, device: str, batch_size: int):
-    """Loaded once per process and shared by every browser session."""
-    from ingest.embed import SentenceTransformerEmbedder
-
-    return SentenceTransformerEmbedder(Path(model_path), device=device, batch_size=batch_size)
-
-
-def embedder():
-    s = settings()
-    return _embedder(str(s.embedding_model_path()), s.embedding_device, s.embedding_batch_size)
-
-
-@st.cache_resource(max_entries=2)
-def _snapshot(index_dir: str, generation: int, verify: bool):
-    """One loaded index per generation: a new ingest makes the next call load the new one."""
-    from ingest.store import IndexSnapshot
-
-    return IndexSnapshot.open(Path(index_dir), verify=verify)
-
-
-def snapshot(generation: int):
-    s = settings()
-    return _snapshot(str(s.index_dir.absolute()), generation, s.verify_index)
-
-
-def ingest_paths(paths: list[Path]) -> None:
-    from ingest.pipeline import run_ingest
-
-    bar = st.progress(0.0, text="Reading PDFs ...")
-
-    def show(p) -> None:
-        total = max(p.pages_total, 1)
-        bar.progress(
-            min(p.pages_done / total, 1.0),
-            text=f"{p.pages_done}/{p.pages_total} pages, {p.files_done}/{p.files_total} files",
-        )
-
-    try:
-        report = run_ingest(paths, settings(), embedder=embedder(), on_progress=show)
-    except RagError as exc:
-        st.error(str(exc))
-        return
-    bar.empty()
-    st.success(
-        f"Added {len(report.added)}, updated {len(report.updated)}, "
-        f"unchanged {len(report.unchanged)}, removed {len(report.removed)} "
-        f"({report.pages} pages, {report.chunks} chunks)."
-    )
-    for s in report.skipped:
-        st.warning(f"Skipped {s.file}: {s.reason}")
-
-
-def sidebar(manifest) -> None:
-    with st.sidebar:
-        st.header("Documents")
-        if manifest is None:
-            st.info("No documents yet. Add a folder of PDFs below.")
-        else:
-            st.metric("Documents", len(manifest.documents))
-            st.caption(f"{manifest.pages} pages, {manifest.chunks} chunks")
-            for source, reason in manifest.skipped.items():
-                st.caption(f"Skipped {source}: {reason}")
-        with st.form("add-folder"):
-            folder = st.text_input("Add a folder of PDFs", placeholder="/home/me/contracts")
-            if st.form_submit_button("Ingest") and folder:
-                ingest_paths([Path(folder).expanduser()])
-                st.rerun()
+from app import add_documents, chat_view, runtime, sidebar
+from app.safe_markdown import escape_text
+from app.service import ModelStatus
 
 
 def main() -> None:
+    # An emoji icon: a `:material/...:` one would make the browser fetch it from Google.
+    st.set_page_config(page_title="Chat with your PDFs", page_icon="📄")
     st.title("Chat with your PDFs")
     try:
-        manifest = read_manifest(settings().index_dir)
-    except IndexNotFoundError:
-        manifest = None
-    except RagError as exc:
-        st.error(str(exc))
+        svc = runtime.service()
+        manifest = svc.manifest()
+    except Exception as exc:  # the UI boundary: bad settings, a damaged index
+        runtime.show_error(exc, "Opening the index")
         return
-    sidebar(manifest)
-    if manifest is None or not manifest.documents:
-        st.write("Add PDFs in the sidebar, then ask a question about them here.")
-        return
-    st.caption("No local model configured yet: showing the passages that best match.")
-    question = st.chat_input("Ask about your documents")
-    if not question:
-        return
-    from retrieval.dense import check_embedder, dense_search
-
-    with st.chat_message("user"):
-        st.text(question)
-    try:
-        snap = snapshot(manifest.generation)
-        check_embedder(snap, embedder())
-        passages = dense_search(snap, embedder(), question, k=5)
-    except RagError as exc:
-        st.error(str(exc))
-        return
-    with st.chat_message("assistant"):
-        for n, p in enumerate(passages, 1):
-            with st.expander(f"[{n}] {p.source} {p.pages} (score {p.score:.2f})", expanded=n == 1):
-                st.text(p.text)
+    notice = st.session_state.pop("notice", None)
+    if notice:
+        st.success(escape_text(notice))
+    sources = sorted(manifest.documents) if manifest is not None else []
+    with st.sidebar:
+        sidebar.documents_section(svc, manifest)
+        try:
+            with st.spinner("Loading the language model ..."):
+                model = svc.model_status()
+        except Exception as exc:  # a model that fails to load: answers quote passages instead
+            runtime.show_error(exc, "Loading the model")
+            model = ModelStatus(loaded=False)
+        sidebar.model_section(model, svc)
+        tuning = sidebar.tuning_section(svc, model, sources)
+    add_documents.render(svc, expanded=not sources)
+    with runtime.errors_shown("Starting the conversation"):
+        conv = runtime.conversation(svc)
+        with st.sidebar:
+            sidebar.conversation_section(conv)
+        chat_view.render(svc, conv, tuning, has_documents=bool(sources))
 
 
-main()
+# Streamlit runs this file as __main__. Parser processes are started with "spawn", which
+# imports the parent's __main__ file again as __mp_main__: the page must not run there.
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,4 @@
-"""The first Streamlit page renders, with and without an index (Streamlit's AppTest)."""
+"""The page with the real embedder and no model file: quoted answers with file and page."""
 
 from __future__ import annotations
 
@@ -6,20 +6,14 @@ import re
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
 
 
-def test_empty_index_says_how_to_add_documents(tmp_path, monkeypatch):
-    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "none"))
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    assert not at.exception
-    assert any("No documents yet" in i.value for i in at.sidebar.info)
-
-
 @pytest.mark.model
-def test_question_shows_passages_with_file_and_page(tmp_path, monkeypatch, seeds_dir):
+def test_real_embedder_quotes_passages_with_file_and_page(tmp_path, monkeypatch, seeds_dir):
     from core.settings import Settings
     from ingest.pipeline import run_ingest
 
@@ -28,10 +22,19 @@ def test_question_shows_passages_with_file_and_page(tmp_path, monkeypatch, seeds
         [seeds_dir / "003_bbafcba521c905a1.pdf"], Settings(index_dir=index), parser_processes=0
     )
     monkeypatch.setenv("RAG_INDEX_DIR", str(index))
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    at.chat_input[0].set_value("What does ELBO stand for?").run()
-    assert not at.exception
-    labels = [e.label for e in at.expander]
-    assert len(labels) == 5
-    assert all(re.match(r"\[\d\] 003_bbafcba521c905a1\.pdf pp?\. \d", label) for label in labels)
-    assert any("ELBO" in t.value for t in at.text)
+    monkeypatch.setenv("RAG_MODELS_DIR", str(tmp_path / "no-models"))
+    monkeypatch.delenv("RAG_APP_FACTORY", raising=False)
+    try:
+        at = AppTest.from_file(APP, default_timeout=120).run()
+        at.chat_input[0].set_value("What does ELBO stand for?").run()
+    finally:
+        st.cache_resource.clear()
+    assert not at.exception, at.exception
+    assert not at.main.error, [e.value for e in at.main.error]
+    assistant = at.chat_message[1]
+    answer = assistant.markdown[0].value
+    assert answer.startswith("Quoted from your documents")
+    assert "ELBO" in answer and "**\\[1\\]**" in answer
+    labels = [re.sub(r"\\(.)", r"\1", e.label) for e in assistant.expander]
+    assert labels and all(re.match(r"\[\d\] 003_bbafcba521c905a1\.pdf pp?\. \d", x) for x in labels)
+    assert any("**ELBO**" in e.markdown[0].value for e in assistant.expander)

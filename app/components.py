@@ -1,0 +1,61 @@
+"""The heavy parts the app is built from, and the one hook to replace them in tests.
+
+By default the app loads the configured sentence-transformers embedder and the
+GGUF model found by `llm.model_file`. Tests (Streamlit's AppTest, the browser
+test) set `RAG_APP_FACTORY=package.module:function` to a function returning
+`Components` with fakes; product code imports nothing from `tests/` unless
+that variable names it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import ConfigError
+from core.settings import Settings
+
+FACTORY_ENV = "RAG_APP_FACTORY"
+
+
+@dataclass(frozen=True)
+class Components:
+    """How to load the embedder and the language model (None: no model, quote passages).
+
+    `parser_processes` is handed to `run_ingest` (None: from settings; 0: parse in-process).
+    """
+
+    load_embedder: Callable[[Settings], Any]
+    load_generator: Callable[[Settings], Any]
+    parser_processes: int | None = None
+
+
+def default_components() -> Components:
+    from ingest.embed import load_embedder
+    from llm.service_factory import load_generator
+
+    return Components(load_embedder=load_embedder, load_generator=load_generator)
+
+
+def factory_spec(environ: Mapping[str, str] = os.environ) -> str:
+    """The `module:function` named by RAG_APP_FACTORY, or "" for the real components."""
+    return environ.get(FACTORY_ENV, "").strip()
+
+
+def load_components(spec: str) -> Components:
+    """Components from a `module:function` factory, or the default ones for ""."""
+    if not spec:
+        return default_components()
+    module_name, _, function_name = spec.partition(":")
+    hint = f"set {FACTORY_ENV} to `package.module:function`, or unset it"
+    try:
+        factory = getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigError(f"{FACTORY_ENV}={spec!r} cannot be loaded ({exc})", hint=hint) from exc
+    components = factory()
+    if not isinstance(components, Components):
+        raise ConfigError(f"{FACTORY_ENV}={spec!r} did not return Components", hint=hint)
+    return components

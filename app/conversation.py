@@ -1,0 +1,145 @@
+"""One user's conversation: their chat session, their settings, the turns so far, the export.
+
+Each browser session holds one `Conversation` (in `st.session_state`); the
+index, the embedder and the model behind it are shared by all of them.
+"""
+
+from __future__ import annotations
+
+import glob
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core.settings import Settings
+from core.types import Passage
+from llm.answer import Answer
+from llm.chat import ChatSession
+from llm.protocols import Retriever
+from llm.types import Citation
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """What a user tunes in the sidebar. `documents` empty: search every document."""
+
+    passages: int
+    temperature: float
+    max_tokens: int
+    documents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """A finished question and answer, with the passages it was given ([1] is passages[0])."""
+
+    question: str
+    answer: str
+    mode: str
+    passages: tuple[Passage, ...]
+    citations: tuple[Citation, ...]
+    query: str = ""
+    notes: tuple[str, ...] = ()
+    asked_at: float = 0.0
+
+    @classmethod
+    def from_answer(cls, question: str, answer: Answer) -> ChatTurn:
+        """Reading `text` finishes the answer if the stream was cut short."""
+        return cls(
+            question=question,
+            answer=answer.text,
+            mode=answer.mode,
+            passages=answer.passages,
+            citations=tuple(answer.citations),
+            query=answer.query,
+            notes=answer.notes,
+            asked_at=time.time(),
+        )
+
+    @property
+    def cited(self) -> frozenset[int]:
+        return frozenset(c.n for c in self.citations)
+
+
+class Conversation:
+    """A chat session whose sampling and search settings can change between questions."""
+
+    def __init__(
+        self, retriever: Retriever, generator: Any, settings: Settings, embedder: Any
+    ) -> None:
+        # A private copy: ChatSession reads passages, temperature and answer length from it
+        # at every question, so tuning here changes this conversation and no other.
+        self._settings = settings.model_copy()
+        self._session = ChatSession(retriever, generator, self._settings, embedder=embedder)
+        self.turns: list[ChatTurn] = []
+
+    @property
+    def mode(self) -> str:
+        return self._session.mode
+
+    def ask(self, question: str, tuning: Tuning) -> Answer:
+        """The answer streams when iterated; call `finish` with it afterwards."""
+        self._settings.llm_passages = tuning.passages
+        self._settings.llm_temperature = tuning.temperature
+        self._settings.llm_max_tokens = tuning.max_tokens
+        # The retriever reads file filters as glob patterns; a name is matched literally.
+        files = [glob.escape(name) for name in tuning.documents] or None
+        return self._session.ask(question, files=files)
+
+    def finish(self, question: str, answer: Answer) -> ChatTurn:
+        turn = ChatTurn.from_answer(question, answer)
+        self.turns.append(turn)
+        return turn
+
+    def clear(self) -> None:
+        self.turns.clear()
+        self._session.reset()
+
+
+def conversation_markdown(turns: Sequence[ChatTurn]) -> str:
+    """The conversation as a Markdown document: questions, answers, cited passages.
+
+    >>> p = Passage("acme.pdf", 4, 4, 0.81, "The warranty lasts two years.")
+    >>> c = Citation(1, "acme.pdf", 4, 4)
+    >>> print(conversation_markdown([ChatTurn("How long?", "Two years [1].", "generative",
+    ...                                       (p,), (c,))]))
+    # Conversation with your PDFs
+    <BLANKLINE>
+    ## Q1. How long?
+    <BLANKLINE>
+    Two years [1].
+    <BLANKLINE>
+    **Sources**
+    <BLANKLINE>
+    - [1] acme.pdf p. 4 (relevance 0.81)
+    <BLANKLINE>
+      > The warranty lasts two years.
+    <BLANKLINE>
+    """
+    return "\n".join(_export_lines(turns))
+
+
+def _export_lines(turns: Sequence[ChatTurn]) -> Iterator[str]:
+    yield "# Conversation with your PDFs"
+    yield ""
+    for i, turn in enumerate(turns, 1):
+        yield f"## Q{i}. {_one_line(turn.question)}"
+        yield ""
+        yield turn.answer
+        yield ""
+        cited = [c for c in turn.citations if 1 <= c.n <= len(turn.passages)]
+        if not cited:
+            continue
+        yield "**Sources**"
+        yield ""
+        for c in cited:
+            passage = turn.passages[c.n - 1]
+            yield f"- {c.label} (relevance {passage.score:.2f})"
+            yield ""
+            yield from (f"  > {line}" for line in passage.text.strip().splitlines())
+            yield ""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,115 @@
+r"""Markdown that cannot carry HTML, links, images or math: for document text and model output.
+
+Streamlit renders `st.markdown` without raw HTML, but Markdown itself can still
+load an external image (`![](http://...)`), make a link, or typeset `$...$`.
+Document text is untrusted (any PDF), and so is model output (it may echo a
+PDF), so both are escaped before they reach the page:
+
+* document text keeps no Markdown at all: every ASCII punctuation character is
+  backslash-escaped (CommonMark allows that for each of them), so it shows
+  exactly as written; question words are then made **bold**;
+* model output keeps harmless formatting (emphasis, lists, quotes, code) but
+  not HTML, links, images or math; citations such as [2] are made bold.
+
+>>> print(escape_text("<script>alert(1)</script> ![x](http://e.com/t.png)"))
+\<script\>alert\(1\)\<\/script\> \!\[x\]\(http\:\/\/e\.com\/t\.png\)
+>>> print(model_markdown("It lasts **two** years [1]. <b>x</b> ![i](http://e/x.png) costs $5"))
+It lasts **two** years **\[1\]**. \<b>x\</b> !\[i\](http://e/x.png) costs \$5
+>>> print(highlight("The ELBO (evidence lower bound) is maximized.", "What does ELBO stand for?"))
+The **ELBO** \(evidence lower bound\) is maximized\.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from retrieval.query import fold, keyword_terms
+
+# Every ASCII punctuation character: escaping all of them leaves no Markdown syntax.
+_ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# In model output only these are escaped: HTML (<), links and images ([ ]), math ($), and
+# the backslash itself so an escape cannot be undone.
+_MODEL_SPECIAL = re.compile(r"([\\<\[\]$])")
+# Code keeps its text literally (the renderer shows it as text), so it is not escaped.
+_CODE = re.compile(r"(?ms)^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?^[ \t]*\1[ \t]*$|(`+)[^`\n]+?\2(?!`)")
+_CITATION = re.compile(r"\[\s*\d+(?:\s*[,;\-\u2013]\s*\d+)*\s*\]")
+_WORD = re.compile(r"[^\W_]+")
+
+
+def escape_text(text: str) -> str:
+    """Plain text as Markdown that renders exactly as the text (no formatting of any kind)."""
+    return _unindented(_ASCII_PUNCTUATION.sub(r"\\\1", text))
+
+
+def model_stream(pieces: Iterable[str]) -> Iterator[str]:
+    """Model output while it streams: escaped piece by piece (pieces may be cut anywhere).
+
+    The escaping is per character, so it is the same however the text is cut; only
+    code and citations look different until `model_markdown` renders the whole text.
+    """
+    for piece in pieces:
+        yield _MODEL_SPECIAL.sub(r"\\\1", piece).replace("\n", "  \n")
+
+
+def model_markdown(text: str) -> str:
+    """Model output as safe Markdown: formatting kept, HTML/links/images/math shown as text."""
+    parts: list[str] = []
+    last = 0
+    for match in _CODE.finditer(text):
+        parts.append(_model_prose(text[last : match.start()]))
+        parts.append(match.group(0))
+        last = match.end()
+    parts.append(_model_prose(text[last:]))
+    return "".join(parts)
+
+
+def _model_prose(text: str) -> str:
+    out: list[str] = []
+    last = 0
+    for match in _CITATION.finditer(text):
+        out.append(_MODEL_SPECIAL.sub(r"\\\1", text[last : match.start()]))
+        out.append("**" + _MODEL_SPECIAL.sub(r"\\\1", match.group(0)) + "**")
+        last = match.end()
+    out.append(_MODEL_SPECIAL.sub(r"\\\1", text[last:]))
+    # Lines stay lines (quoted sentences, list items) instead of merging into one paragraph.
+    return "".join(out).replace("\n", "  \n")
+
+
+def question_terms(question: str) -> set[str]:
+    """Folded, singular words of a question worth highlighting (no stopwords, no single letters).
+
+    >>> sorted(question_terms("How long do the warranties of GPT-4 models last?"))
+    ['4', 'gpt', 'last', 'long', 'model', 'warranty']
+    """
+    return {_singular(t) for t in keyword_terms(question) if len(t) > 1 or t.isdigit()}
+
+
+def _singular(word: str) -> str:
+    # Only the plain English plural ("models", "warranties"), without a stemmer's surprises.
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def highlight(text: str, question: str) -> str:
+    """Document text, escaped, with the question's words in bold (matched without case/accents)."""
+    terms = question_terms(question)
+    out: list[str] = []
+    last = 0
+    for match in _WORD.finditer(text):
+        if _singular(fold(match.group(0))) not in terms:
+            continue
+        out.append(_ASCII_PUNCTUATION.sub(r"\\\1", text[last : match.start()]))
+        out.append(f"**{match.group(0)}**")  # a word has no punctuation: nothing to escape
+        last = match.end()
+    out.append(_ASCII_PUNCTUATION.sub(r"\\\1", text[last:]))
+    return _unindented("".join(out))
+
+
+def _unindented(markdown: str) -> str:
+    # Leading spaces would start a code block. Line ends stay soft: PDF lines wrap where
+    # the page did, so the text flows to the width of the chat; blank lines stay paragraphs.
+    return "\n".join(line.strip() for line in markdown.split("\n"))

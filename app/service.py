@@ -1,0 +1,216 @@
+"""What the app does, without Streamlit: ask, add documents, list and remove them, status.
+
+One `AppService` per process (the UI keeps it in `st.cache_resource`), shared
+by every browser session. It loads the embedder and the model once, on first
+use, and opens one `Retriever` per index generation: after an ingest or a
+removal the next question searches the new generation, while questions
+already running finish on the old one (it is closed when nobody holds it).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.components import Components
+from app.conversation import Conversation
+from core.errors import IndexNotFoundError, ModelError, PdfError, RagError
+from core.settings import Settings
+from core.types import IngestReport, Passage
+from ingest.pipeline import ProgressCallback
+from ingest.store.manifest import MANIFEST, Manifest, read_manifest
+
+BYTES_PER_MB = 1_000_000  # as `save_upload` prints its limit
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """An ingest from the page. `rejected`: uploads refused before ingest, one message each."""
+
+    report: IngestReport | None
+    rejected: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """The loaded model as llama.cpp reported it, or why answers are quoted instead."""
+
+    loaded: bool
+    file: str = ""
+    n_ctx: int = 0
+    layers_on_gpu: int = 0
+    layers_total: int = 0
+    warnings: tuple[str, ...] = ()
+    problem: RagError | None = None  # a configured model that could not be used
+
+
+class AppService:
+    def __init__(self, settings: Settings, components: Components) -> None:
+        self.settings = settings
+        self._components = components
+        self._lock = threading.RLock()
+        self._embedder: Any = None
+        self._generator: Any = None
+        self._generator_tried = False
+        self._model_problem: RagError | None = None
+        self._manifest_key: tuple[int, int, int] | None = None
+        self._manifest: Manifest | None = None
+        self._retriever: Any = None
+
+    # -- heavy parts, loaded once ---------------------------------------------------------
+
+    @property
+    def embedder(self) -> Any:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = self._components.load_embedder(self.settings)
+            return self._embedder
+
+    def generator(self) -> Any:
+        """The shared model, or None (no .gguf found, or it failed: see `model_status`)."""
+        with self._lock:
+            if not self._generator_tried:
+                self._generator_tried = True
+                try:
+                    self._generator = self._components.load_generator(self.settings)
+                except ModelError as exc:
+                    self._model_problem = exc
+            return self._generator
+
+    def model_status(self) -> ModelStatus:
+        generator = self.generator()
+        if generator is None:
+            return ModelStatus(loaded=False, problem=self._model_problem)
+        info = generator.info
+        warnings = list(info.warnings)
+        if info.offload.warning:
+            warnings.append(info.offload.warning)
+        return ModelStatus(
+            loaded=True,
+            file=info.path.name,
+            n_ctx=info.n_ctx,
+            layers_on_gpu=info.offload.offloaded,
+            layers_total=info.offload.layers_total,
+            warnings=tuple(warnings),
+        )
+
+    # -- the index --------------------------------------------------------------------------
+
+    def manifest(self) -> Manifest | None:
+        """The live manifest (re-read only when the file changed), None before the first ingest."""
+        path = self.settings.index_dir / MANIFEST
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)  # a commit replaces the file
+        with self._lock:
+            if key != self._manifest_key:
+                try:
+                    self._manifest = read_manifest(self.settings.index_dir)
+                except IndexNotFoundError:
+                    return None
+                self._manifest_key = key
+            return self._manifest
+
+    def retriever(self) -> Any:
+        """The retriever of the live generation; a new one after every ingest or removal."""
+        from retrieval.search import Retriever
+
+        manifest = self.manifest()
+        if manifest is None:
+            read_manifest(self.settings.index_dir)  # raises IndexNotFoundError, with next step
+        with self._lock:
+            current = self._retriever
+            if current is None or current.snapshot.manifest.generation != manifest.generation:
+                # The old one is not closed here: a question may still be searching it.
+                current = Retriever.open(self.settings, self.embedder)
+                self._retriever = current
+            return current
+
+    def page_text(self, source: str, page: int) -> str | None:
+        """A page as indexed now; None if the document is gone or was changed since."""
+        return self.retriever().snapshot.page_text(source, page)
+
+    def new_conversation(self) -> Conversation:
+        generator = self.generator()
+        try:
+            return Conversation(_LiveIndex(self), generator, self.settings, self.embedder)
+        except ModelError as exc:  # e.g. a context window too small for the answer length
+            with self._lock:
+                self._model_problem = exc
+                self._generator = None
+            return Conversation(_LiveIndex(self), None, self.settings, self.embedder)
+
+    # -- adding and removing documents ------------------------------------------------------
+
+    def ingest(
+        self, paths: Sequence[Path], on_progress: ProgressCallback | None = None
+    ) -> AddResult:
+        """Index PDF files and folders incrementally, as `python -m ingest` does."""
+        from ingest.pipeline import run_ingest
+
+        report = run_ingest(
+            [Path(os.path.expanduser(str(p))) for p in paths],
+            self.settings,
+            embedder=self.embedder,
+            on_progress=on_progress,
+            parser_processes=self._components.parser_processes,
+        )
+        return AddResult(report)
+
+    def add_uploads(
+        self, uploads: Sequence[Upload], on_progress: ProgressCallback | None = None
+    ) -> AddResult:
+        """Save uploaded PDFs into `documents_dir`, then index the ones that were accepted."""
+        from ingest.uploads import save_upload
+
+        limit = self.settings.upload_max_files
+        if len(uploads) > limit:
+            raise RagError(
+                f"{len(uploads)} files in one upload; at most {limit} are accepted",
+                hint="upload them in smaller batches, or enter their folder's path instead",
+            )
+        saved: list[Path] = []
+        rejected: list[str] = []
+        for upload in uploads:
+            try:
+                saved.append(
+                    save_upload(
+                        self.settings.documents_dir,
+                        upload.name,
+                        upload.data,
+                        self.settings.upload_max_mb * BYTES_PER_MB,
+                    )
+                )
+            except PdfError as exc:
+                rejected.append(str(exc))
+        if not saved:
+            return AddResult(None, tuple(rejected))
+        return AddResult(self.ingest(saved, on_progress).report, tuple(rejected))
+
+    def remove(self, sources: Sequence[str]) -> list[str]:
+        """Remove documents from the index (their files stay); returns those removed."""
+        from ingest.manage import remove_documents
+
+        return remove_documents(self.settings, sources)
+
+
+class _LiveIndex:
+    """The `Retriever` protocol over whatever generation is live at each question."""
+
+    def __init__(self, service: AppService) -> None:
+        self._service = service
+
+    def search(self, query: str, k: int = 5, files: Sequence[str] | None = None) -> list[Passage]:
+        return self._service.retriever().search(query, k, files)

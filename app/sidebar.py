@@ -1,0 +1,142 @@
+"""The sidebar: what is indexed, the model, the settings a user tunes, the conversation."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from app.conversation import Conversation, Tuning, conversation_markdown
+from app.runtime import show_error
+from app.safe_markdown import escape_text
+from app.service import AppService, ModelStatus
+from ingest.store.manifest import Manifest
+
+NO_MODEL = (
+    "No model: quoting passages. For written answers, put a `.gguf` model file in "
+    "`{models_dir}/` (or set `RAG_LLM_MODEL` to its path) and restart the app."
+)
+SEARCH_KEY = "search_documents"
+REMOVE_KEY = "remove_documents"
+
+
+def count(n: int, noun: str) -> str:
+    """'1 document', '3 documents'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp)) if timestamp else "-"
+
+
+def documents_section(svc: AppService, manifest: Manifest | None) -> None:
+    st.header("Documents")
+    if manifest is None or not manifest.documents:
+        st.caption("No documents yet.")
+    else:
+        st.caption(
+            f"{count(len(manifest.documents), 'document')}, {count(manifest.pages, 'page')}, "
+            f"{count(manifest.chunks, 'chunk')}; updated {when(manifest.updated_at)}"
+        )
+        rows = [
+            {
+                "Document": d.source,
+                "Pages": d.pages,
+                "Chunks": d.chunks,
+                "Added": when(d.ingested_at),
+            }
+            for d in sorted(manifest.documents.values(), key=lambda d: d.source)
+        ]
+        st.dataframe(rows, hide_index=True, width="stretch")
+        _remove_form(svc, sorted(manifest.documents))
+    if manifest is not None and manifest.skipped:
+        with st.expander(f"Skipped files ({len(manifest.skipped)})"):
+            for file, reason in sorted(manifest.skipped.items()):
+                st.markdown(escape_text(f"{file}: {reason}"))
+
+
+def _remove_form(svc: AppService, sources: list[str]) -> None:
+    _keep_known(REMOVE_KEY, sources)
+    chosen = st.multiselect("Remove from the index", sources, key=REMOVE_KEY)
+    if st.button("Remove", disabled=not chosen, help="The PDF files themselves are kept."):
+        try:
+            removed = svc.remove(chosen)
+        except Exception as exc:  # the UI boundary
+            show_error(exc, "Removing documents")
+            return
+        del st.session_state[REMOVE_KEY]
+        st.session_state["notice"] = f"Removed {count(len(removed), 'document')} from the index."
+        st.rerun()
+
+
+def model_section(model: ModelStatus, svc: AppService) -> None:
+    st.header("Model")
+    if model.loaded:
+        st.markdown(escape_text(model.file))
+        st.caption(
+            f"context {model.n_ctx} tokens; {model.layers_on_gpu} of {model.layers_total} "
+            "layers on the GPU" + (" (CPU only)" if model.layers_on_gpu == 0 else "")
+        )
+        for warning in model.warnings:
+            st.warning(escape_text(warning))
+        return
+    if model.problem is not None:
+        show_error(model.problem, "Loading the model")
+    # Inside a code span nothing is Markdown; only a backtick could end it early.
+    st.info(NO_MODEL.format(models_dir=str(svc.settings.models_dir).replace("`", "'")))
+
+
+def tuning_section(svc: AppService, model: ModelStatus, sources: list[str]) -> Tuning:
+    s = svc.settings
+    st.header("Answers")
+    passages = st.slider("Passages per question", 1, 20, min(s.llm_passages, 20), key="passages")
+    no_model = None if model.loaded else "Used by the language model only."
+    temperature = st.slider(
+        "Temperature",
+        0.0,
+        1.5,
+        min(s.llm_temperature, 1.5),
+        0.05,
+        key="temperature",
+        help=no_model,
+        disabled=not model.loaded,
+    )
+    longest = max(64, model.n_ctx // 2) if model.loaded else max(64, s.llm_max_tokens)
+    max_tokens = st.slider(
+        "Longest answer (tokens)",
+        64,
+        longest,
+        min(max(s.llm_max_tokens, 64), longest),
+        16,
+        key="max_tokens",
+        help=no_model,
+        disabled=not model.loaded,
+    )
+    _keep_known(SEARCH_KEY, sources)
+    documents = st.multiselect(
+        "Search in", sources, key=SEARCH_KEY, placeholder="All documents", disabled=not sources
+    )
+    return Tuning(passages, temperature, max_tokens, tuple(documents))
+
+
+def conversation_section(conv: Conversation) -> None:
+    st.header("Conversation")
+    left, right = st.columns(2)
+    if left.button("Clear", disabled=not conv.turns, help="Forget the questions and answers."):
+        conv.clear()
+        st.rerun()
+    right.download_button(
+        "Download",
+        conversation_markdown(conv.turns),
+        file_name="conversation.md",
+        mime="text/markdown",
+        disabled=not conv.turns,
+        help="The conversation as Markdown, with its citations.",
+    )
+
+
+def _keep_known(key: str, options: list[str]) -> None:
+    """Drop selections of documents that are no longer indexed (removed by someone)."""
+    chosen = st.session_state.get(key)
+    if chosen and any(c not in options for c in chosen):
+        st.session_state[key] = [c for c in chosen if c in options]

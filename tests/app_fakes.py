@@ -1,0 +1,62 @@
+"""Component factories for the app under test, named by `RAG_APP_FACTORY=tests.app_fakes:NAME`.
+
+`scripted`: the fake embedder and a scripted model that answers with the first
+sentence of passage [1] and cites it. `no_model`: the fake embedder and no
+model (the app quotes passages). `broken_model`: a configured model that fails
+to load. `real_model`: the fake embedder and the real llama.cpp loader (for a
+tiny GGUF from `tests/tiny_gguf.py`). The scripted generators are kept in
+`GENERATORS` for assertions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from app.components import Components
+from core.errors import ModelError
+from llm.prompt import NOT_FOUND_ANSWER
+from llm.types import Message
+from tests.fake_generator import ScriptedGenerator
+from tests.fakes import FakeEmbedder
+
+GENERATORS: list[ScriptedGenerator] = []
+_FIRST_PASSAGE = re.compile(r'<passage id="1"[^>]*>\n(.*?)\n</passage>', re.DOTALL)
+
+
+def first_passage_reply(messages: Sequence[Message]) -> str:
+    """'<first sentence of passage 1> [1]', or the question itself for a query rewrite."""
+    last = messages[-1].content
+    found = _FIRST_PASSAGE.search(last)
+    if found is None:
+        return NOT_FOUND_ANSWER if "Passages from my documents" in last else last
+    sentence = re.split(r"(?<=[.!?])\s", found.group(1).strip(), maxsplit=1)[0]
+    return f"The documents say: {sentence[:300]} [1]"
+
+
+def _load_scripted(_settings) -> ScriptedGenerator:
+    generator = ScriptedGenerator(first_passage_reply)
+    GENERATORS.append(generator)
+    return generator
+
+
+def _refuse_model(_settings) -> None:
+    raise ModelError("model.gguf is not a GGUF model: it is an HTML page", hint="download it again")
+
+
+def scripted() -> Components:
+    return Components(lambda _s: FakeEmbedder(), _load_scripted, parser_processes=0)
+
+
+def no_model() -> Components:
+    return Components(lambda _s: FakeEmbedder(), lambda _s: None, parser_processes=0)
+
+
+def broken_model() -> Components:
+    return Components(lambda _s: FakeEmbedder(), _refuse_model, parser_processes=0)
+
+
+def real_model() -> Components:
+    from llm.service_factory import load_generator
+
+    return Components(lambda _s: FakeEmbedder(), load_generator, parser_processes=0)

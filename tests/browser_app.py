@@ -1,0 +1,146 @@
+"""Run the real app (`streamlit run`) on a free localhost port and drive it with headless Chromium.
+
+Used by the browser end-to-end test and by `docs/make_screenshot.py`. Chromium
+is Debian's `chromium` package, driven by the `playwright` Python package
+through `executable_path` (Playwright's own browser download is never used).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app" / "main.py"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm, which crashes tabs
+]
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium, if installed (`make test` installs it where it can)."""
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def missing_browser_reason() -> str:
+    """Why the browser test cannot run here, or "" when it can."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -r requirements-dev.txt)"
+    if chromium_path() is None:
+        return "Chromium is not installed (Debian: apt-get install chromium; `make test` tries)"
+    return ""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_app(env: Mapping[str, str], log_path: Path, timeout: float = 60.0) -> Iterator[str]:
+    """`streamlit run app/main.py` on 127.0.0.1; yields its URL; stops it (and its children)."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        f"--server.port={port}",
+        "--server.address=127.0.0.1",
+        "--server.headless=true",
+        "--server.fileWatcherType=none",
+        "--browser.gatherUsageStats=false",
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopped with everything it started
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process, log_path, timeout)
+        yield url
+    finally:
+        _stop(process)
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not start in {timeout} s:\n{log_path.read_text()[-3000:]}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+@contextmanager
+def chromium_page(profile_dir: Path, width: int = 1280, height: int = 900) -> Iterator[Any]:
+    """A page of a headless Chromium with a new, empty profile; closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile_dir),  # Playwright passes it as --user-data-dir
+            executable_path=chromium_path(),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": width, "height": height},
+        )
+        try:
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()
+
+
+def ask_in_browser(page: Any, question: str, timeout_ms: int = 30_000) -> None:
+    """Type a question into the chat box and wait until its sources are shown."""
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.wait_for(timeout=timeout_ms)
+    box.fill(question)
+    box.press("Enter")
+    page.get_by_text("Sources").first.wait_for(timeout=timeout_ms)

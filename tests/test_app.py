@@ -1,0 +1,264 @@
+"""The Streamlit page under Streamlit's AppTest, with the fake embedder and a scripted model.
+
+The fakes are injected the way a user never sees: `RAG_APP_FACTORY` names a
+factory in `tests/app_fakes.py`. Every test builds its own small index.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core.settings import Settings
+from ingest.pipeline import run_ingest
+from tests import app_fakes
+from tests.fakes import FakeEmbedder
+from tests.pdf_factory import text_pdf, text_pdf_bytes
+
+APP = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+QUESTION = "How long does the warranty last?"
+WARRANTY_PAGES = [
+    "The warranty lasts two years from the date of delivery. Defects in materials are covered.",
+    "Returns are accepted within thirty days. Shipping costs are paid by the customer.",
+]
+ROCKET_PAGES = ["The rocket engine burns liquid oxygen and kerosene at high pressure."]
+HOSTILE_PAGES = [
+    "Warranty claims: <script>alert(1)</script> and ![pixel](http://tracker.example/p.png) "
+    "and [click](javascript:alert(2)) cost $5 to $10."
+]
+
+
+def plain(markdown: str) -> str:
+    """What a reader sees of escaped Markdown: no backslash escapes, bold or line breaks."""
+    return " ".join(re.sub(r"\\(.)", r"\1", markdown.replace("**", "")).split())
+
+
+def all_markdown(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown]
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch):
+    """An empty index location, an empty models folder, and the scripted model."""
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("RAG_DOCUMENTS_DIR", str(tmp_path / "uploads"))
+    monkeypatch.setenv("RAG_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("RAG_RELEVANCE_FLOOR", "0.05")  # the fake embedder's scores are low
+    monkeypatch.setenv("RAG_APP_FACTORY", "tests.app_fakes:scripted")
+    app_fakes.GENERATORS.clear()
+    yield tmp_path
+    st.cache_resource.clear()  # the next test gets fresh services
+
+
+@pytest.fixture
+def indexed(app_env):
+    docs = app_env / "docs"
+    docs.mkdir()
+    text_pdf(docs / "warranty.pdf", WARRANTY_PAGES)
+    text_pdf(docs / "rockets.pdf", ROCKET_PAGES)
+    report = run_ingest([docs], Settings(), embedder=FakeEmbedder(), parser_processes=0)
+    assert sorted(report.added) == ["rockets.pdf", "warranty.pdf"]
+    return app_env
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def ask(at: AppTest, question: str = QUESTION) -> AppTest:
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, at.exception
+    assert not at.main.error, [e.value for e in at.main.error]
+    return at
+
+
+def test_empty_index_says_how_to_add_documents(app_env):
+    at = start()
+    assert any("No documents yet" in i.value and "ingest" in i.value for i in at.info)
+    assert at.chat_input[0].disabled
+    assert at.expander[0].label == "Add PDFs" and at.expander[0].proto.expanded
+
+
+def test_question_streams_an_answer_with_citations_and_sources(indexed):
+    at = ask(start())
+    user, assistant = at.chat_message
+    assert user.name == "user" and plain(user.markdown[0].value) == QUESTION
+    answer = assistant.markdown[0].value
+    assert "The warranty lasts two years" in plain(answer)
+    assert "**\\[1\\]**" in answer  # the citation, in bold
+    labels = [plain(e.label) for e in assistant.expander]
+    assert re.match(r"\[1\] warranty\.pdf pp?\. 1(-2)? · relevance 0\.\d\d · cited$", labels[0])
+    assert assistant.expander[0].proto.expanded  # the cited passage is open
+    passage = assistant.expander[0].markdown[0].value
+    assert "**warranty**" in passage and "**lasts**" in passage  # a plural/3rd person matches
+    assert "**the**" not in passage  # stopwords are not highlighted
+    # The model got the passage, and the sidebar's default settings.
+    messages, params = app_fakes.GENERATORS[-1].calls[-1]
+    assert "two years" in messages[-1].content
+    assert params.temperature == pytest.approx(0.2) and params.max_tokens <= 512
+
+
+def test_page_viewer_shows_the_cited_page(indexed):
+    at = ask(start())
+    toggle = next(t for t in at.toggle if t.label == "Show all of page 1")
+    toggle.set_value(True).run()
+    assert not at.exception
+    texts = [plain(m.value) for m in at.chat_message[1].markdown]
+    assert any("Defects in materials are covered" in t for t in texts)
+
+
+def test_answer_settings_reach_search_and_model(indexed):
+    at = start()
+    at.slider(key="passages").set_value(1)
+    at.slider(key="temperature").set_value(0.7)
+    at.slider(key="max_tokens").set_value(128)
+    at.multiselect(key="search_documents").set_value(["rockets.pdf"])
+    ask(at, "What does the rocket engine burn?")
+    assistant = at.chat_message[1]
+    labels = [plain(e.label) for e in assistant.expander]
+    assert len(labels) == 1 and labels[0].startswith("[1] rockets.pdf p. 1")
+    params = app_fakes.GENERATORS[-1].calls[-1][1]
+    assert params.temperature == pytest.approx(0.7)
+    assert params.max_tokens <= 128
+
+
+def test_conversation_is_kept_cleared_and_downloadable(indexed):
+    at = ask(ask(start()), "And the returns?")
+    assert len(at.chat_message) == 4
+    download = at.get("download_button")[0]
+    assert not download.disabled
+    clear = next(b for b in at.button if b.label == "Clear")
+    clear.click().run()
+    assert not at.exception
+    assert len(at.chat_message) == 0
+    assert at.get("download_button")[0].disabled
+
+
+def test_no_model_says_where_to_put_one_and_quotes_passages(indexed, monkeypatch):
+    monkeypatch.setenv("RAG_APP_FACTORY", "tests.app_fakes:no_model")
+    at = start()
+    status = " ".join(i.value for i in at.sidebar.info)
+    assert "No model: quoting passages" in status and ".gguf" in status
+    assert "RAG_LLM_MODEL" in status and "models" in status
+    assert at.slider(key="temperature").disabled
+    answer = ask(at).chat_message[1].markdown[0].value
+    assert plain(answer).startswith("Quoted from your documents")
+    assert "two years" in answer and "**\\[1\\]**" in answer
+
+
+def test_a_model_that_fails_to_load_is_reported_and_answers_are_quoted(indexed, monkeypatch):
+    monkeypatch.setenv("RAG_APP_FACTORY", "tests.app_fakes:broken_model")
+    at = start()
+    errors = [plain(e.value) for e in at.sidebar.error]
+    assert errors == [
+        "model.gguf is not a GGUF model: it is an HTML page. Next step: download it again"
+    ]
+    answer = ask(at).chat_message[1].markdown[0].value
+    assert plain(answer).startswith("Quoted from your documents")
+
+
+def test_a_real_gguf_model_is_described_and_streams_an_answer(indexed, monkeypatch):
+    from tests.tiny_gguf import TINY, write_llama_gguf
+
+    (indexed / "models").mkdir()
+    write_llama_gguf(indexed / "models" / "tiny.gguf", TINY)
+    monkeypatch.setenv("RAG_APP_FACTORY", "tests.app_fakes:real_model")
+    monkeypatch.setenv("RAG_LLM_N_CTX", "1024")
+    monkeypatch.setenv("RAG_LLM_N_THREADS", "1")
+    at = start()
+    assert "tiny.gguf" in [plain(m.value) for m in at.sidebar.markdown]
+    status = " ".join(c.value for c in at.sidebar.caption)
+    assert f"context 1024 tokens; 0 of {TINY.n_layer + 1} layers on the GPU (CPU only)" in status
+    assert at.slider(key="max_tokens").max == 512  # half the context at most
+    at.slider(key="max_tokens").set_value(64)
+    assistant = ask(at).chat_message[1]
+    assert assistant.markdown[0].value.strip()  # random weights: some text, streamed
+    assert plain(assistant.expander[0].label).startswith("[1] warranty.pdf")
+
+
+def test_pdf_text_cannot_inject_html_links_or_images(app_env):
+    (app_env / "docs").mkdir()
+    text_pdf(app_env / "docs" / "hostile.pdf", HOSTILE_PAGES)
+    run_ingest([app_env / "docs"], Settings(), embedder=FakeEmbedder(), parser_processes=0)
+    at = ask(start(), "What do warranty claims cost?")
+    rendered = all_markdown(at) + [e.label for e in at.expander]
+    joined = "\n".join(rendered)
+    assert "script" in joined  # the text is shown ...
+    assert not re.search(r"(?<!\\)<", joined)  # ... but never as a tag
+    assert "](" not in joined.replace("\\](", "").replace("\\]\\(", "")  # no live link/image
+    assert not re.search(r"(?<!\\)\$", joined)  # no math
+    # Streamlit's own switch for raw HTML is never on.
+    assert all(not m.proto.allow_html for m in at.markdown)
+
+
+def test_upload_adds_pdfs_and_reports_rejected_ones(app_env):
+    at = start()
+    pdf = text_pdf_bytes(WARRANTY_PAGES)
+    at.file_uploader[0].set_value(
+        [
+            ("../../escape warranty.pdf", pdf, "application/pdf"),
+            ("fake.pdf", b"hello, not a pdf", "application/pdf"),
+        ]
+    ).run()
+    assert not at.exception, at.exception
+    assert any(s.value.startswith("1 added: 2 pages") for s in at.success)
+    assert any("fake.pdf is not a PDF" in plain(w.value) for w in at.warning)
+    saved = sorted(p.name for p in (app_env / "uploads").iterdir())
+    assert saved == ["escape warranty.pdf"]  # the name cannot leave the uploads folder
+    documents = at.sidebar.dataframe[0].value
+    assert list(documents["Document"]) == ["escape warranty.pdf"]
+    assert not at.chat_input[0].disabled  # searchable at once
+    answer = ask(at).chat_message[1].markdown[0].value
+    assert "two years" in answer
+
+
+def test_folder_path_is_ingested_and_skips_are_explained(app_env):
+    docs = app_env / "docs"
+    docs.mkdir()
+    text_pdf(docs / "warranty.pdf", WARRANTY_PAGES)
+    (docs / "broken.pdf").write_bytes(b"")
+    at = start()
+    at.text_input[0].input(str(docs))
+    next(b for b in at.button if b.label == "Add folder").click().run()
+    assert not at.exception, at.exception
+    assert any(s.value.startswith("1 added, 1 skipped: 2 pages") for s in at.success)
+    assert any("broken.pdf: empty file" in plain(w.value) for w in at.warning)
+    skipped = [plain(m.value) for m in at.sidebar.expander[0].markdown]
+    assert skipped == ["broken.pdf: empty file (0 bytes)"]
+    assert list(at.sidebar.dataframe[0].value["Document"]) == ["warranty.pdf"]
+
+
+def test_remove_a_document(indexed):
+    at = start()
+    at.multiselect(key="remove_documents").set_value(["rockets.pdf"]).run()
+    next(b for b in at.button if b.label == "Remove").click().run()
+    assert not at.exception, at.exception
+    assert list(at.sidebar.dataframe[0].value["Document"]) == ["warranty.pdf"]
+    assert any("Removed 1 document" in plain(s.value) for s in at.success)
+    assert at.multiselect(key="search_documents").options == ["warranty.pdf"]
+
+
+def test_errors_are_messages_with_a_next_step(app_env):
+    index = app_env / "index"
+    index.mkdir()
+    (index / "manifest.json").write_text("{ not json")
+    at = start()
+    assert len(at.error) == 1
+    message = plain(at.error[0].value)
+    assert "is damaged" in message and "Next step: rebuild the index" in message
+
+
+def test_a_failing_question_is_a_message_not_a_traceback(indexed):
+    at = start()
+    damaged = next((indexed / "index").glob("gen-*/vectors*"))
+    damaged.write_bytes(damaged.read_bytes()[:-8])  # truncated after the page was opened
+    at.chat_input[0].set_value(QUESTION).run()
+    assert not at.exception
+    message = plain(at.chat_message[1].error[0].value)
+    assert "Next step: rebuild the index" in message

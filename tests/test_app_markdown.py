@@ -1,0 +1,77 @@
+"""Untrusted text (PDFs, model output) becomes Markdown that shows it and can do nothing else."""
+
+from __future__ import annotations
+
+import doctest
+import re
+
+import pytest
+
+import app.conversation
+import app.safe_markdown
+from app.safe_markdown import escape_text, highlight, model_markdown, model_stream
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "![pixel](http://tracker.example/p.png)",
+    "[click](javascript:alert(1))",
+    "<http://tracker.example/autolink>",
+    "[ref]: http://tracker.example/r.png\n\n![x][ref]",
+    "$x^2$ and $$y$$",
+    "\\<script>undo the escape</script>",
+]
+
+
+def live_markup(markdown: str) -> list[str]:
+    """Unescaped characters that would start HTML, a link/image, or math."""
+    return re.findall(r"(?<!\\)(?:\\\\)*([<\[$])", markdown)
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_document_text_has_no_live_markup(text):
+    assert live_markup(escape_text(text)) == []
+    assert live_markup(highlight(text, "script pixel click")) == []
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_model_output_has_no_live_markup(text):
+    assert live_markup(model_markdown(text)) == []
+    assert (
+        live_markup("".join(model_stream([text[: len(text) // 2], text[len(text) // 2 :]]))) == []
+    )
+
+
+def test_document_text_keeps_no_formatting_at_all():
+    shown = escape_text("# Title\n1. item\n    code\n**bold** `x` a_b_c | ~~s~~")
+    assert live_markup(shown) == []
+    assert not re.search(r"(?<!\\)[#*`_|~]", shown)
+    assert "\n    " not in shown  # indentation would start a code block
+
+
+def test_model_output_keeps_formatting_and_code_but_bolds_citations():
+    text = "**Two** years [1][2].\n\n- item\n\n```python\nx = a[1] < 2\n```\nSee `b[0]` [3-4]."
+    shown = model_markdown(text)
+    assert shown.startswith("**Two** years **\\[1\\]****\\[2\\]**.")
+    assert "```python\nx = a[1] < 2\n```" in shown  # code is literal already: left alone
+    assert "`b[0]`" in shown and "**\\[3-4\\]**" in shown
+
+
+def test_streamed_pieces_escape_the_same_wherever_they_are_cut():
+    text = "a <b> [1] $5\nnext"
+    whole = "".join(model_stream([text]))
+    for cut in range(len(text)):
+        assert "".join(model_stream([text[:cut], text[cut:]])) == whole
+
+
+def test_highlight_bolds_question_words_only():
+    shown = highlight(
+        "The Warranties cover models, not modeling.", "Which warranty covers a model?"
+    )
+    assert shown == "The **Warranties** **cover** **models**\\, not modeling\\."
+
+
+def test_doctests_of_the_app_modules():
+    for module in (app.safe_markdown, app.conversation):
+        failed, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert tried > 0 and failed == 0, module.__name__
