@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DOCS ?= ../shared/corpus/seeds
 
-.PHONY: install run test lint ingest bench clean chromium
+.PHONY: install run test lint ingest bench clean chromium install-cuda
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# llama.cpp with CUDA offload (needs the CUDA toolkit's nvcc); then set RAG_LLM_N_GPU_LAYERS=-1.
+install-cuda: $(STAMP)
+	CMAKE_ARGS="-DGGML_CUDA=on" FORCE_CMAKE=1 $(PY) -m pip install --force-reinstall --no-deps \
+		--no-cache-dir --no-binary llama-cpp-python llama-cpp-python==0.3.36

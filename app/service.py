@@ -92,9 +92,7 @@ class AppService:
         if generator is None:
             return ModelStatus(loaded=False, problem=self._model_problem)
         info = generator.info
-        warnings = list(info.warnings)
-        if info.offload.warning:
-            warnings.append(info.offload.warning)
+        warnings = list(info.warnings)  # the offload warning is among them already
         return ModelStatus(
             loaded=True,
             file=info.path.name,

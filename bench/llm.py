@@ -11,9 +11,13 @@ Then, in one process and one loaded model, alternating runs with a cold KV cache
           (a fixed retriever), budgeting with the real tokenizer, prompt, streaming
   direct  Llama.create_chat_completion(same messages, stream=True)
 Both decode greedily, so they produce the same tokens. Overhead = TTFT(ours) -
-TTFT(direct), relative to TTFT(direct); the pure-Python preparation time of
-ours is reported too. Finally a follow-up question in the same conversation
-is timed with the KV cache from the first answer (warm) and without (cold).
+TTFT(direct), relative to TTFT(direct), in wall-clock and in CPU seconds (steadier
+on a shared machine); the pure-Python preparation time of ours is reported too.
+Finally a follow-up question in the same conversation is timed with the KV cache
+left by the previous calls (warm) and with its answer prompt replayed cold.
+
+On a small shared VM, `--threads 1` gives stable figures: with every core in use,
+llama.cpp's threads wait on each other whenever another program runs.
 """
 
 from __future__ import annotations
@@ -132,21 +136,26 @@ class Recording:
         self.count_tokens, self.count_prompt_tokens = inner.count_tokens, inner.count_prompt_tokens
 
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
-        yield from self.inner.stream(messages, params)
-        self.calls.append((list(messages), params, self.inner.last_stats))
+        cpu_start, cpu_first = time.process_time(), None
+        for piece in self.inner.stream(messages, params):
+            cpu_first = cpu_first or time.process_time() - cpu_start
+            yield piece
+        self.calls.append((list(messages), params, self.inner.last_stats, cpu_first))
 
 
-def timed(call) -> tuple[float, float, str, float]:
-    """(s to first piece, s in total, text, s until `call` returned), all from the call."""
-    start = time.perf_counter()
+def timed(call) -> tuple[float, float, str, float, float]:
+    """From the call: s to the first piece, s in total, text, s until `call` returned, and
+    CPU s (all threads of this process) to the first piece, which the other programs on a
+    shared machine disturb far less than wall-clock time."""
+    start, cpu_start = time.perf_counter(), time.process_time()
     pieces = call()
     ready = time.perf_counter() - start
-    first, parts = None, []
+    first, cpu_first, parts = None, None, []
     for piece in pieces:
         if piece and first is None:
-            first = time.perf_counter() - start
+            first, cpu_first = time.perf_counter() - start, time.process_time() - cpu_start
         parts.append(piece)
-    return first or 0.0, time.perf_counter() - start, "".join(parts), ready
+    return first or 0.0, time.perf_counter() - start, "".join(parts), ready, cpu_first or 0.0
 
 
 def main() -> None:
@@ -204,7 +213,7 @@ def main() -> None:
             result = timed(call)
             if run:
                 rows[name].append(result)
-                print(f"{name}: TTFT {result[0]:.2f} s", file=sys.stderr)
+                print(f"{name}: TTFT {result[0]:.2f} s, {result[4]:.2f} CPU s", file=sys.stderr)
     first_call = recorder.calls[-1][2]
     same_output = rows["ours"][-1][2].strip() == rows["direct"][-1][2].strip()
 
@@ -217,12 +226,13 @@ def main() -> None:
     session.ask(QUESTION).text  # noqa: B018
     recorder.calls.clear()
     follow_up = timed(lambda: session.ask(FOLLOW_UP))
-    (_, _, rewrite), (answer_messages, answer_params, warm) = recorder.calls
+    (_, _, rewrite, _), (answer_messages, answer_params, warm, warm_cpu) = recorder.calls
     gen.reset_cache()
-    list(gen.stream(answer_messages, answer_params))
-    cold = gen.last_stats
+    list(recorder.stream(answer_messages, answer_params))
+    *_, cold, cold_cpu = recorder.calls[-1]
 
     med = {k: statistics.median(r[0] for r in v) for k, v in rows.items()}
+    cpu = {k: statistics.median(r[4] for r in v) for k, v in rows.items()}
     decode = {
         k: statistics.median((first_call.completion_tokens - 1) / max(r[1] - r[0], 1e-9) for r in v)
         for k, v in rows.items()
@@ -240,6 +250,9 @@ def main() -> None:
         "ttft_direct_s": round(med["direct"], 3),
         "ttft_ours_s": round(med["ours"], 3),
         "overhead_pct": round(100 * (med["ours"] - med["direct"]) / med["direct"], 2),
+        "ttft_cpu_direct_s": round(cpu["direct"], 3),
+        "ttft_cpu_ours_s": round(cpu["ours"], 3),
+        "overhead_cpu_pct": round(100 * (cpu["ours"] - cpu["direct"]) / cpu["direct"], 2),
         "prep_ms": round(1000 * prep, 2),
         "prep_pct_of_ttft": round(100 * prep / med["direct"], 3),
         "decode_tok_s_direct": round(decode["direct"], 2),
@@ -252,6 +265,8 @@ def main() -> None:
         "followup_answer_cached_tokens": warm.cached_tokens,
         "followup_answer_ttft_warm_s": round(warm.first_token_s, 3),
         "followup_answer_ttft_cold_s": round(cold.first_token_s, 3),
+        "followup_answer_ttft_cpu_warm_s": round(warm_cpu, 3),
+        "followup_answer_ttft_cpu_cold_s": round(cold_cpu, 3),
     }
     if args.json:
         print(json.dumps(result))

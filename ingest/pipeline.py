@@ -23,6 +23,7 @@ from ingest.embed import Embedder, load_embedder
 from ingest.extract import no_text_reason
 from ingest.parse_pool import FileDone, FileFailed, FileOpened, PagesParsed, ParserPool
 from ingest.store import DocumentRecord, IndexWriter
+from ingest.store.ann import VectorPolicy
 from ingest.store.fsutil import sha256_file
 
 CHUNKER_VERSION = 1
@@ -82,6 +83,9 @@ def run_ingest(
         rebuild=rebuild,
         lock_timeout=settings.lock_timeout_seconds,
         on_wait=on_wait,
+        vector_policy=VectorPolicy(
+            settings.vector_index, settings.ivf_min_chunks, settings.ivf_nprobe
+        ),
     )
     with writer:
         plan = _plan(files, paths, writer)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-import faiss
 import numpy as np
 
 from core.types import Passage
@@ -18,6 +17,7 @@ from ingest.embed import Embedder
 from ingest.store import IndexSnapshot
 from ingest.store.ann import IvfIndex, VectorBackend
 from ingest.store.manifest import check_compatible
+from retrieval.threads import single_threaded
 
 
 def check_embedder(snapshot: IndexSnapshot, embedder: Embedder) -> None:
@@ -42,20 +42,13 @@ def nearest(
     [(5, 0.8), (6, 0.6)]
     """
     queries = query.reshape(1, -1)
-    # One question is too little work to share: on two busy cores, waking FAISS's
-    # OpenMP threads cost 16 ms against 0.02 ms alone (94 chunks). The setting is
-    # per calling thread, so an ingest running in another thread keeps its threads.
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
+    with single_threaded():
         if isinstance(vectors, IvfIndex):
             scores, ids = vectors.search(queries, limit, allowed=allowed, nprobe=nprobe)
         elif allowed is not None:
             scores, ids = vectors.search(queries, limit, allowed=allowed)
         else:
             scores, ids = vectors.search(queries, limit)
-    finally:
-        faiss.omp_set_num_threads(threads)
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
 
@@ -73,7 +66,9 @@ def dense_search(
     """Dense-only search, kept for callers that predate `retrieval.search.Retriever`."""
     if not query.strip() or len(snapshot) == 0:
         return []
-    hits = nearest(snapshot.vectors, embedder.embed([query])[0], k)
+    with single_threaded():
+        vector = embedder.embed([query])[0]
+    hits = nearest(snapshot.vectors, vector, k)
     score = dict(hits)
     chunks = snapshot.chunks_by_ids([i for i, _ in hits])
     return [

@@ -31,6 +31,7 @@ from retrieval.dense import check_embedder, cosines, nearest
 from retrieval.fusion import Candidate, distinct_passages, fuse
 from retrieval.keyword import KeywordIndex
 from retrieval.query import keyword_terms, select_sources
+from retrieval.threads import single_threaded
 
 _FILTER_CACHE = 16
 
@@ -52,7 +53,7 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings or Settings()
         path = snapshot.index_dir / snapshot.manifest.generation_dir / CHUNKS
-        self.keyword = KeywordIndex(path, self.settings.keyword_postings_budget)
+        self.keyword = KeywordIndex(path, self.settings.keyword_postings_budget, len(snapshot))
         self._filters: OrderedDict[tuple[str, ...], _Filter] = OrderedDict()
         self._filters_lock = threading.Lock()
         self._owns_snapshot = False
@@ -122,7 +123,8 @@ class Retriever:
         if allowed is not None and not allowed.sources:
             return []
         s = self.settings
-        vector = self.embedder.embed([query])[0]
+        with single_threaded():
+            vector = self.embedder.embed([query])[0]
         dense = nearest(
             self.snapshot.vectors,
             vector,

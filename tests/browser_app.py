@@ -137,7 +137,7 @@ def chromium_page(profile_dir: Path, width: int = 1280, height: int = 900) -> It
             context.close()
 
 
-def ask_in_browser(page: Any, question: str, timeout_ms: int = 30_000) -> None:
+def ask_in_browser(page: Any, question: str, timeout_ms: int = 90_000) -> None:
     """Type a question into the chat box and wait until its sources are shown."""
     box = page.get_by_test_id("stChatInputTextArea")
     box.wait_for(timeout=timeout_ms)

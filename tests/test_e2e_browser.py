@@ -21,7 +21,7 @@ from tests.pdf_factory import text_pdf
 
 pytestmark = [
     pytest.mark.skipif(bool(missing_browser_reason()), reason=missing_browser_reason()),
-    pytest.mark.timeout(120),
+    pytest.mark.timeout(300),
 ]
 
 PAGES = [
@@ -53,7 +53,7 @@ def test_browser_asks_and_gets_an_answer_with_a_cited_page(tmp_path):
         page.goto(url)
         ask_in_browser(page, "How long does the warranty last?")
         answer = page.get_by_test_id("stChatMessage").nth(1)
-        answer.get_by_text("The warranty lasts two years").first.wait_for(timeout=10_000)
+        answer.get_by_text("The warranty lasts two years").first.wait_for(timeout=60_000)
         answer_text = answer.inner_text()
         screenshot = tmp_path / "e2e.png"
         page.screenshot(path=str(screenshot), full_page=True)

@@ -35,6 +35,8 @@ def workspace(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("RAG_MODELS_DIR", str(tmp_path / "models"))  # empty: no model
     monkeypatch.setenv("RAG_CHUNK_TOKENS", "24")
     monkeypatch.setenv("RAG_CHUNK_OVERLAP", "4")
+    # The fake embedder's cosines are not calibrated: this tests the CLI, not the floor.
+    monkeypatch.setenv("RAG_RELEVANCE_FLOOR", "0")
     monkeypatch.setenv("RAG_LLM_N_THREADS", "1")
     monkeypatch.setenv("RAG_LLM_N_CTX", "1024")
     monkeypatch.setenv("RAG_LLM_MAX_TOKENS", "16")

@@ -17,6 +17,7 @@ MODULES = [
     "retrieval.dense",
     "retrieval.fusion",
     "retrieval.eval.metrics",
+    "retrieval.threads",
 ]
 
 

@@ -44,9 +44,9 @@ def test_stems_and_diacritics_match_as_the_index_folds_them(tmp_path):
 
 
 def test_over_the_budget_rare_terms_select_and_all_terms_score(tmp_path):
-    texts = [f"filler row {i}" for i in range(33)]  # ids 1-33
-    texts += ["common rare", "common common filler", "common x", "common y", "common z"]  # 34-38
-    texts += ["rare filler words here", "nothing"]  # 39-40
+    texts = [f"filler row {i}" for i in range(133)]  # ids 1-133
+    texts += ["common rare", "common common filler", "common x", "common y", "common z"]
+    texts += ["rare filler words here", "nothing"]  # ids 134-140
     path = _db(tmp_path / "c.sqlite", texts)
     two_step = KeywordIndex(path, postings_budget=3)
     plan = two_step.plan(["common", "rare", "absent"])
@@ -55,14 +55,14 @@ def test_over_the_budget_rare_terms_select_and_all_terms_score(tmp_path):
     exact = KeywordIndex(path, postings_budget=10_000)
     assert exact.plan(["common", "rare"]).drivers == ("rare", "common")
     full = [h.id for h in exact.search(["common", "rare"], 10)]
-    assert full[:2] == [34, 35]  # exact BM25: both terms, then "common" twice
+    assert full[:2] == [134, 135]  # exact BM25: both terms, then "common" twice
     # Two steps: only chunks with the rare term, in their exact BM25 order, scores included.
     got = two_step.search(["common", "rare"], 10)
-    assert [h.id for h in got] == [i for i in full if i in (34, 39)] == [34, 39]
+    assert [h.id for h in got] == [i for i in full if i in (134, 139)] == [134, 139]
     by_id = {h.id: h.bm25 for h in exact.search(["common", "rare"], 10)}
-    assert [round(h.bm25, 6) for h in got] == [round(by_id[i], 6) for i in (34, 39)]
+    assert [round(h.bm25, 6) for h in got] == [round(by_id[i], 6) for i in (134, 139)]
     tight = KeywordIndex(path, postings_budget=1)
-    assert tight.plan(["filler", "rare"]).dropped == ("filler",)  # beyond ten budgets
+    assert tight.plan(["filler", "rare"]).dropped == ("filler",)  # beyond 100 budgets
 
 
 def test_missing_terms_lower_coverage(tmp_path):

@@ -3,8 +3,10 @@
     index_dir/
       manifest.json         format version, models, chunking, documents, file checksums
       gen-000007/
-        vectors.faiss       faiss.write_index of an IndexIDMap2(IndexFlatIP)
-        chunks.sqlite       chunk texts, provenance and page texts
+        vectors.faiss       faiss.write_index: exact IndexIDMap2(IndexFlatIP), or IVF
+                            on large collections (see ingest.store.ann)
+        chunks.sqlite       chunk texts, provenance, page texts, and the FTS5
+                            keyword index `chunks_fts` over the chunk texts
       .lock                 held by the one writer
 
 A writer builds `gen-000008/` beside the live generation and then swaps
