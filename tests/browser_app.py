@@ -7,6 +7,7 @@ through `executable_path` (Playwright's own browser download is never used).
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import signal
@@ -14,7 +15,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,16 +96,29 @@ def running_app(env: Mapping[str, str], log_path: Path, timeout: float = 60.0) -
 
 def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
+    last = "no answer"
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"streamlit exited early:\n{log_path.read_text()[-3000:]}")
+        # http.client, not urllib: no global opener or proxy setting can reroute it.
+        host, port = url.removeprefix("http://").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=5)
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
+            conn.request("GET", "/_stcore/health")
+            response = conn.getresponse()
+            body = response.read().strip()
+            if body == b"ok":
+                return
+            last = f"HTTP {response.status}: {body[:200]!r}"
             time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not start in {timeout} s:\n{log_path.read_text()[-3000:]}")
+        except OSError as exc:
+            last = repr(exc)
+            time.sleep(0.3)
+        finally:
+            conn.close()
+    raise TimeoutError(
+        f"streamlit not healthy in {timeout} s ({last}):\n{log_path.read_text()[-3000:]}"
+    )
 
 
 def _stop(process: subprocess.Popen) -> None:

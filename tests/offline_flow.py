@@ -2,7 +2,7 @@
 
     python -m tests.offline_flow DOCS WORKDIR
 
-Every way to open a connection raises before our code is even imported, then
+Every way to open a connection raises before our code is imported, then
 ingest -> hybrid search -> an extractive answer -> a generated answer through
 llama.cpp with a tiny real GGUF run. Prints one JSON line with what it saw.
 """
@@ -18,13 +18,16 @@ def _no_network(*_args, **_kwargs):
     raise OSError("network disabled: this process must work offline")
 
 
-socket.socket.connect = _no_network  # type: ignore[method-assign]
-socket.socket.connect_ex = _no_network  # type: ignore[method-assign]
-socket.create_connection = _no_network  # type: ignore[assignment]
-socket.getaddrinfo = _no_network  # type: ignore[assignment]
+def disable_network() -> None:
+    """Called first in main(), never at import: pytest imports this module for doctests."""
+    socket.socket.connect = _no_network  # type: ignore[method-assign]
+    socket.socket.connect_ex = _no_network  # type: ignore[method-assign]
+    socket.create_connection = _no_network  # type: ignore[assignment]
+    socket.getaddrinfo = _no_network  # type: ignore[assignment]
 
 
 def main() -> None:
+    disable_network()
     import os
     from pathlib import Path
 
