@@ -9,12 +9,12 @@ so a 2,000-page PDF never sits in memory as a whole.
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from core.errors import PdfError
+from ingest.pdf_common import ClosingDocument
 
 ENCRYPTED_REASON = "encrypted (needs a password)"
 _DETAIL_CHARS = 80
@@ -39,7 +39,7 @@ def encrypted_error(path: Path) -> PdfError:
     )
 
 
-class PdfiumDocument:
+class PdfiumDocument(ClosingDocument):
     """An open PDF read through PDFium; use as a context manager."""
 
     backend = "pdfium"
@@ -75,17 +75,6 @@ class PdfiumDocument:
         if self._pdf is not None:
             self._pdf.close()
             self._pdf = None
-
-    def __enter__(self) -> PdfiumDocument:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class PdfiumBackend:

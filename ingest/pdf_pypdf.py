@@ -11,19 +11,19 @@ cache of parsed objects is emptied every PAGES_PER_CACHE_RESET pages.
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO
 
 from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError
 
 from core.errors import PdfError
+from ingest.pdf_common import ClosingDocument
 from ingest.pdf_pdfium import corrupt_error, encrypted_error
 
 PAGES_PER_CACHE_RESET = 64
 
 
-class PypdfDocument:
+class PypdfDocument(ClosingDocument):
     """An open PDF read through pypdf; use as a context manager."""
 
     backend = "pypdf"
@@ -66,17 +66,6 @@ class PypdfDocument:
             self._reader.close()
             self._reader = None
             self._stream.close()
-
-    def __enter__(self) -> PypdfDocument:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class PypdfBackend:

@@ -35,7 +35,7 @@ import faiss
 import numpy as np
 
 from core.errors import IndexCorruptError
-from ingest.store.vectors import FlatIndex, _as_queries
+from ingest.store.vectors import FlatIndex, _as_queries, read_faiss
 
 VectorKind = Literal["auto", "flat", "ivf"]
 # Cells visited per search. On real all-MiniLM-L6-v2 vectors recall@10 against exact
@@ -82,14 +82,17 @@ class ExactIndex(FlatIndex):
         return ids, self._index.index.reconstruct_n(0, len(self))
 
 
-class IvfIndex:
-    """Approximate inner-product search over `nlist` k-means cells, `nprobe` visited."""
+class IvfIndex(FlatIndex):
+    """Approximate inner-product search over `nlist` k-means cells, `nprobe` visited.
+
+    Adding vectors and counting them work as in `FlatIndex`; search, removal and
+    reconstruction differ.
+    """
 
     kind = "ivf-flat-ip"
 
     def __init__(self, index: faiss.IndexIVFFlat) -> None:
-        self._index = index
-        self.dim = index.d
+        super().__init__(index.d, index)
 
     @classmethod
     def trained_on(
@@ -135,17 +138,6 @@ class IvfIndex:
     @property
     def nprobe(self) -> int:
         return int(self._index.nprobe)
-
-    def __len__(self) -> int:
-        return int(self._index.ntotal)
-
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        vectors = _as_queries(vectors, self.dim)
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
-        if len(ids) != len(vectors):
-            raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
-        if len(ids):
-            self._index.add_with_ids(vectors, ids)
 
     def remove(self, ids: np.ndarray) -> int:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
@@ -202,13 +194,7 @@ VectorBackend = ExactIndex | IvfIndex
 
 def load_vector_index(path: Path) -> VectorBackend:
     """Read `vectors.faiss`, whichever backend wrote it."""
-    try:
-        index = faiss.read_index(str(path))
-    except RuntimeError as exc:
-        raise IndexCorruptError(
-            f"the vector file {path} cannot be read ({exc})",
-            hint="rebuild the index with `python -m ingest --rebuild FOLDER`",
-        ) from exc
+    index = read_faiss(path)
     if isinstance(index, faiss.IndexIVFFlat):
         return IvfIndex(index)
     return ExactIndex(index.d, index)

@@ -90,11 +90,16 @@ class FlatIndex:
 
     @classmethod
     def load(cls, path: Path) -> FlatIndex:
-        try:
-            index = faiss.read_index(str(path))
-        except RuntimeError as exc:
-            raise IndexCorruptError(
-                f"the vector file {path} cannot be read ({exc})",
-                hint="rebuild the index with `python -m ingest --rebuild FOLDER`",
-            ) from exc
+        index = read_faiss(path)
         return cls(index.d, index)
+
+
+def read_faiss(path: Path) -> faiss.Index:
+    """`faiss.read_index`, with an unreadable file reported as a damaged index."""
+    try:
+        return faiss.read_index(str(path))
+    except RuntimeError as exc:
+        raise IndexCorruptError(
+            f"the vector file {path} cannot be read ({exc})",
+            hint="rebuild the index with `python -m ingest --rebuild FOLDER`",
+        ) from exc
