@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 import unicodedata
 from pathlib import Path
 
 from core.errors import PdfError
 
 MAX_NAME = 120
+STALE_PART_SECONDS = 3600  # a .part file this old belongs to a save that was killed
 
 
 def safe_filename(name: str) -> str:
@@ -45,6 +47,7 @@ def save_upload(documents_dir: Path, name: str, data: bytes, max_bytes: int) -> 
     if b"%PDF-" not in data[:1024]:
         raise PdfError(f"{name} is not a PDF (no %PDF header)", hint="upload PDF files only")
     documents_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_parts(documents_dir)
     filename = safe_filename(name)
     stem = filename[:-4]
     digest = hashlib.sha256(data).hexdigest()
@@ -58,3 +61,14 @@ def save_upload(documents_dir: Path, name: str, data: bytes, max_bytes: int) -> 
     tmp.write_bytes(data)
     os.replace(tmp, candidate)  # a half-written upload never looks like a document
     return candidate
+
+
+def _remove_stale_parts(documents_dir: Path) -> None:
+    """Delete what saves killed mid-write left behind (recent ones may still be in progress)."""
+    cutoff = time.time() - STALE_PART_SECONDS
+    for part in documents_dir.glob(".*.part"):
+        try:
+            if part.stat().st_mtime < cutoff:
+                part.unlink()
+        except OSError:  # another process removed or finished it first
+            continue

@@ -4,13 +4,15 @@
 sentence of passage [1] and cites it. `no_model`: the fake embedder and no
 model (the app quotes passages). `broken_model`: a configured model that fails
 to load. `real_model`: the fake embedder and the real llama.cpp loader (for a
-tiny GGUF from `tests/tiny_gguf.py`). The scripted generators are kept in
-`GENERATORS` for assertions.
+tiny GGUF from `tests/tiny_gguf.py`). `slow_ingest`: a fake embedder that
+takes 0.2 s per call, so that an upload's ingest lasts long enough to be
+killed. The scripted generators are kept in `GENERATORS` for assertions.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 
 from app.components import Components
@@ -40,6 +42,14 @@ def _load_scripted(_settings) -> ScriptedGenerator:
     return generator
 
 
+class SlowEmbedder(FakeEmbedder):
+    """The fake embedder at the pace of a slow machine: every `embed` call sleeps first."""
+
+    def embed(self, texts: Sequence[str]):
+        time.sleep(0.2)
+        return super().embed(texts)
+
+
 def _refuse_model(_settings) -> None:
     raise ModelError("model.gguf is not a GGUF model: it is an HTML page", hint="download it again")
 
@@ -60,3 +70,7 @@ def real_model() -> Components:
     from llm.service_factory import load_generator
 
     return Components(lambda _s: FakeEmbedder(), load_generator, parser_processes=0)
+
+
+def slow_ingest() -> Components:
+    return Components(lambda _s: SlowEmbedder(), lambda _s: None, parser_processes=1)

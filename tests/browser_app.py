@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +62,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class RunningApp:
+    url: str
+    process: subprocess.Popen  # the leader of its own process group
+
+    def kill(self) -> None:
+        """SIGKILL the app and everything it started, as a crash or an OOM killer would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
 @contextmanager
-def running_app(env: Mapping[str, str], log_path: Path, timeout: float = 60.0) -> Iterator[str]:
-    """`streamlit run app/main.py` on 127.0.0.1; yields its URL; stops it (and its children)."""
+def app_process(
+    env: Mapping[str, str], log_path: Path, timeout: float = 60.0
+) -> Iterator[RunningApp]:
+    """`streamlit run app/main.py` on 127.0.0.1, healthy; stopped (with its children) after."""
     port = free_port()
     command = [
         sys.executable,
@@ -89,9 +103,16 @@ def running_app(env: Mapping[str, str], log_path: Path, timeout: float = 60.0) -
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process, log_path, timeout)
-        yield url
+        yield RunningApp(url, process)
     finally:
         _stop(process)
+
+
+@contextmanager
+def running_app(env: Mapping[str, str], log_path: Path, timeout: float = 60.0) -> Iterator[str]:
+    """`streamlit run app/main.py` on 127.0.0.1; yields its URL; stops it (and its children)."""
+    with app_process(env, log_path, timeout) as app:
+        yield app.url
 
 
 def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path, timeout: float) -> None:

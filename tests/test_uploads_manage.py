@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 
 from core.errors import PdfError
@@ -41,6 +44,18 @@ def test_duplicate_names_and_contents(tmp_path):
     other = save_upload(tmp_path, "report.pdf", two, max_bytes=10**6)
     assert a == again and a.read_bytes() == one
     assert other.name == "report (2).pdf" and other.read_bytes() == two
+
+
+def test_a_killed_save_leaves_no_document_and_its_part_file_is_swept(tmp_path):
+    # What a save killed mid-write leaves: a hidden .part file, which is not a PDF name.
+    old_part, new_part = tmp_path / ".a.pdf.123.part", tmp_path / ".b.pdf.456.part"
+    old_part.write_bytes(b"%PDF-1.4 half")
+    new_part.write_bytes(b"%PDF-1.4 half")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(old_part, (hours_ago, hours_ago))
+    saved = save_upload(tmp_path, "c.pdf", pdfs.text_pdf_bytes(["x"]), max_bytes=10**6)
+    # The stale one is gone; a recent one may be a save still in progress, so it stays.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [new_part.name, saved.name]
 
 
 def test_remove_documents(tmp_path):
