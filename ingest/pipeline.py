@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import RagError
 from core.settings import Settings
 from core.types import Chunk, IngestReport, PageText, Skipped
 from ingest.chunk import Chunker
@@ -25,6 +26,7 @@ from ingest.parse_pool import FileDone, FileFailed, FileOpened, PagesParsed, Par
 from ingest.store import DocumentRecord, IndexWriter
 from ingest.store.ann import VectorPolicy
 from ingest.store.fsutil import sha256_file
+from ingest.store.manifest import read_manifest
 
 CHUNKER_VERSION = 1
 
@@ -52,13 +54,41 @@ class _Plan:
     removed: list[str] = field(default_factory=list)
 
 
-def chunking_config(settings: Settings, max_model_tokens: int) -> dict:
-    """Effective chunking, as recorded in the manifest; 2 tokens go to [CLS] and [SEP]."""
-    return {
+def chunking_config(
+    settings: Settings, max_model_tokens: int, index_chunking: dict | None = None
+) -> dict:
+    """Effective chunking, as recorded in the manifest; 2 tokens go to [CLS] and [SEP].
+
+    An existing index (`index_chunking`, from its manifest) keeps the sizes it was
+    built with unless a setting names other ones: a new default must not make an
+    index built under the old one refuse new documents.
+
+    >>> chunking_config(Settings(chunk_tokens=300), 256)["chunk_tokens"]
+    254
+    >>> built = {"chunk_tokens": 192, "chunk_overlap": 32, "chunker_version": CHUNKER_VERSION}
+    >>> chunking_config(Settings(), 256, built)["chunk_overlap"]
+    32
+    >>> chunking_config(Settings(chunk_overlap=8), 256, built)["chunk_overlap"]
+    8
+    """
+    config = {
         "chunk_tokens": min(settings.chunk_tokens, max_model_tokens - 2),
         "chunk_overlap": settings.chunk_overlap,
         "chunker_version": CHUNKER_VERSION,
     }
+    for key in ("chunk_tokens", "chunk_overlap"):
+        if index_chunking and key in index_chunking and key not in settings.model_fields_set:
+            config[key] = index_chunking[key]
+    return config
+
+
+def _index_chunking(settings: Settings, rebuild: bool) -> dict | None:
+    if rebuild:
+        return None
+    try:
+        return read_manifest(settings.index_dir).chunking
+    except RagError:  # no index yet, or a damaged one: the writer reports that
+        return None
 
 
 def run_ingest(
@@ -75,7 +105,7 @@ def run_ingest(
     files, skipped = discover(paths)
     embedder = embedder or load_embedder(settings)
     info = embedder.info
-    chunking = chunking_config(settings, info.max_tokens)
+    chunking = chunking_config(settings, info.max_tokens, _index_chunking(settings, rebuild))
     writer = IndexWriter(
         settings.index_dir,
         embedding=asdict(info),

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from core.errors import IndexMismatchError
 from core.settings import Settings
 from ingest.pipeline import run_ingest
 from ingest.store import IndexSnapshot
@@ -187,3 +188,21 @@ def test_worker_processes_give_the_same_index_as_inline(tmp_path):
         with IndexSnapshot.open(s.index_dir) as snap:
             results.append([(c.source, c.page_start, c.text) for c in snap.iter_chunks()])
     assert sorted(results[0]) == sorted(results[1]) and results[0]
+
+
+def test_an_index_keeps_its_chunking_unless_a_setting_names_another(tmp_path, settings):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    pdfs.text_pdf(docs / "a.pdf", _pages("a", 2))
+    ingest([docs], settings)  # built with 40/8, set explicitly
+    pdfs.text_pdf(docs / "b.pdf", _pages("b", 2))
+    # Defaults (192/32 today) do not override what the index was built with ...
+    report = ingest([docs], Settings(index_dir=settings.index_dir))
+    assert report.added == ("b.pdf",)
+    chunking = read_manifest(settings.index_dir).chunking
+    assert (chunking["chunk_tokens"], chunking["chunk_overlap"]) == (40, 8)
+    with IndexSnapshot.open(settings.index_dir) as snap:
+        assert max(c.n_tokens for c in snap.iter_chunks()) <= 40
+    # ... but a value set on purpose that differs is refused, with the way out.
+    with pytest.raises(IndexMismatchError, match="rebuild"):
+        ingest([docs], Settings(index_dir=settings.index_dir, chunk_overlap=16))
