@@ -8,6 +8,9 @@ temporary index, a re-run on the unchanged folder, and the embedding model
 alone on the very same chunk texts (the ceiling for the pipeline's chunks/s).
 The model is loaded before the timings in both pipelines. Peak RSS is the
 process and its parser workers together, sampled from /proc every 50 ms.
+Tokens embedded are counted after the timings with the model's tokenizer; for
+LangChain they stop at the model's limit (256 word pieces), past which it
+silently ignores the rest of a chunk, and what it ignored is reported too.
 """
 
 from __future__ import annotations
@@ -98,7 +101,8 @@ def measure_ours(folder: Path) -> dict:
         assert not again.added and not again.updated, "re-run found changes"
         # The model alone on the very same texts: the ceiling the pipeline is held to.
         with IndexSnapshot.open(s.index_dir) as snap:
-            texts = [c.text for c in snap.iter_chunks()]
+            stored = list(snap.iter_chunks())
+        texts = [c.text for c in stored]
         t = time.perf_counter()
         embedder.embed(texts)
         model_only = time.perf_counter() - t
@@ -111,6 +115,7 @@ def measure_ours(folder: Path) -> dict:
         "seconds": first,
         "rerun_seconds": rerun,
         "model_only_chunks_per_s": len(texts) / model_only,
+        "tokens_embedded": sum(c.n_tokens for c in stored),
         "peak_rss_mb": rss.peak_total,
         "peak_rss_mb_parsers": rss.peak_workers,
         "dtype": embedder.dtype,
@@ -124,14 +129,21 @@ def measure_langchain(folder: Path) -> dict:
     langchain_embeddings(model_path).embed_documents(["warm up"])  # file cache, like ours
     with RssSampler() as rss:
         t = time.perf_counter()
-        _, pages, chunks = langchain_ingest(folder, model_path)
+        _, pages, texts = langchain_ingest(folder, model_path)
         seconds = time.perf_counter() - t
+    # After the timing: how much of its text the model saw (it truncates at max_seq_length).
+    embedder = load_embedder(Settings())
+    limit = embedder.info.max_tokens - 2
+    counts = embedder.count_tokens(texts)
     return {
         "pipeline": "langchain",
         "pages": pages,
-        "chunks": chunks,
+        "chunks": len(texts),
         "seconds": seconds,
         "peak_rss_mb": rss.peak_total,
+        "tokens_embedded": sum(min(n, limit) for n in counts),
+        "chunks_truncated": sum(n > limit for n in counts),
+        "tokens_never_embedded": sum(max(n - limit, 0) for n in counts),
     }
 
 
@@ -154,6 +166,11 @@ def summarize(runs: list[dict]) -> dict:
     out["pages_per_s"] = round(first["pages"] / out["seconds"], 2)
     out["chunks_per_s"] = round(first["chunks"] / out["seconds"], 2)
     out["peak_rss_mb"] = round(max(r["peak_rss_mb"] for r in runs))
+    out["tokens_embedded"] = first["tokens_embedded"]
+    out["tokens_per_s"] = round(first["tokens_embedded"] / out["seconds"])
+    if first["pipeline"] == "langchain":
+        out["chunks_truncated"] = first["chunks_truncated"]
+        out["tokens_never_embedded"] = first["tokens_never_embedded"]
     if first["pipeline"] == "ours":
         out["rerun_seconds"] = round(med(r["rerun_seconds"] for r in runs), 3)
         out["rerun_speedup"] = round(out["seconds"] / out["rerun_seconds"])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def langchain_ingest(folder: Path, model_path: Path):
-    """Ingest every PDF under `folder` the tutorial way; returns (vectorstore, pages, chunks)."""
+    """Ingest every PDF under `folder` the tutorial way: (vectorstore, pages, chunk texts)."""
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     from langchain_community.document_loaders import PyPDFLoader
     from langchain_community.vectorstores import FAISS
@@ -27,7 +27,7 @@ def langchain_ingest(folder: Path, model_path: Path):
     chunks = splitter.split_documents(pages)
     embeddings = langchain_embeddings(model_path)
     store = FAISS.from_documents(chunks, embeddings)
-    return store, len(pages), len(chunks)
+    return store, len(pages), [c.page_content for c in chunks]
 
 
 def langchain_embeddings(model_path: Path):

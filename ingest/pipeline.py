@@ -52,6 +52,9 @@ class _Plan:
     todo: list[tuple[SourceFile, str, str]] = field(default_factory=list)  # file, sha, status
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    # Documents whose stored vectors a file to do may reuse: its old version, and any
+    # document with the same content (a file moved, renamed or copied).
+    reuse: dict[str, list[str]] = field(default_factory=dict)
 
 
 def chunking_config(
@@ -119,8 +122,6 @@ def run_ingest(
     )
     with writer:
         plan = _plan(files, paths, writer)
-        for source in plan.removed:
-            writer.remove(source)
         run = _Run(settings, embedder, writer, chunking, plan, on_progress, started)
         processes = settings.parser_workers() if parser_processes is None else parser_processes
         pool = ParserPool(
@@ -131,6 +132,9 @@ def run_ingest(
         )
         try:
             run.consume(pool.events([f.path for f, _, _ in plan.todo]))
+            # Vanished documents go last: until now a moved file could reuse their vectors.
+            for source in plan.removed:
+                writer.remove(source)
         finally:
             # Also on Ctrl-C: publish the documents that were finished.
             skipped.extend(run.skipped)
@@ -157,6 +161,7 @@ def run_ingest(
                 "chunks": manifest.chunks,
             },
             "parsed_pages": run.pages_done,
+            "reused_vectors": run.reused,
         },
     )
 
@@ -176,6 +181,8 @@ def _plan(files: list[SourceFile], paths: Sequence[Path], writer: IndexWriter) -
             writer.touch(_record_with_stat(old, f))
         else:
             plan.todo.append((f, sha, "updated" if old else "added"))
+            same = [s for s, d in docs.items() if d.sha256 == sha and s != f.source]
+            plan.reuse[f.source] = ([f.source] if old else []) + same
     # A document vanished if it lay under a folder given now and was not found there.
     # Documents from other folders stay: that folder may just be unmounted.
     seen = {f.source for f in files}
@@ -210,12 +217,14 @@ class _Run:
         self.files_done = 0
         self.pages_done = 0
         self.chunks_done = 0
+        self.reused = 0
+        self.reuse = plan.reuse
         self.pages_known = self.bytes_known = 0
         self.bytes_total = sum(f.size for f, _, _ in self.todo)
         self.state: dict[int, _FileState] = {}
         # Chunks of all files in flight wait here to be embedded together: full,
         # length-sorted batches regardless of how files and pages arrive.
-        self.pending: list[tuple[int, Chunk]] = []
+        self.pending: list[tuple[int, int, Chunk]] = []  # file index, position in file, chunk
         self.flush_at = settings.embedding_batch_size * 4
 
     def consume(self, events) -> None:
@@ -232,6 +241,7 @@ class _Run:
                         self.chunking["chunk_overlap"],
                     ),
                     event.backend,
+                    self.writer.stored_vectors(self.reuse.get(f.source, [])),
                 )
             elif isinstance(event, PagesParsed):
                 st = self.state[event.index]
@@ -245,7 +255,7 @@ class _Run:
                 self._finish_ready()
             elif isinstance(event, FileFailed):
                 self.state.pop(event.index, None)
-                self.pending = [(i, c) for i, c in self.pending if i != event.index]
+                self.pending = [p for p in self.pending if p[0] != event.index]
                 self._skip(f.source, event.reason)
             if len(self.pending) >= self.flush_at:
                 self._embed_pending()
@@ -255,21 +265,31 @@ class _Run:
             self._report("")
 
     def _queue(self, index: int, chunks: list[Chunk]) -> None:
-        self.state[index].chunks.extend(chunks)
-        self.pending.extend((index, c) for c in chunks)
+        st = self.state[index]
+        for chunk in chunks:
+            st.chunks.append(chunk)
+            # Same text, same model (the index refuses another): the stored vector is exact.
+            stored = st.reuse.get(chunk.text)
+            st.vectors.append(stored)
+            if stored is None:
+                self.pending.append((index, len(st.chunks) - 1, chunk))
+            else:
+                self.reused += 1
+                self.chunks_done += 1
 
     def _embed_pending(self) -> None:
         batch, self.pending = self.pending[: self.flush_at], self.pending[self.flush_at :]
-        vectors = self.embedder.embed([c.text for _, c in batch])
-        for (index, _), vector in zip(batch, vectors, strict=True):
-            self.state[index].vectors.append(vector)
+        vectors = self.embedder.embed([c.text for _, _, c in batch])
+        for (index, position, _), vector in zip(batch, vectors, strict=True):
+            self.state[index].vectors[position] = vector
         self.chunks_done += len(batch)
         self._finish_ready()
 
     def _finish_ready(self) -> None:
         """Write every file that is parsed and fully embedded."""
+        waiting = {index for index, _, _ in self.pending}
         for index, st in list(self.state.items()):
-            if st.parsed and len(st.vectors) == len(st.chunks):
+            if st.parsed and index not in waiting:
                 self._finish(index)
 
     def _finish(self, index: int) -> None:
@@ -340,8 +360,9 @@ class _Run:
 class _FileState:
     chunker: Chunker
     backend: str
+    reuse: dict[str, np.ndarray]  # chunk text -> stored vector
     pages: list[PageText] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)
-    vectors: list[np.ndarray] = field(default_factory=list)  # one per embedded chunk
+    vectors: list[np.ndarray | None] = field(default_factory=list)  # None: not embedded yet
     parsed: bool = False
     failed_pages: int = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 from core.errors import IndexMismatchError
@@ -22,7 +23,8 @@ def settings(tmp_path) -> Settings:
 
 def ingest(paths, settings, **kw):
     kw.setdefault("parser_processes", 0)  # inline parsing: same code, no process start-up
-    return run_ingest(paths, settings, embedder=FakeEmbedder(), **kw)
+    kw.setdefault("embedder", FakeEmbedder())
+    return run_ingest(paths, settings, **kw)
 
 
 def _pages(prefix: str, n: int) -> list[str]:
@@ -206,3 +208,53 @@ def test_an_index_keeps_its_chunking_unless_a_setting_names_another(tmp_path, se
     # ... but a value set on purpose that differs is refused, with the way out.
     with pytest.raises(IndexMismatchError, match="rebuild"):
         ingest([docs], Settings(index_dir=settings.index_dir, chunk_overlap=16))
+
+
+class CountingEmbedder(FakeEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedded: list[str] = []
+
+    def embed(self, texts):
+        self.embedded.extend(texts)
+        return super().embed(texts)
+
+
+def _index_contents(index_dir):
+    with IndexSnapshot.open(index_dir) as snap:
+        chunks = list(snap.iter_chunks())
+        vectors = snap.vectors.reconstruct(np.array([c.id for c in chunks]))
+    keys = [(c.source, c.ordinal, c.text) for c in chunks]
+    rows = sorted(zip(keys, vectors.tolist(), strict=True))
+    return [key for key, _ in rows], np.array([v for _, v in rows])
+
+
+def test_moved_and_edited_files_reuse_the_vectors_of_unchanged_chunks(tmp_path, settings):
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    pdfs.text_pdf(docs / "a.pdf", _pages("alpha", 4))
+    pdfs.text_pdf(docs / "b.pdf", _pages("beta", 4))
+    ingest([docs], settings)
+    a_chunks = read_manifest(settings.index_dir).documents["a.pdf"].chunks
+
+    (docs / "a.pdf").rename(docs / "sub" / "moved.pdf")
+    edited = _pages("beta", 4)
+    edited[3] = "The last page was rewritten with entirely different words. " * 3
+    pdfs.text_pdf(docs / "b.pdf", edited)
+    embedder = CountingEmbedder()
+    report = ingest([docs], settings, embedder=embedder)
+
+    assert report.added == ("sub/moved.pdf",) and report.removed == ("a.pdf",)
+    assert report.updated == ("b.pdf",)
+    # Only chunks with new text were embedded: none of the moved file, and of the
+    # edited one only those that hold the rewritten page.
+    assert embedder.embedded and all("rewritten" in t for t in embedder.embedded)
+    assert report.extra["reused_vectors"] == report.chunks - len(embedder.embedded)
+    assert report.extra["reused_vectors"] >= a_chunks > 0
+    # The index is exactly what a fresh ingest of the folder makes.
+    fresh = Settings(index_dir=tmp_path / "fresh", chunk_tokens=40, chunk_overlap=8)
+    ingest([docs], fresh)
+    got_keys, got_vectors = _index_contents(settings.index_dir)
+    want_keys, want_vectors = _index_contents(fresh.index_dir)
+    assert got_keys == want_keys
+    np.testing.assert_array_equal(got_vectors, want_vectors)

@@ -138,6 +138,25 @@ class IndexWriter:
         docs[record.source] = record
         self._pending = self.manifest.evolve(documents=docs)
 
+    def stored_vectors(self, sources: Sequence[str]) -> dict[str, np.ndarray]:
+        """Chunk text -> vector for the chunks these documents have in the index now.
+
+        An ingest looks here before embedding: a file that was moved, renamed or
+        edited keeps the vectors of every chunk whose text did not change.
+        """
+        sources = [s for s in dict.fromkeys(sources) if s in self.manifest.documents]
+        if not sources:
+            return {}
+        self._start_work()
+        marks = ",".join("?" * len(sources))
+        rows = self._con.execute(
+            f"SELECT id, text FROM chunks WHERE source IN ({marks})", sources
+        ).fetchall()
+        if not rows:
+            return {}
+        vectors = self._vectors.reconstruct(np.array([r[0] for r in rows], np.int64))
+        return {text: vector for (_, text), vector in zip(rows, vectors, strict=True)}
+
     def touch(self, record: DocumentRecord) -> None:
         """Update a document's bookkeeping (size, mtime) without touching its chunks."""
         docs = dict(self.manifest.documents)
