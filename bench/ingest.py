@@ -4,8 +4,10 @@
 
 Every measured run is a fresh process (so its memory peak is its own), and
 with --compare the two pipelines alternate. Ours: a first ingest into a new
-temporary index, a re-run on the unchanged folder, and the embedding model
-alone on the very same chunk texts (the ceiling for the pipeline's chunks/s).
+temporary index, a re-run on the unchanged folder, the embedding model alone
+on the very same chunk texts (the ceiling for the pipeline's chunks/s), and a
+re-run after every file was moved into a new subfolder (new names, same
+contents: the stored vectors are reused). It works on a temporary copy of FOLDER.
 The model is loaded before the timings in both pipelines. Peak RSS is the
 process and its parser workers together, sampled from /proc every 50 ms.
 Tokens embedded are counted after the timings with the model's tokenizer; for
@@ -19,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -91,6 +94,8 @@ def measure_ours(folder: Path) -> dict:
     embedder.embed(["warm up the model once, outside the timings"])
     with tempfile.TemporaryDirectory() as tmp:
         s = settings.model_copy(update={"index_dir": Path(tmp) / "index"})
+        # A copy, so that the "reorganized folder" step below can move its files.
+        folder = Path(shutil.copytree(folder, Path(tmp) / "docs"))
         with RssSampler() as rss:
             t = time.perf_counter()
             report = run_ingest([folder], s, embedder=embedder)
@@ -106,6 +111,15 @@ def measure_ours(folder: Path) -> dict:
         t = time.perf_counter()
         embedder.embed(texts)
         model_only = time.perf_counter() - t
+        # Every file moved into a new subfolder: new names, same contents.
+        for pdf in sorted(folder.rglob("*.pdf")):
+            target = folder / "reorganized" / pdf.relative_to(folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            pdf.rename(target)
+        t = time.perf_counter()
+        moved_report = run_ingest([folder], s, embedder=embedder)
+        moved = time.perf_counter() - t
+        assert len(moved_report.added) == report.files - len(report.skipped), "move not seen"
     return {
         "pipeline": "ours",
         "files": report.files,
@@ -114,6 +128,8 @@ def measure_ours(folder: Path) -> dict:
         "chunks": report.chunks,
         "seconds": first,
         "rerun_seconds": rerun,
+        "moved_seconds": moved,
+        "moved_reused_vectors": moved_report.extra["reused_vectors"],
         "model_only_chunks_per_s": len(texts) / model_only,
         "tokens_embedded": sum(c.n_tokens for c in stored),
         "peak_rss_mb": rss.peak_total,
@@ -174,6 +190,8 @@ def summarize(runs: list[dict]) -> dict:
     if first["pipeline"] == "ours":
         out["rerun_seconds"] = round(med(r["rerun_seconds"] for r in runs), 3)
         out["rerun_speedup"] = round(out["seconds"] / out["rerun_seconds"])
+        out["moved_seconds"] = round(med(r["moved_seconds"] for r in runs), 2)
+        out["moved_reused_vectors"] = first["moved_reused_vectors"]
         model = med(r["model_only_chunks_per_s"] for r in runs)
         out["model_only_chunks_per_s"] = round(model, 2)
         out["embedding_efficiency"] = round(out["chunks_per_s"] / model, 3)
