@@ -35,11 +35,12 @@ _SPACE_AROUND_NEWLINE = re.compile(r" \n ?|\n ")
 # A hyphen at a line end between two letters; lookarounds so that "a-\nb-\nc" joins twice.
 _HYPHEN_AT_LINE_END = re.compile(r"(?<=[^\W\d_])[-\u2010]\n(?=[^\W\d_])")
 _THREE_OR_MORE_NEWLINES = re.compile(r"\n{3,}")
-# Leaders and rules: four or more of one filler character, spaces between allowed, as in a
+# Leaders and rules: four or more filler characters, single spaces between allowed, as in a
 # table of contents ("Install . . . . . 12") or a form ("Name: ______"). Each filler is a
 # word piece of its own: on LaTeX manuals they were 14% of all tokens embedded, noise that
 # costs time and pulls those chunks' vectors together. One "…" (a single token) stands in.
-_LEADER_RUN = re.compile(r" ?([.·_=\-~*…])(?: ?\1){3,} ?")
+# Any mix of fillers makes one run, so that a collapsed run never forms a new one.
+_LEADER_RUN = re.compile(r" ?(?:[.·_=\-~*…] ?){4,}")
 
 
 def _join_if_lowercase_follows(match: re.Match[str]) -> str:
@@ -71,8 +72,8 @@ def clean_page_text(raw: str) -> str:
     # mark would otherwise block composition once, then allow it on a second pass.
     # NFKC, but "…" stays one character (NFKC makes it "...", three tokens).
     text = "…".join(unicodedata.normalize("NFKC", part) for part in text.split("…"))
-    text = _LEADER_RUN.sub(" … ", text)
     text = _HORIZONTAL_SPACE_RUN.sub(" ", text)
+    text = _LEADER_RUN.sub(" … ", text)  # after spaces are single: a run is matched whole
     text = _SPACE_AROUND_NEWLINE.sub("\n", text)
     if "-\n" in text or "\u2010\n" in text:
         text = _HYPHEN_AT_LINE_END.sub(_join_if_lowercase_follows, text)

@@ -108,10 +108,10 @@ def test_clean_page_text_is_idempotent_and_never_raises(raw: str) -> None:
 
 
 # Text shaped like extractor output, so that the interesting rules actually fire.
+_PIECES = ["exam-", "\n", "\r\n", "ple", "  ", "\t", "ﬁ", "\u00ad", "Word", "x", "\n\n\n", "-", "é"]
+_LEADER_PIECES = [".", " ", "_", "…", "·", "="]  # of runs like "Install . . . . 12"
 _pdf_like_text = st.lists(
-    st.sampled_from(
-        ["exam-", "\n", "\r\n", "ple", "  ", "\t", "ﬁ", "\u00ad", "Word", "x", "\n\n\n", "-", "é"]
-    ),
+    st.sampled_from([*_PIECES, *_LEADER_PIECES]),
     max_size=60,
 ).map("".join)
 
