@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         if bar is not None:
             bar.close()
     if args.json:
-        print(json.dumps(report.to_json() | {"index": report.extra["index"]}, ensure_ascii=False))
+        extra = {"index": report.extra["index"], "reused_vectors": report.extra["reused_vectors"]}
+        print(json.dumps(report.to_json() | extra, ensure_ascii=False))
     print(format_summary(report), file=sys.stderr)
     return 0 if report.ok else 1
 
@@ -89,6 +90,9 @@ def format_summary(report: IngestReport, list_max: int = 20) -> str:
         f"unchanged {len(report.unchanged)}, removed {len(report.removed)}, "
         f"skipped {len(report.skipped)}",
     ]
+    reused = report.extra.get("reused_vectors", 0)
+    if reused:
+        lines.append(f"  {reused} chunks kept their stored vectors (moved, renamed, edited files)")
     for label, names in (
         ("added", report.added),
         ("updated", report.updated),

@@ -112,3 +112,20 @@ def test_bad_file_sets_exit_code_and_is_named(tmp_path):
     assert report["added"] == ["good.pdf"]
     assert report["skipped"] == [{"file": "empty.pdf", "reason": "empty file (0 bytes)"}]
     assert "skipped: empty.pdf: empty file (0 bytes)" in out.stderr
+
+
+def test_a_renamed_file_keeps_its_vectors(seeds_index, tmp_path):
+    docs, index, _ = seeds_index
+    copy_docs, copy_index = tmp_path / "docs", tmp_path / "idx"
+    shutil.copytree(docs, copy_docs)
+    shutil.copytree(index, copy_index)
+    renamed = sorted(copy_docs.glob("*.pdf"))[0]
+    renamed.rename(copy_docs / f"renamed {renamed.name}")
+    out = run_cli(str(copy_docs), "--index", str(copy_index), "--json", "--quiet")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["added"] == [f"renamed {renamed.name}"]
+    with IndexSnapshot.open(copy_index) as snap:
+        chunks = snap.manifest.documents[f"renamed {renamed.name}"].chunks
+    assert report["reused_vectors"] == chunks > 0
+    assert f"{chunks} chunks kept their stored vectors" in out.stderr
