@@ -16,9 +16,9 @@ import pytest
 from core.settings import Settings
 from ingest.pipeline import run_ingest
 from ingest.store import IndexSnapshot
-from retrieval.dense import dense_search
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
+from tests.index_checks import old_document_answers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,21 +30,6 @@ def _driver(index: Path, docs: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
-
-
-def _answers(index, queries):
-    """Top 3 chunks of the old documents for each query, searched in the whole index.
-
-    Only old documents count: new ones committed before a kill may legitimately
-    rank among them (the fake embedder hashes words into 64 buckets, so unrelated
-    words collide), and what must not change is what the old data answers.
-    """
-    with IndexSnapshot.open(index, verify=True) as snap:
-        results = [dense_search(snap, FakeEmbedder(), q, k=len(snap)) for q in queries]
-    return [
-        [(p.source, p.page_start, p.text) for p in found if p.source.startswith("old")][:3]
-        for found in results
-    ]
 
 
 @pytest.fixture
@@ -69,7 +54,7 @@ def test_sigkill_at_random_moments_never_corrupts(tmp_path, corpus):
     settings = Settings(index_dir=index, chunk_tokens=40, chunk_overlap=8)
     run_ingest([old], settings, embedder=FakeEmbedder(), parser_processes=0)
     queries = ["topic0x1 harbours", "topic2x2 harbours", "topic1x0 harbours"]
-    before = _answers(index, queries)
+    before = old_document_answers(index, queries)
     for f in new.iterdir():  # the folder now holds 3 old + 6 new files
         f.rename(old / f.name)
 
@@ -87,7 +72,8 @@ def test_sigkill_at_random_moments_never_corrupts(tmp_path, corpus):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         # The index loads (checksums verified) and answers the old questions as before.
-        assert _answers(index, queries) == before, f"answers changed after kill {attempt}"
+        answers = old_document_answers(index, queries)
+        assert answers == before, f"answers changed after kill {attempt}"
         with IndexSnapshot.open(index) as snap:
             docs = snap.manifest.documents
             assert {f"old{i}.pdf" for i in range(3)} <= set(docs)

@@ -19,9 +19,9 @@ import pytest
 from core.settings import Settings
 from ingest.pipeline import run_ingest
 from ingest.store import IndexSnapshot
-from retrieval.dense import dense_search
 from tests.browser_app import app_process, chromium_page, missing_browser_reason
 from tests.fakes import FakeEmbedder
+from tests.index_checks import old_document_answers
 from tests.pdf_factory import text_pdf
 
 pytestmark = [
@@ -31,21 +31,6 @@ pytestmark = [
 
 CHUNKING = {"chunk_tokens": 40, "chunk_overlap": 8}
 NEW_FILES = 8
-
-
-def _answers(index, queries):
-    """Top 3 chunks of the old documents for each query, searched in the whole index.
-
-    Only old documents count: new ones committed before a kill may legitimately
-    rank among them (the fake embedder hashes words into 64 buckets, so unrelated
-    words collide), and what must not change is what the old data answers.
-    """
-    with IndexSnapshot.open(index, verify=True) as snap:
-        results = [dense_search(snap, FakeEmbedder(), q, k=len(snap)) for q in queries]
-    return [
-        [(p.source, p.page_start, p.text) for p in found if p.source.startswith("old")][:3]
-        for found in results
-    ]
 
 
 def _upload(page, url, files) -> None:
@@ -71,7 +56,7 @@ def test_app_killed_during_an_upload_ingest_loses_nothing(tmp_path):
     settings = Settings(index_dir=index, **CHUNKING)
     run_ingest([old], settings, embedder=FakeEmbedder(), parser_processes=0)
     queries = ["topic0x1 harbours", "topic2x2 harbours", "topic1x0 harbours"]
-    before = _answers(index, queries)
+    before = old_document_answers(index, queries)
     env = {
         "RAG_INDEX_DIR": str(index),
         "RAG_DOCUMENTS_DIR": str(uploads),
@@ -94,7 +79,7 @@ def test_app_killed_during_an_upload_ingest_loses_nothing(tmp_path):
         app.kill()
 
     # The index loads with its checksums verified and answers as before the kill.
-    assert _answers(index, queries) == before
+    assert old_document_answers(index, queries) == before
     with IndexSnapshot.open(index) as snap:
         committed = {s for s in snap.manifest.documents if s.startswith("new")}
         assert {f"old{i}.pdf" for i in range(3)} <= set(snap.manifest.documents)
@@ -125,4 +110,4 @@ def test_app_killed_during_an_upload_ingest_loses_nothing(tmp_path):
         counts = {s: (d.pages, d.chunks) for s, d in got.manifest.documents.items()}
         assert counts == {s: (d.pages, d.chunks) for s, d in want.manifest.documents.items()}
         assert len(got) == len(want)
-    assert _answers(index, queries) == before
+    assert old_document_answers(index, queries) == before
