@@ -170,6 +170,9 @@ def _plan(files: list[SourceFile], paths: Sequence[Path], writer: IndexWriter) -
     """Classify files by content hash; stat (size, mtime) spares re-hashing unchanged files."""
     plan = _Plan()
     docs = writer.manifest.documents
+    by_sha: dict[str, list[str]] = {}  # one pass, not a scan of every document per new file
+    for source, doc in docs.items():
+        by_sha.setdefault(doc.sha256, []).append(source)
     for f in files:
         old = docs.get(f.source)
         if old and old.size == f.size and old.mtime_ns == f.mtime_ns and old.path == str(f.path):
@@ -181,7 +184,7 @@ def _plan(files: list[SourceFile], paths: Sequence[Path], writer: IndexWriter) -
             writer.touch(_record_with_stat(old, f))
         else:
             plan.todo.append((f, sha, "updated" if old else "added"))
-            same = [s for s, d in docs.items() if d.sha256 == sha and s != f.source]
+            same = [s for s in by_sha.get(sha, []) if s != f.source]
             plan.reuse[f.source] = ([f.source] if old else []) + same
     # A document vanished if it lay under a folder given now and was not found there.
     # Documents from other folders stay: that folder may just be unmounted.
