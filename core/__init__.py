@@ -8,6 +8,7 @@ in this product may download a model or data at run time.
 """
 
 import os
+import sys
 
 for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
     os.environ.setdefault(_var, "1")
@@ -16,3 +17,6 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
+# OpenVINO's converter and NNCF report usage to Google Analytics unless a consent file
+# says no; with their telemetry package unimportable they use no-op stubs instead.
+sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     embedding_dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="auto: bfloat16 on CPUs with native bf16, float16 on CUDA."
     )
+    embedding_backend: Literal["auto", "torch", "openvino"] = Field(
+        "auto", description="auto: OpenVINO on the CPU when installed (faster), else torch."
+    )
+    model_cache_dir: Path = Field(
+        Path("data/cache"), description="Where models converted for OpenVINO are kept."
+    )
 
     # Reading PDFs.
     pdf_backend: Literal["pdfium", "pypdf"] = Field(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +15,13 @@ import core  # noqa: F401  (sets the Hugging Face offline variables)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEEDS = SHARED / "corpus" / "seeds"
+
+# Models converted for OpenVINO go to a folder of this test session (its app subprocesses
+# inherit it), not to data/cache in the checkout.
+if "RAG_MODEL_CACHE_DIR" not in os.environ:
+    _cache = tempfile.mkdtemp(prefix="rag-test-model-cache-")
+    os.environ["RAG_MODEL_CACHE_DIR"] = _cache
+    atexit.register(shutil.rmtree, _cache, ignore_errors=True)
 
 
 def _is_loopback(address) -> bool:

@@ -16,11 +16,11 @@ def test_cpu_flags_decide_auto(tmp_path, monkeypatch):
     without.write_text("flags\t\t: fpu avx2 sse\n")
     assert cpu_has_native_bf16(with_bf16) and not cpu_has_native_bf16(without)
     assert not cpu_has_native_bf16(tmp_path / "missing")
-    import ingest.embed as embed
+    import ingest.embed_choice as choice
 
-    monkeypatch.setattr(embed, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(choice, "cpu_has_native_bf16", lambda: True)
     assert resolve_dtype("auto", "cpu") == "bfloat16"
-    monkeypatch.setattr(embed, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(choice, "cpu_has_native_bf16", lambda: False)
     assert resolve_dtype("auto", "cpu") == "float32"
     assert resolve_dtype("float32", "cuda") == "float32"
 

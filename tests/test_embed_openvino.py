@@ -1,0 +1,113 @@
+"""The OpenVINO backend: same vectors as torch, its graph cached on disk, no telemetry."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import ingest.embed_choice as choice
+from core.errors import ConfigError
+from core.settings import Settings
+from ingest.embed import SentenceTransformerEmbedder, load_embedder, resolve_backend
+
+TEXTS = [
+    "The ELBO is the evidence lower bound used to train variational autoencoders.",
+    "Temperature scales the logits before the softmax.",
+    "A lighthouse keeper trims the wick at dusk.",
+    "short",
+]
+
+needs_openvino = pytest.mark.skipif(
+    not choice.openvino_available(), reason="the openvino package is not installed"
+)
+
+
+def test_auto_picks_openvino_on_cpu_only_when_installed(monkeypatch):
+    monkeypatch.setattr(choice, "openvino_available", lambda: True)
+    assert resolve_backend("auto", "cpu") == "openvino"
+    assert resolve_backend("auto", "cuda:0") == "torch"
+    assert resolve_backend("torch", "cpu") == "torch"
+    monkeypatch.setattr(choice, "openvino_available", lambda: False)
+    assert resolve_backend("auto", "cpu") == "torch"
+
+
+def test_explicit_openvino_that_cannot_run_says_what_to_do(monkeypatch):
+    monkeypatch.setattr(choice, "openvino_available", lambda: False)
+    with pytest.raises(ConfigError, match="not installed") as missing:
+        resolve_backend("openvino", "cpu")
+    assert "RAG_EMBEDDING_BACKEND=torch" in missing.value.hint
+    monkeypatch.setattr(choice, "openvino_available", lambda: True)
+    with pytest.raises(ConfigError, match="CPU only") as gpu:
+        resolve_backend("openvino", "cuda")
+    assert "RAG_EMBEDDING_DEVICE=cpu" in gpu.value.hint
+
+
+def test_settings_reach_the_embedder(tmp_path):
+    embedder = load_embedder(Settings(embedding_backend="torch", model_cache_dir=tmp_path))
+    assert embedder.backend == "torch"
+
+
+@needs_openvino
+@pytest.mark.model
+def test_openvino_vectors_agree_with_torch_float32_and_the_graph_is_cached(tmp_path, monkeypatch):
+    path = Settings().embedding_model_path()
+    reference = SentenceTransformerEmbedder(path, dtype="float32").embed(TEXTS)
+    for dtype in ("float32", "bfloat16"):
+        embedder = SentenceTransformerEmbedder(
+            path, dtype=dtype, backend="openvino", cache_dir=tmp_path
+        )
+        vectors = embedder.embed(TEXTS)
+        assert embedder.backend == "openvino"
+        assert vectors.dtype == np.float32 and vectors.shape == reference.shape
+        np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+        # Rows come back in the caller's order although batches are sorted by length.
+        assert (vectors * reference).sum(axis=1).min() >= (0.99999 if dtype == "float32" else 0.999)
+    graphs = list(tmp_path.glob("*-openvino-*/model.xml"))
+    assert len(graphs) == 1 and embedder.info.fingerprint in graphs[0].parent.name
+
+    # A second process reads the saved graph: converting again would fail here.
+    import openvino
+
+    def no_conversion(*args, **kwargs):
+        raise AssertionError("converted again instead of reading the cache")
+
+    monkeypatch.setattr(openvino, "convert_model", no_conversion)
+    again = SentenceTransformerEmbedder(path, backend="openvino", cache_dir=tmp_path).embed(TEXTS)
+    assert (again * reference).sum(axis=1).min() >= 0.999
+
+
+@needs_openvino
+@pytest.mark.model
+def test_openvino_telemetry_cannot_load(tmp_path):
+    path = Settings().embedding_model_path()
+    SentenceTransformerEmbedder(path, backend="openvino", cache_dir=tmp_path).embed(TEXTS[:1])
+    assert sys.modules["openvino_telemetry"] is None
+    with pytest.raises(ImportError):
+        import openvino_telemetry  # noqa: F401
+    from openvino.tools.ovc import telemetry_utils
+
+    # OpenVINO's converter fell back to its no-op stub.
+    assert telemetry_utils.tm.__name__.endswith("telemetry_stub")
+
+
+@needs_openvino
+@pytest.mark.model
+def test_a_model_openvino_cannot_run(tmp_path, monkeypatch):
+    import ingest.embed_openvino as backend
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("unsupported operation aten::weird")
+
+    monkeypatch.setattr(backend.OpenVinoEncoder, "__init__", broken)
+    path = Settings().embedding_model_path()
+    auto = SentenceTransformerEmbedder(path, dtype="bfloat16", backend="auto", cache_dir=tmp_path)
+    assert auto.backend == "openvino"
+    vectors = auto.embed(TEXTS)  # `auto` falls back to torch
+    assert auto.backend == "torch" and vectors.shape == (len(TEXTS), auto.info.dim)
+
+    explicit = SentenceTransformerEmbedder(path, backend="openvino", cache_dir=tmp_path)
+    with pytest.raises(ConfigError, match="aten::weird") as error:
+        explicit.embed(TEXTS)
+    assert error.value.hint == "set RAG_EMBEDDING_BACKEND=torch"
