@@ -58,8 +58,10 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(32, ge=1, le=4096)
     embedding_device: str = Field("cpu", description="torch device for embeddings: cpu, cuda, ...")
-    embedding_dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
-        "auto", description="auto: bfloat16 on CPUs with native bf16, float16 on CUDA."
+    embedding_dtype: Literal["auto", "float32", "bfloat16", "float16", "int8"] = Field(
+        "auto",
+        description="auto: bfloat16 on CPUs with native bf16, float16 on CUDA; "
+        "int8: OpenVINO only, fastest, slightly less exact (README).",
     )
     embedding_backend: Literal["auto", "torch", "openvino"] = Field(
         "auto", description="auto: OpenVINO on the CPU when installed (faster), else torch."

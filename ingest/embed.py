@@ -25,7 +25,12 @@ import numpy as np
 from core.errors import ConfigError
 from core.settings import DEFAULT_EMBEDDING_NAME, Settings, packaged_embedding_model
 from ingest.chunk import TokenCounter, split_at_token_boundaries
-from ingest.embed_choice import cpu_has_native_bf16, resolve_backend, resolve_dtype
+from ingest.embed_choice import (
+    check_int8,
+    cpu_has_native_bf16,
+    resolve_backend,
+    resolve_dtype,
+)
 
 __all__ = [
     "Embedder",
@@ -172,6 +177,8 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.dtype = resolve_dtype(dtype, device)
         self.backend = resolve_backend(backend, device)
+        if self.dtype == "int8":
+            check_int8(self.backend)
         self._backend_requested = backend
         self._cache_dir = cache_dir if cache_dir is not None else Path("data/cache")
         self._openvino: OpenVinoEncoder | None = None
@@ -335,6 +342,7 @@ class SentenceTransformerEmbedder:
                         ) from exc
                     logger.warning("OpenVINO cannot run %s (%s); using torch", self.model_path, exc)
                     self.backend = "torch"
+                    self.dtype = resolve_dtype("auto", self.device)  # int8 is OpenVINO's
                     if self.dtype != "float32":
                         import torch
 

@@ -4,13 +4,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
 from core.errors import ConfigError
 from ingest.embed_openvino import openvino_available
 
-__all__ = ["cpu_has_native_bf16", "resolve_backend", "resolve_dtype"]
+__all__ = ["check_int8", "cpu_has_native_bf16", "resolve_backend", "resolve_dtype"]
 
 
 def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
@@ -59,3 +60,18 @@ def resolve_backend(requested: str, device: str) -> str:
     if requested != "auto":
         return requested
     return "openvino" if device == "cpu" and openvino_available() else "torch"
+
+
+def check_int8(backend: str) -> None:
+    """int8 is OpenVINO's, quantized by NNCF: say what to change when either is missing."""
+    if backend != "openvino":
+        raise ConfigError(
+            f"RAG_EMBEDDING_DTYPE=int8 runs on OpenVINO only, but the backend is {backend}",
+            hint="set RAG_EMBEDDING_BACKEND=openvino with RAG_EMBEDDING_DEVICE=cpu, "
+            "or RAG_EMBEDDING_DTYPE=auto",
+        )
+    if importlib.util.find_spec("nncf") is None:
+        raise ConfigError(
+            "RAG_EMBEDDING_DTYPE=int8 needs the nncf package, which is not installed",
+            hint="run `make install`, or set RAG_EMBEDDING_DTYPE=auto",
+        )

@@ -93,11 +93,17 @@ class OpenVinoEncoder:
         self._model = model
         sample = model.tokenize(["a sample text", "two"])
         self.input_names = [n for n in _INPUTS if n in sample]
-        graph_dir = Path(cache_dir) / f"{cache_key}-openvino-{ov.get_version().split('-')[0]}"
+        version = ov.get_version().split("-")[0]
+        quantize = dtype == "int8"
+        graph_dir = Path(cache_dir) / f"{cache_key}-openvino-{version}{'-int8' if quantize else ''}"
         graph_file = graph_dir / "model.xml"
         core = ov.Core()
         if not graph_file.is_file():
-            self._save_graph(model, sample, graph_dir)
+            self._save_graph(model, sample, graph_dir, quantize=quantize)
+        if quantize:  # what int8 leaves in floating point (norms, softmax) runs in the best float
+            from ingest.embed_choice import resolve_dtype
+
+            dtype = resolve_dtype("auto", "cpu")
         compiled = core.compile_model(
             core.read_model(str(graph_file)),
             "CPU",
@@ -109,7 +115,9 @@ class OpenVinoEncoder:
         )
         self._request = compiled.create_infer_request()
 
-    def _save_graph(self, model: SentenceTransformer, sample: dict, graph_dir: Path) -> None:
+    def _save_graph(
+        self, model: SentenceTransformer, sample: dict, graph_dir: Path, *, quantize: bool
+    ) -> None:
         import openvino as ov
         import torch
 
@@ -118,6 +126,8 @@ class OpenVinoEncoder:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # tracer warnings about Python control flow
             graph = ov.convert_model(_traceable(model), example_input=example, input=shapes)
+        if quantize:
+            graph = self._quantized(graph, model)
         graph_dir.parent.mkdir(parents=True, exist_ok=True)
         # Written beside, then renamed: a crash or a concurrent process never sees half a graph.
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=graph_dir.parent))
@@ -129,6 +139,24 @@ class OpenVinoEncoder:
                 raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+    def _quantized(self, graph: Any, model: SentenceTransformer) -> Any:
+        """Static int8 weights and activations (NNCF), ranges learned on fixed texts."""
+        import nncf
+
+        from ingest.embed_calibration import calibration_texts
+
+        texts = calibration_texts()
+        batches = []
+        for start in range(0, len(texts), 8):
+            features = model.tokenize(texts[start : start + 8])
+            batches.append({n: features[n].numpy() for n in self.input_names})
+        return nncf.quantize(
+            graph,
+            nncf.Dataset(batches),
+            model_type=nncf.ModelType.TRANSFORMER,  # keeps softmax and norms in float
+            subset_size=len(batches),
+        )
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         """float32 (len(texts), dim) vectors, in batches of similar length (less padding)."""
