@@ -91,7 +91,7 @@ class OpenVinoEncoder:
         import openvino as ov
 
         self._model = model
-        sample = model.tokenize(["a sample text", "two"])
+        sample = model.preprocess(["a sample text", "two"])
         self.input_names = [n for n in _INPUTS if n in sample]
         version = ov.get_version().split("-")[0]
         quantize = dtype == "int8"
@@ -123,9 +123,16 @@ class OpenVinoEncoder:
 
         example = {name: sample[name] for name in self.input_names}
         shapes = [(n, ov.PartialShape([-1, -1]), ov.Type.i64) for n in self.input_names]
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")  # tracer warnings about Python control flow
-            graph = ov.convert_model(_traceable(model), example_input=example, input=shapes)
+        from transformers.utils import logging as hf_logging
+
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # tracing touches attributes that log (`loss_type`)
+        try:
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")  # tracer warnings about Python control flow
+                graph = ov.convert_model(_traceable(model), example_input=example, input=shapes)
+        finally:
+            hf_logging.set_verbosity(verbosity)
         if quantize:
             graph = self._quantized(graph, model)
         graph_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -149,7 +156,7 @@ class OpenVinoEncoder:
         texts = calibration_texts()
         batches = []
         for start in range(0, len(texts), 8):
-            features = model.tokenize(texts[start : start + 8])
+            features = model.preprocess(texts[start : start + 8])
             batches.append({n: features[n].numpy() for n in self.input_names})
         return nncf.quantize(
             graph,
@@ -164,7 +171,7 @@ class OpenVinoEncoder:
         out: np.ndarray | None = None
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            features = self._model.tokenize([texts[i] for i in rows])
+            features = self._model.preprocess([texts[i] for i in rows])
             inputs = {n: features[n].numpy() for n in self.input_names}
             vectors = self._request.infer(inputs)[0]
             if out is None:
