@@ -98,14 +98,18 @@ def measure_ours(folder: Path) -> dict:
         t = time.perf_counter()
         load_embedder(s).embed(["the first use of the model on this machine"])
         first_use = time.perf_counter() - t
-        # Timed from here on, loading the model included, as LangChain's run is.
+        # Loading the model counts, as it does in LangChain's run; it is also reported apart.
+        t = time.perf_counter()
         embedder = load_embedder(s)
+        embedder.embed(["load the model"])
+        load = time.perf_counter() - t
         # A copy, so that the "reorganized folder" step below can move its files.
         folder = Path(shutil.copytree(folder, Path(tmp) / "docs"))
         with RssSampler() as rss:
             t = time.perf_counter()
             report = run_ingest([folder], s, embedder=embedder)
-            first = time.perf_counter() - t
+            ingest = time.perf_counter() - t
+        first = load + ingest
         t = time.perf_counter()
         again = run_ingest([folder], s, embedder=embedder)
         rerun = time.perf_counter() - t
@@ -133,6 +137,7 @@ def measure_ours(folder: Path) -> dict:
         "pages": report.pages,
         "chunks": report.chunks,
         "seconds": first,
+        "load_seconds": load,
         "rerun_seconds": rerun,
         "moved_seconds": moved,
         "moved_reused_vectors": moved_report.extra["reused_vectors"],
@@ -200,9 +205,12 @@ def summarize(runs: list[dict]) -> dict:
         out["rerun_speedup"] = round(out["seconds"] / out["rerun_seconds"])
         out["moved_seconds"] = round(med(r["moved_seconds"] for r in runs), 2)
         out["moved_reused_vectors"] = first["moved_reused_vectors"]
+        out["load_seconds"] = round(med(r["load_seconds"] for r in runs), 1)
         model = med(r["model_only_chunks_per_s"] for r in runs)
         out["model_only_chunks_per_s"] = round(model, 2)
-        out["embedding_efficiency"] = round(out["chunks_per_s"] / model, 3)
+        # The model alone was timed loaded, so the pipeline is held to it without its load.
+        ingest_only = out["seconds"] - out["load_seconds"]
+        out["embedding_efficiency"] = round(first["chunks"] / ingest_only / model, 3)
         out["peak_rss_mb_parsers"] = round(max(r["peak_rss_mb_parsers"] for r in runs))
         out["dtype"], out["backend"] = first["dtype"], first["backend"]
         out["first_use_seconds"] = round(med(r["first_use_seconds"] for r in runs), 1)
