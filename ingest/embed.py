@@ -180,7 +180,7 @@ class SentenceTransformerEmbedder:
         if self.dtype == "int8":
             check_int8(self.backend)
         self._backend_requested = backend
-        self._cache_dir = cache_dir if cache_dir is not None else Path("data/cache")
+        self._cache_dir = cache_dir or Settings.model_fields["model_cache_dir"].default
         self._openvino: OpenVinoEncoder | None = None
         self._transformer_dir = _transformer_dir(self.model_path)
         self._info: EmbeddingInfo | None = None
@@ -342,7 +342,8 @@ class SentenceTransformerEmbedder:
                         ) from exc
                     logger.warning("OpenVINO cannot run %s (%s); using torch", self.model_path, exc)
                     self.backend = "torch"
-                    self.dtype = resolve_dtype("auto", self.device)  # int8 is OpenVINO's
+                    if self.dtype == "int8":  # OpenVINO's alone; torch takes the best float
+                        self.dtype = resolve_dtype("auto", self.device)
                     if self.dtype != "float32":
                         import torch
 

@@ -107,6 +107,11 @@ def test_a_model_openvino_cannot_run(tmp_path, monkeypatch):
     vectors = auto.embed(TEXTS)  # `auto` falls back to torch
     assert auto.backend == "torch" and vectors.shape == (len(TEXTS), auto.info.dim)
 
+    # The fallback keeps the precision asked for; only int8 (OpenVINO's alone) changes.
+    exact = SentenceTransformerEmbedder(path, dtype="float32", backend="auto", cache_dir=tmp_path)
+    exact.embed(TEXTS[:1])
+    assert (exact.backend, exact.dtype) == ("torch", "float32")
+
     explicit = SentenceTransformerEmbedder(path, backend="openvino", cache_dir=tmp_path)
     with pytest.raises(ConfigError, match="aten::weird") as error:
         explicit.embed(TEXTS)
