@@ -5,6 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DOCS ?= ../shared/corpus/seeds
+# The language model `make run` installs (once, sha256-checked) and answers with:
+# default (Qwen2.5-Coder-1.5B-Instruct, 1.1 GB), small (0.5B, 491 MB) or none (quotes only).
+# RAG_LLM_MODEL=/path/to/any.gguf overrides it.
+MODEL ?= default
 
 .PHONY: install run test lint ingest bench clean chromium install-cuda
 
@@ -18,7 +22,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m streamlit run app/main.py
+	@$(PY) -m llm.install $(MODEL) > $(VENV)/.model
+	@m=$$(cat $(VENV)/.model); if [ -z "$${RAG_LLM_MODEL:-}" ] && [ -n "$$m" ]; then \
+	  export RAG_LLM_MODEL="$$m"; fi; exec $(PY) -m streamlit run app/main.py
 
 # The browser test drives Debian's Chromium. Installed here when missing and possible
 # (root with apt-get); otherwise that one test is skipped and says why.
@@ -29,7 +35,9 @@ chromium:
 	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }; }; \
 	} || echo "note: Chromium could not be installed; the browser test will be skipped"
 
+# The small real model answers one seed question in tests/test_llm_real_model.py.
 test: $(STAMP) chromium
+	$(PY) -m llm.install small > /dev/null
 	$(PY) -m pytest
 
 lint: $(STAMP)

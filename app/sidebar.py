@@ -11,10 +11,12 @@ from app.runtime import show_error
 from app.safe_markdown import escape_text
 from app.service import AppService, ModelStatus
 from ingest.store.manifest import Manifest
+from llm.catalog import by_file
 
 NO_MODEL = (
-    "No model: quoting passages. For written answers, put a `.gguf` model file in "
-    "`{models_dir}/` (or set `RAG_LLM_MODEL` to its path) and restart the app."
+    "No model: quoting passages. For written answers, run `make run` (it installs the "
+    "default model once), put a `.gguf` model file in `{models_dir}/` (or set "
+    "`RAG_LLM_MODEL` to its path) and restart the app."
 )
 SEARCH_KEY = "search_documents"
 REMOVE_KEY = "remove_documents"
@@ -73,6 +75,14 @@ def model_section(model: ModelStatus, svc: AppService) -> None:
     st.header("Model")
     if model.loaded:
         st.markdown(escape_text(model.file))
+        known = by_file(model.file)
+        if known is not None:
+            st.caption(
+                escape_text(
+                    f"{known.name}, {known.size_label}, licence {known.licence}. "
+                    f"Source: {known.source}."
+                )
+            )
         st.caption(
             f"context {model.n_ctx} tokens; {model.layers_on_gpu} of {model.layers_total} "
             "layers on the GPU" + (" (CPU only)" if model.layers_on_gpu == 0 else "")

@@ -104,13 +104,19 @@ class Settings(BaseSettings):
     llm_n_gpu_layers: int = Field(0, ge=-1, description="Layers on the GPU: 0 = CPU, -1 = all.")
     llm_n_threads: int = Field(0, ge=0, description="CPU threads; 0 = automatic.")
     llm_n_batch: int = Field(512, ge=1, description="Prompt tokens evaluated per batch.")
-    llm_temperature: float = Field(0.2, ge=0.0, le=2.0)
+    llm_temperature: float = Field(
+        0.0, ge=0.0, le=2.0, description="0 = greedy: the same question gets the same answer."
+    )
     llm_top_p: float = Field(0.95, gt=0.0, le=1.0)
     llm_top_k: int = Field(40, ge=0, description="0 = no top-k cut.")
     llm_repeat_penalty: float = Field(1.1, ge=1.0, le=2.0)
-    llm_max_tokens: int = Field(512, ge=16, description="Longest answer, in tokens (reserved).")
+    llm_max_tokens: int = Field(
+        200, ge=16, description="Longest answer, in tokens (reserved); answers are kept short."
+    )
     llm_seed: int | None = Field(None, description="Sampling seed, for reproducible answers.")
-    llm_passages: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    llm_passages: int = Field(
+        4, ge=1, le=50, description="Passages given to the model per question."
+    )
     llm_history_turns: int = Field(4, ge=0, description="Earlier question/answer pairs kept.")
     llm_rewrite_followups: bool = Field(
         True, description="Let the model rewrite follow-up questions into search queries."

@@ -18,10 +18,20 @@ stops generation and frees the model for other sessions.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Protocol
 
 from core.types import Passage
+from llm.grounding import AnswerSentence
 from llm.prompt import citations_for
 from llm.types import Citation, Mode
+
+
+class Grounding(Protocol):
+    """What a checked stream (`llm.guard.GroundedStream`) reports once it is done."""
+
+    sentences: list[AnswerSentence]
+    notes: list[str]
+    outcome: str
 
 
 class Answer:
@@ -36,11 +46,13 @@ class Answer:
         query: str = "",
         notes: Sequence[str] = (),
         on_done: Callable[[Answer], None] | None = None,
+        grounding: Grounding | None = None,
     ) -> None:
         self.mode: Mode = mode
         self.passages: tuple[Passage, ...] = tuple(passages)  # numbered [1]..[n]
         self.query = query  # what was searched for (the rewritten follow-up)
-        self.notes: tuple[str, ...] = tuple(notes)
+        self._notes: tuple[str, ...] = tuple(notes)
+        self._grounding = grounding
         self._pieces = iter(pieces)
         self._parts: list[str] = []
         self._done = False
@@ -65,6 +77,30 @@ class Answer:
             self._finish()
 
     @property
+    def notes(self) -> tuple[str, ...]:
+        """What the user may want to know: trimmed context, a stopped or replaced answer."""
+        extra = tuple(self._grounding.notes) if self._grounding is not None and self._done else ()
+        return self._notes + extra
+
+    @property
+    def sentences(self) -> list[AnswerSentence]:
+        """The answer's sentences with the passages that support them (generative mode)."""
+        _ = self.text
+        return list(self._grounding.sentences) if self._grounding is not None else []
+
+    @property
+    def outcome(self) -> str:
+        """answered, quoted (the model's answer was replaced by quotes) or refused."""
+        _ = self.text
+        return self._grounding.outcome if self._grounding is not None else "answered"
+
+    @property
+    def raw(self) -> str:
+        """The model's own text before checking (empty without a model)."""
+        _ = self.text
+        return getattr(self._grounding, "raw", "")
+
+    @property
     def done(self) -> bool:
         return self._done
 
@@ -87,7 +123,10 @@ class Answer:
         return {
             "answer": self.text,
             "mode": self.mode,
+            "outcome": self.outcome,
             "citations": [c.to_json() for c in self.citations],
+            "sentences": [s.to_json() for s in self.sentences],
+            "notes": list(self.notes),
         }
 
     def close(self) -> None:

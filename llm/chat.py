@@ -32,10 +32,12 @@ from core.settings import Settings
 from llm.answer import Answer
 from llm.budget import fit_prompt
 from llm.extractive import SentenceEmbedder, extractive_answer
+from llm.guard import GroundedStream
 from llm.prompt import NOT_FOUND_ANSWER, build_messages
 from llm.protocols import Generator, Retriever
 from llm.rewrite import standalone_query
 from llm.types import GenerationParams, Mode, Turn
+from llm.windows import passage_window
 
 
 class ChatSession:
@@ -97,9 +99,10 @@ class ChatSession:
             return Answer.fixed(
                 text, mode="extractive", passages=passages, query=query, on_done=remember
             )
+        windows = [passage_window(query, p) for p in passages]
         plan = fit_prompt(
             question,
-            passages,
+            windows,
             history,
             count_prompt_tokens=self._generator.count_prompt_tokens,
             n_ctx=self._generator.n_ctx,
@@ -107,13 +110,22 @@ class ChatSession:
             build=build_messages,
         )
         pieces = self._generator.stream(plan.messages, self._params(plan.max_tokens))
-        return Answer(
+        checked = GroundedStream(
             pieces,
+            question=query,
+            passages=plan.passages,
+            embedder=self._embedder,
+            count_tokens=self._generator.count_tokens,
+            max_tokens=plan.max_tokens,
+        )
+        return Answer(
+            checked,
             mode="generative",
             passages=plan.passages,
             query=query,
             notes=plan.notes,
             on_done=remember,
+            grounding=checked,
         )
 
     def _params(self, max_tokens: int) -> GenerationParams:

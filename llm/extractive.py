@@ -58,10 +58,21 @@ def content_words(text: str) -> list[str]:
 
 
 def _stem(word: str) -> str:
+    """Crude suffix stripping, enough for "covers", "covered" and "covering" to meet.
+
+    >>> [_stem(w) for w in ("warranties", "covered", "introduces", "training", "loss")]
+    ['warranty', 'cover', 'introduc', 'train', 'loss']
+    """
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
+        word = word[:-1]
+    if len(word) > 5 and word.endswith("ing"):
+        word = word[:-3]
+    elif len(word) > 4 and word.endswith("ed"):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
     return word
 
 

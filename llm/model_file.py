@@ -24,6 +24,7 @@ from pathlib import Path
 
 from core.errors import ModelError
 from core.settings import Settings
+from llm.catalog import DEFAULT
 
 GGUF_MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
@@ -35,7 +36,7 @@ _WHERE = "put a .gguf file in {dir}/ or set RAG_LLM_MODEL (or pass --model FILE)
 
 
 def find_model_file(settings: Settings) -> Path | None:
-    """The configured model, else the only/newest .gguf in `models_dir`, else None.
+    """The configured model, else the default model or the newest .gguf in `models_dir`.
 
     A configured path that does not exist is an error, not a silent fallback.
     """
@@ -57,6 +58,9 @@ def find_model_file(settings: Settings) -> Path | None:
     ]
     if not candidates:
         return None
+    default = folder / DEFAULT.file
+    if default in candidates:  # the set-up's own model, even when a test model is newer
+        return default
     return max(candidates, key=lambda p: (p.stat().st_mtime, p.name))
 
 

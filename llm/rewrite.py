@@ -34,6 +34,10 @@ _BACK_REFERENCE_TEXT = "it its they them their theirs this that these those he s
 there such same former latter one ones"
 _BACK_REFERENCES = frozenset(_BACK_REFERENCE_TEXT.split())
 _WORD = re.compile(r"[^\W_]+")
+# Words that ask for more about the last topic without naming a new one ("How long?").
+_GENERIC_TEXT = "long much many often else more why exactly example examples mean means \
+detail details really sure ok okay thanks please explain elaborate continue other another"
+_GENERIC = frozenset(_GENERIC_TEXT.split())
 REWRITE_INSTRUCTION = (
     "Do not answer yet. Rewrite my next question as one standalone search query that names "
     "everything it refers to from our conversation. Reply with the query only, on one line.\n\n"
@@ -48,6 +52,10 @@ def looks_like_follow_up(question: str, history: Sequence[Turn]) -> bool:
     True
     >>> looks_like_follow_up("What does the warranty cover?", [Turn("q", "a")])
     False
+    >>> looks_like_follow_up("What is RLHF?", [Turn("How is LoRA used?", "a")])
+    False
+    >>> looks_like_follow_up("How long?", [Turn("q", "a")])
+    True
     """
     if not history:
         return False
@@ -55,7 +63,7 @@ def looks_like_follow_up(question: str, history: Sequence[Turn]) -> bool:
     return (
         bool(_FOLLOW_UP_START.match(question))
         or any(w in _BACK_REFERENCES for w in words)
-        or len(content_words(question)) <= 1
+        or not any(w not in _GENERIC for w in content_words(question))
     )
 
 

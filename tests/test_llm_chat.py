@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from core.errors import ContextTooSmallError
@@ -10,7 +12,8 @@ from core.types import Passage
 from llm.answer import Answer
 from llm.chat import ChatSession
 from llm.extractive import LABEL, best_sentences
-from llm.prompt import NOT_FOUND_ANSWER
+from llm.guard import QUOTE_LABEL
+from llm.prompt import NOT_FOUND_ANSWER, REFUSAL_SENTINEL
 from llm.rewrite import REWRITE_INSTRUCTION
 from llm.types import Turn
 from tests.fake_generator import ScriptedGenerator
@@ -48,22 +51,32 @@ def test_citations_are_exact_and_out_of_range_numbers_dropped():
     answer = session.ask("What does the warranty cover?")
     assert isinstance(answer, Answer) and not answer.done
     pieces = list(answer)
-    assert len(pieces) > 3 and answer.done
-    assert answer.text == "Defects are covered [1]. It lasts two years [2][7]."
+    assert len(pieces) == 2 and answer.done  # streamed sentence by sentence
+    assert answer.text == "Defects are covered [1]. It lasts two years [2]."
     assert [c.to_json() for c in answer.citations] == [
         {"n": 1, "source": "contracts/acme.pdf", "page_start": 4, "page_end": 4},
         {"n": 2, "source": "contracts/acme.pdf", "page_start": 5, "page_end": 6},
     ]
     assert answer.to_json()["mode"] == "generative"
     messages, params = fake.calls[0]
-    assert messages[0].role == "system" and '<passage id="3"' in messages[-1].content
+    assert messages[0].role == "system" and '<source id="3"' in messages[-1].content
     assert params.max_tokens == Settings().llm_max_tokens
 
 
-def test_model_refusal_has_no_citations():
-    session, _ = session_with([NOT_FOUND_ANSWER])
+def test_model_refusal_with_weak_evidence_stays_a_refusal_without_citations():
+    weak = [replace(p, score=0.3) for p in ACME]
+    session, _ = session_with([REFUSAL_SENTINEL], RecordingRetriever(weak))
     answer = session.ask("What does the warranty say about cats?")
     assert answer.text == NOT_FOUND_ANSWER and answer.citations == []
+    assert answer.outcome == "refused"
+
+
+def test_model_refusal_with_strong_evidence_shows_the_best_quotes():
+    session, _ = session_with([REFUSAL_SENTINEL])
+    answer = session.ask("How long does the warranty last?")
+    assert answer.outcome == "quoted" and answer.text.startswith(QUOTE_LABEL)
+    assert '"The warranty lasts two years from delivery." [2]' in answer.text
+    assert answer.citations[0].n in (1, 2) and answer.notes
 
 
 def test_nothing_retrieved_gives_the_fixed_answer_without_calling_the_model():
@@ -75,7 +88,8 @@ def test_nothing_retrieved_gives_the_fixed_answer_without_calling_the_model():
 
 
 def test_history_is_kept_bounded_and_sent_oldest_first():
-    session, fake = session_with([f"Answer {i} [1]." for i in range(5)], llm_history_turns=2)
+    replies = [f"The warranty covers defects {w} [1]." for w in ("here", "now", "too", "still")]
+    session, fake = session_with(replies, llm_history_turns=2)
     for i in range(4):
         session.ask(f"What does the warranty cover, part {i}?").text  # noqa: B018
     assert [t.question for t in session.history] == [
@@ -85,9 +99,9 @@ def test_history_is_kept_bounded_and_sent_oldest_first():
     last_messages = fake.calls[-1][0]
     assert [m.content for m in last_messages[1:-1]] == [
         "What does the warranty cover, part 1?",
-        "Answer 1.",
+        "The warranty covers defects now.",
         "What does the warranty cover, part 2?",
-        "Answer 2.",
+        "The warranty covers defects too.",
     ]
     session.reset()
     assert session.history == ()
@@ -149,33 +163,34 @@ def test_prompt_injection_in_a_pdf_stays_inside_its_fence():
     session, fake = session_with(["No warranty [1]."], RecordingRetriever([evil]))
     session.ask("What does the warranty cover?").text  # noqa: B018
     last = fake.calls[0][0][-1].content
-    assert last.count("</passage>") == 1 and "<|im_start|>" not in last
+    assert last.count("</source>") == 1 and "<|im_start|>" not in last
 
 
 def test_a_context_too_small_for_the_system_prompt_fails_at_start():
     with pytest.raises(ContextTooSmallError):
-        ChatSession(RecordingRetriever(), ScriptedGenerator(n_ctx=128), Settings())
+        ChatSession(RecordingRetriever(), ScriptedGenerator(n_ctx=64), Settings())
 
 
 def test_budget_trims_passages_for_a_small_model():
     long = [Passage(f"d{i}.pdf", 1, 1, 1 - i / 10, "warranty " * 300) for i in range(5)]
-    fake = ScriptedGenerator(["Fine [1]."], n_ctx=1024)
+    fake = ScriptedGenerator(["The warranty [1]."], n_ctx=512)
     session = ChatSession(RecordingRetriever(long), fake, Settings(llm_max_tokens=128))
     answer = session.ask("What does the warranty cover?")
-    assert answer.text == "Fine [1]." and 1 <= len(answer.passages) < 5
+    assert answer.text == "The warranty [1]." and 1 <= len(answer.passages) < 5
     assert any("left out" in note for note in answer.notes)
-    assert fake.count_prompt_tokens(fake.calls[0][0]) + fake.calls[0][1].max_tokens <= 1024
+    assert fake.count_prompt_tokens(fake.calls[0][0]) + fake.calls[0][1].max_tokens <= 512
 
 
 def test_abandoned_answer_is_final_and_remembered():
-    session, _ = session_with(["one two three four five six [1]."])
+    session, _ = session_with(["Defects in materials are covered. It lasts two years [2]."])
     answer = session.ask("What does the warranty cover?")
     stream = iter(answer)
-    assert next(stream) == "one"
+    first = "Defects in materials are covered [1]."
+    assert next(stream) == first
     answer.close()
-    assert answer.done and answer.text == "one"
-    assert session.history == (Turn("What does the warranty cover?", "one"),)
-    assert list(answer) == ["one"]  # a finished answer replays its text
+    assert answer.done and answer.text == first
+    assert session.history == (Turn("What does the warranty cover?", first),)
+    assert list(answer) == [first]  # a finished answer replays its text
 
 
 def test_extractive_mode_quotes_cited_sentences():

@@ -62,7 +62,7 @@ def test_json_contract(workspace, capsys):
     out, _ = capsys.readouterr()
     assert code == 0
     result = json.loads(out)  # exactly one JSON object on stdout
-    assert set(result) == {"answer", "mode", "citations"}
+    assert set(result) == {"answer", "mode", "outcome", "citations", "sentences", "notes"}
     assert result["mode"] == "extractive"
     assert result["citations"] and all(
         set(c) == {"n", "source", "page_start", "page_end"} for c in result["citations"]

@@ -46,3 +46,11 @@ def test_a_configured_model_that_is_missing_is_an_error(tmp_path):
     with pytest.raises(ModelError, match="does not exist") as caught:
         find_model_file(Settings(llm_model=tmp_path / "gone.gguf"))
     assert "RAG_LLM_MODEL" in caught.value.hint
+
+
+def test_the_set_ups_default_model_wins_over_a_newer_test_model(tmp_path):
+    from llm.catalog import DEFAULT
+
+    default = touch(tmp_path / DEFAULT.file, 1_000)
+    touch(tmp_path / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", 2_000)
+    assert find_model_file(Settings(models_dir=tmp_path)) == default

@@ -1,0 +1,1 @@
+"""The answer evaluation: `python -m llm.eval --qa FILE --docs DIR --model FILE` (see cli)."""

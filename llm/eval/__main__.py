@@ -1,0 +1,5 @@
+import sys
+
+from llm.eval.cli import main
+
+sys.exit(main())

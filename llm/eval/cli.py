@@ -1,0 +1,165 @@
+"""`python -m llm.eval --qa FILE --docs DIR --model FILE`: measure answers with a real model.
+
+Ingests DIR into a temporary index (or uses `--index`), asks every question
+through our chat session with the model, and (unless `--no-baseline`) through
+LangChain's RAG tutorial with the same model, in the same run. For every
+answer it records: the expected facts held, a citation of the file and page
+that hold the evidence, no citation at all, unsupported sentences, refusals
+(of unanswerable and of answerable questions), words, prompt tokens, time to
+first token and total time. Follow-up rows (`after`) are asked in the same
+conversation as the row they follow. The table goes to stderr, the JSON report
+to stdout and `--out`. Exit codes: 0 done, 2 a usage, index or model error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from core.errors import RagError
+from core.settings import Settings
+from llm.eval.report import format_table, summarize
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m llm.eval", description=__doc__.split("\n")[0])
+    p.add_argument("--qa", type=Path, required=True, help="questions with answer_keys, JSON lines")
+    p.add_argument("--docs", type=Path, required=True, help="folder of the PDFs asked about")
+    p.add_argument("--model", type=Path, required=True, help="GGUF model file")
+    p.add_argument("--index", type=Path, help="use this index instead of ingesting --docs")
+    p.add_argument("--no-baseline", action="store_true", help="skip LangChain's tutorial")
+    p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: automatic)")
+    p.add_argument("--out", type=Path, help="also write the JSON report here")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        report = evaluate(args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    text = json.dumps(report, indent=1, ensure_ascii=False)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    print(format_table(report), file=sys.stderr)
+    print(text)
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    from ingest.embed import load_embedder
+    from ingest.pipeline import run_ingest
+    from llm.eval.scoring import load_answer_questions
+    from llm.llama_cpp_backend import load_llama_generator
+    from retrieval.search import Retriever
+
+    questions = load_answer_questions(args.qa)[: args.limit]
+    with tempfile.TemporaryDirectory(prefix="rag-llm-eval-") as tmp:
+        settings = Settings(
+            index_dir=args.index or Path(tmp) / "index",
+            llm_model=args.model,
+            llm_n_threads=args.threads,
+        )
+        embedder = load_embedder(settings)
+        if not args.index:
+            print(f"ingesting {args.docs} ...", file=sys.stderr)
+            run_ingest([args.docs], settings, embedder=embedder)
+        generator = load_llama_generator(args.model, settings)
+        with Retriever.open(settings, embedder) as retriever:
+            from retrieval.eval.baseline import LangChainDefault
+
+            lc_retrieval = LangChainDefault(args.docs, settings.embedding_model_path())
+            page_texts = [retriever.snapshot.page_text, lc_retrieval.page_text]
+            sources = set(retriever.snapshot.manifest.documents) | lc_retrieval.sources
+            rows = _ask_ours(questions, retriever, generator, embedder, settings)
+            _add_evidence(rows, questions, sources, page_texts)
+            if not args.no_baseline:
+                generator.close()  # one model in memory at a time
+                from llm.eval.baseline import LangChainRag
+
+                rag = LangChainRag(
+                    lc_retrieval,
+                    args.model,
+                    n_ctx=settings.llm_n_ctx,
+                    max_tokens=settings.llm_max_tokens,
+                    threads=args.threads,
+                )
+                _ask_baseline(rows, questions, rag)
+    return {
+        "qa": str(args.qa),
+        "docs": str(args.docs),
+        "model": args.model.name,
+        "questions": len(questions),
+        "systems": summarize(rows, baseline=not args.no_baseline),
+        "per_question": rows,
+    }
+
+
+def _ask_ours(questions, retriever, generator, embedder, settings) -> list[dict]:
+    from llm.chat import ChatSession
+
+    sessions: dict[str, ChatSession] = {}
+    rows = []
+    for q in questions:
+        session = sessions.get(q.after) if q.after else None
+        session = session or ChatSession(retriever, generator, settings, embedder=embedder)
+        sessions[q.id] = session
+        started = time.perf_counter()
+        answer = session.ask(q.question)
+        text = answer.text
+        seconds = time.perf_counter() - started
+        stats = generator.last_stats if answer.passages else None
+        rows.append(
+            {
+                "id": q.id,
+                "answerable": q.answerable,
+                "question": q.question,
+                "query": answer.query,
+                "ours": {
+                    "answer": text,
+                    "raw": answer.raw,
+                    "outcome": answer.outcome,
+                    "citations": [c.to_json() for c in answer.citations],
+                    "sentences": [s.to_json() for s in answer.sentences],
+                    "notes": list(answer.notes),
+                    "passages": [(p.source, p.page_start, p.page_end) for p in answer.passages],
+                    "best_relevance": max((p.score for p in answer.passages), default=0.0),
+                    "prompt_tokens": stats.prompt_tokens if stats else 0,
+                    "cached_tokens": stats.cached_tokens if stats else 0,
+                    "first_token_s": round(stats.first_token_s, 3) if stats else None,
+                    "seconds": round(seconds, 3),
+                },
+            }
+        )
+        print(f"{q.id}: {text[:100]!r}", file=sys.stderr)
+    return rows
+
+
+def _add_evidence(rows, questions, sources, page_texts) -> None:
+    from retrieval.eval.metrics import Question, evidence_pages
+
+    for row, q in zip(rows, questions, strict=True):
+        pages = evidence_pages(
+            Question(q.id, q.question, q.source, q.evidence), sources, page_texts
+        )
+        row["evidence_pages"] = sorted(pages)
+        row["answer_keys"] = list(q.answer_keys)
+        row["after"], row["topic_change"] = q.after, q.topic_change
+
+
+def _ask_baseline(rows, questions, rag) -> None:
+    for row, q in zip(rows, questions, strict=True):
+        answer = rag.ask(q.question)
+        row["langchain"] = {
+            "answer": answer.text,
+            "passages": list(answer.hits),
+            "seconds": round(answer.seconds, 3),
+        }
+        print(f"{q.id} (langchain): {answer.text[:100]!r}", file=sys.stderr)

@@ -1,0 +1,101 @@
+"""How one answer is judged: facts held, the right page cited, refusals, length.
+
+A question row is JSON: `id`, `question`, `source` (null: the documents do not
+answer it), `evidence` (a phrase on the page that answers it), `answer_keys`
+(facts the answer must state, all of them) and optionally `after` (the id of
+the question asked just before it in the same conversation) with `topic_change`
+(true when it starts a new subject and must be searched as asked).
+
+>>> holds_facts("It was introduced by Ian Goodfellow in 2014 [1].", ["Goodfellow", "2014"])
+True
+>>> holds_facts("A U-Net is trained.", ["UNet"]), holds_facts("Adam.", ["AdamW", "Adam"])
+(True, False)
+>>> is_refusal("I don't know."), is_refusal(NOT_FOUND_ANSWER), is_refusal("It is 2 [1].")
+(True, True, False)
+>>> words("ELBO stands for Evidence Lower Bound [1].")
+6
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import ConfigError
+from llm.guard import QUOTE_LABEL, REFUSAL
+from llm.prompt import NOT_FOUND_ANSWER, strip_citations
+from retrieval.eval.metrics import normalize
+
+
+@dataclass(frozen=True)
+class AnswerQuestion:
+    id: str
+    question: str
+    source: str | None
+    evidence: str | None
+    answer_keys: tuple[str, ...]
+    after: str | None = None
+    topic_change: bool = False
+
+    @property
+    def answerable(self) -> bool:
+        return self.source is not None
+
+
+def load_answer_questions(path: Path) -> list[AnswerQuestion]:
+    questions = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            questions.append(
+                AnswerQuestion(
+                    str(row["id"]),
+                    row["question"],
+                    row.get("source"),
+                    row.get("evidence"),
+                    tuple(row.get("answer_keys") or ()),
+                    row.get("after"),
+                    bool(row.get("topic_change", False)),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(
+                f"line {n} of {path} is not a question ({exc})",
+                hint="one JSON object per line: id, question, source, evidence, answer_keys",
+            ) from exc
+    return questions
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "", normalize(text))
+
+
+def holds_facts(answer: str, keys: tuple[str, ...] | list[str]) -> bool:
+    """Every key appears in the answer, ignoring case, spacing and punctuation."""
+    have = _squash(answer)
+    return bool(keys) and all(_squash(k) in have for k in keys) and _exact_words(answer, keys)
+
+
+def _exact_words(answer: str, keys) -> bool:
+    # "Adam" must not be found inside "AdamW": keys that are one word match whole words.
+    folded = normalize(answer).replace("-", "")
+    for key in keys:
+        k = normalize(key).replace("-", "")
+        if re.fullmatch(r"[\w]+", k) and not re.search(rf"(?<![\w]){re.escape(k)}(?![\w])", folded):
+            return False
+    return True
+
+
+def is_refusal(answer: str) -> bool:
+    text = answer.strip()
+    if text.startswith(QUOTE_LABEL):
+        return False
+    return text == NOT_FOUND_ANSWER or bool(REFUSAL.search(text[:200]))
+
+
+def words(answer: str) -> int:
+    return len(strip_citations(answer).split())

@@ -1,0 +1,191 @@
+"""What the model may not decide alone: bad generations caught, refusals weighed, citations ours.
+
+`GroundedStream` sits between the model's raw text pieces and the user. It
+cuts the stream into sentences and, for each one:
+
+- drops it when it is only citation markers ("[2]", "[1] [2][3]");
+- stops the model when it repeats an earlier sentence (copy loops) or has
+  written `MAX_SENTENCES` sentences (answers stay short);
+- attributes it to the passages that support it (`llm.grounding`), holding
+  unsupported sentences back until a supported one follows;
+- treats a refusal ("NOT_FOUND", "the documents do not mention ...") as a
+  claim to check: with strongly relevant passages the user gets their best
+  sentences quoted instead, otherwise the fixed refusal.
+
+An answer cut off by the token limit loses its unfinished sentence, and one
+with nothing supported left is replaced by quotes or the refusal, each with a
+note saying so. What it yields is final: nothing shown is taken back.
+
+>>> from core.types import Passage
+>>> p = [Passage("vae.pdf", 3, 3, 0.8, "ELBO: Evidence Lower Bound, used in training VAEs.")]
+>>> stream = GroundedStream(iter(["[1] ", "ELBO means Evidence ", "Lower Bound. [1]"]),
+...                         question="What does ELBO stand for?", passages=p)
+>>> "".join(stream)
+'ELBO means Evidence Lower Bound [1].'
+>>> stream.outcome, stream.notes
+('answered', [])
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+
+from core.types import Passage
+from llm.extractive import SentenceEmbedder, best_sentences, content_words
+from llm.grounding import AnswerSentence, Attributor
+from llm.prompt import NOT_FOUND_ANSWER, unbracket_numbers
+
+MAX_SENTENCES = 5
+# Best passage relevance (0..1) above which a refusal is overruled by quoting: above every
+# unanswerable question of both evaluation sets (README, "Grounding, measured").
+STRONG_EVIDENCE = 0.40
+QUOTE_LIMIT = 2
+SENTINEL = re.compile(r"\bNOT[_ ]FOUND\b[.:]?")
+REFUSAL = re.compile(
+    r"\bdo(?:es)? not (?:contain|mention|provide|include|say|specify|state|answer)"
+    r"|\bno (?:information|mention|details?)\b|\bnot (?:mentioned|provided|specified|stated)\b"
+    r"|\bcannot (?:answer|find|be answered|determine)|\bcan'?t (?:answer|find|determine)"
+    r"|\bunable to (?:answer|find|determine)|\bI (?:don'?t|do not) know\b",
+    re.IGNORECASE,
+)
+# A sentence ends at . ! ?, after any citation markers that follow it.
+# A single line break is not an end: models wrap long sentences; a blank line or a list item is.
+_END = re.compile(
+    r"(?:[.!?](?:\s*\[[\d,;\s\-\u2013]+\])*(?=\s)|\n\s*\n|\n(?=\s*(?:[-*\u2022]|\d+[.)])\s))\s*"
+)
+QUOTED_AFTER_REFUSAL = (
+    "The model found no answer in the passages, but they match your question closely; "
+    "their most relevant sentences are quoted instead."
+)
+QUOTED_UNSUPPORTED = (
+    "The model's answer was not supported by the passages, so their most relevant "
+    "sentences are quoted instead."
+)
+QUOTE_LABEL = "Quoted from your documents:"
+
+
+class GroundedStream:
+    """Iterate for the text to show; afterwards read `sentences`, `notes` and `outcome`."""
+
+    def __init__(
+        self,
+        pieces: Iterator[str],
+        *,
+        question: str,
+        passages: Sequence[Passage],
+        embedder: SentenceEmbedder | None = None,
+        count_tokens: Callable[[str], int] | None = None,
+        max_tokens: int = 0,
+        strong_evidence: float = STRONG_EVIDENCE,
+    ) -> None:
+        self._pieces = pieces
+        self._question = question
+        self._passages = tuple(passages)
+        self._embedder = embedder
+        self._attributor = Attributor(passages, embedder)
+        self._count_tokens = count_tokens
+        self._max_tokens = max_tokens
+        self._strong = strong_evidence
+        self.sentences: list[AnswerSentence] = []
+        self.notes: list[str] = []
+        self.outcome = "answered"  # or "quoted", "refused"
+        self.raw = ""  # what the model wrote, for the evaluation and debugging
+        self._pending: list[AnswerSentence] = []
+        self._shown = 0
+        self._refused = False
+        self._markers_only = 0
+
+    def __iter__(self) -> Iterator[str]:
+        raw, buffer, stopped = "", "", False
+        try:
+            for piece in self._pieces:
+                raw += piece
+                self.raw = raw
+                buffer += piece
+                while not stopped and (match := _END.search(buffer)):
+                    sentence, buffer = buffer[: match.end()], buffer[match.end() :]
+                    out, stopped = self._take(sentence)
+                    yield from self._emit(out)
+                if stopped:
+                    break
+            if not stopped and buffer.strip():
+                if self._cut_by_limit(raw) and (self.sentences or self._pending):
+                    self.notes.append("the model's last sentence was cut at the length limit")
+                else:
+                    out, _ = self._take(buffer)
+                    yield from self._emit(out)
+        finally:
+            close = getattr(self._pieces, "close", None)
+            if close is not None:
+                close()
+        yield from self._emit(self._conclude())
+
+    def _emit(self, texts: Sequence[str]) -> Iterator[str]:
+        for text in texts:
+            yield text if self._shown == 0 else " " + text
+            self._shown += 1
+
+    def _take(self, raw: str) -> tuple[list[str], bool]:
+        """What to show for one raw sentence, and whether to stop the model."""
+        # Small models often write the refusal sentinel and then answer anyway
+        # ("NOT_FOUND The U-Net ..."): what follows it is judged like any sentence.
+        marked = bool(SENTINEL.search(raw))
+        raw = SENTINEL.sub(" ", raw)
+        words = content_words(raw)
+        if REFUSAL.search(raw) or (marked and len(words) < 2):
+            # Not shown: a refusal is decided at the end, with the evidence.
+            self._refused = self._refused or not self.sentences
+            return [], False
+        if not words:
+            self._markers_only += 1
+            return [], False
+        if self._repeats(set(words)):
+            self.notes.append("the model began repeating itself, so its answer was stopped")
+            return [], True
+        sentence = self._attributor.attribute(raw)
+        self.sentences.append(sentence)
+        stop = len(self.sentences) >= MAX_SENTENCES
+        if not sentence.supported:
+            self._pending.append(sentence)
+            return [], stop
+        shown = [s.render() for s in (*self._pending, sentence)]
+        self._pending.clear()
+        return shown, stop
+
+    def _repeats(self, words: set[str]) -> bool:
+        for earlier in self.sentences:
+            have = set(content_words(earlier.text))
+            if len(words & have) / max(1, len(words | have)) >= 0.8:
+                return True
+        return False
+
+    def _cut_by_limit(self, raw: str) -> bool:
+        if not self._count_tokens or not self._max_tokens:
+            return False
+        return self._count_tokens(raw) >= self._max_tokens - 2
+
+    def _conclude(self) -> list[str]:
+        """Held-back sentences after a supported one; else quotes or the refusal."""
+        if any(s.supported for s in self.sentences):
+            shown = [s.render() for s in self._pending]
+            self._pending.clear()
+            return shown
+        strong = max((p.score for p in self._passages), default=0.0) >= self._strong
+        if not strong:
+            self.outcome = "refused"
+            if self.sentences:
+                self.notes.append("the model's answer was not supported by the passages")
+            self.sentences = []
+            return [NOT_FOUND_ANSWER]
+        self.notes.append(QUOTED_AFTER_REFUSAL if self._refused else QUOTED_UNSUPPORTED)
+        return self._quotes()
+
+    def _quotes(self) -> list[str]:
+        self.outcome = "quoted"
+        quotes = best_sentences(
+            self._question, self._passages, embedder=self._embedder, limit=QUOTE_LIMIT
+        )
+        self.sentences = [AnswerSentence(text, (n,), True, 1.0) for n, text in quotes]
+        lines = [f'> "{unbracket_numbers(text)}" [{n}]' for n, text in quotes]
+        return [QUOTE_LABEL + "\n\n" + "\n".join(lines)]

@@ -1,0 +1,159 @@
+"""Attribution, bad-generation detectors and refusal rules, on exact scripted generations."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from core.types import Passage
+from llm.grounding import UNSUPPORTED_MARK, Attributor
+from llm.guard import MAX_SENTENCES, QUOTE_LABEL, GroundedStream
+from llm.prompt import NOT_FOUND_ANSWER, REFUSAL_SENTINEL
+from tests.fakes import FakeEmbedder
+
+PASSAGES = (
+    Passage("vae.pdf", 3, 3, 0.8, "ELBO: Evidence Lower Bound, used in training VAEs."),
+    Passage("gan.pdf", 1, 2, 0.6, "GANs, introduced by Ian Goodfellow in 2014, changed it all."),
+    Passage("llm.pdf", 7, 7, 0.5, "Temperature is applied to the logits before the softmax."),
+)
+WEAK = tuple(replace(p, score=0.3) for p in PASSAGES)
+
+
+def run(text: str | list[str], passages=PASSAGES, **kwargs) -> tuple[str, GroundedStream]:
+    pieces = text if isinstance(text, list) else [t + " " for t in text.split(" ")]
+    closed = []
+
+    def generate():
+        try:
+            yield from pieces
+        finally:
+            closed.append(True)
+
+    stream = GroundedStream(
+        generate(), question="What does ELBO stand for?", passages=passages, **kwargs
+    )
+    out = "".join(stream)
+    assert closed, "the model's stream must always be closed"
+    return out, stream
+
+
+def test_the_system_cites_the_supporting_passage_not_the_models_guess():
+    out, stream = run("ELBO stands for Evidence Lower Bound [3].")
+    assert out == "ELBO stands for Evidence Lower Bound [1]."
+    assert [(s.cited, s.supported, s.model_cited) for s in stream.sentences] == [((1,), True, (3,))]
+
+
+def test_a_model_marker_is_kept_where_its_passage_also_supports_the_sentence():
+    twin = (*PASSAGES, Passage("vae2.pdf", 9, 9, 0.4, "ELBO is the Evidence Lower Bound."))
+    out, _ = run("ELBO means Evidence Lower Bound [4].", passages=twin)
+    assert out.endswith("[1][4].")
+
+
+def test_an_uncited_answer_gets_citations():
+    out, _ = run("Ian Goodfellow introduced GANs in 2014.")
+    assert out == "Ian Goodfellow introduced GANs in 2014 [2]."
+
+
+def test_a_wrong_number_makes_a_sentence_unsupported_but_it_is_still_shown_marked():
+    out, stream = run("ELBO is Evidence Lower Bound [1]. GANs were introduced in 2016 [2].")
+    assert (
+        out == f"ELBO is Evidence Lower Bound [1]. GANs were introduced in 2016 {UNSUPPORTED_MARK}."
+    )
+    assert [s.supported for s in stream.sentences] == [True, False]
+    assert stream.outcome == "answered"
+
+
+def test_unsupported_sentences_wait_for_a_supported_one():
+    out, _ = run(["The sky is green. ", "ELBO is Evidence Lower Bound [1]."])
+    assert out == f"The sky is green {UNSUPPORTED_MARK}. ELBO is Evidence Lower Bound [1]."
+
+
+@pytest.mark.parametrize("text", ["", "   ", "[2]", "[1] [2][3]", "[1]\n\n[2]."])
+def test_empty_or_marker_only_answers_become_quotes_with_a_note(text):
+    out, stream = run([text] if text else [])
+    assert stream.outcome == "quoted" and out.startswith(QUOTE_LABEL)
+    assert '"ELBO: Evidence Lower Bound, used in training VAEs." [1]' in out
+    assert stream.notes
+
+
+def test_an_answer_copied_in_a_loop_is_stopped_after_the_first_copy():
+    sentence = "Temperature is applied to the logits before the softmax [3]. "
+    pieces = [sentence] * 50
+    consumed = []
+
+    def generate():
+        for piece in pieces:
+            consumed.append(piece)
+            yield piece
+
+    stream = GroundedStream(generate(), question="temperature?", passages=PASSAGES)
+    out = "".join(stream)
+    assert out == "Temperature is applied to the logits before the softmax [3]."
+    assert len(consumed) <= 3 and "repeating" in stream.notes[0]
+
+
+def test_answers_are_capped_at_a_few_sentences():
+    facts = [
+        "ELBO is Evidence Lower Bound.",
+        "GANs came in 2014.",
+        "Goodfellow made GANs.",
+        "Temperature scales logits.",
+        "Softmax follows the logits.",
+        "VAEs use ELBO.",
+        "Training VAEs uses it.",
+    ]
+    out, stream = run([f + " " for f in facts])
+    assert len(stream.sentences) == MAX_SENTENCES and "VAEs use ELBO" not in out
+
+
+def test_a_sentence_cut_by_the_token_limit_is_dropped_with_a_note():
+    text = "ELBO is Evidence Lower Bound [1]. It is used in training VAEs and also in"
+    out, stream = run(text, count_tokens=lambda t: len(t.split()), max_tokens=16)
+    assert out == "ELBO is Evidence Lower Bound [1]."
+    assert any("cut at the length limit" in n for n in stream.notes)
+
+
+def test_a_last_sentence_without_a_period_is_kept_when_the_limit_was_not_reached():
+    out, _ = run("ELBO is Evidence Lower Bound", count_tokens=lambda t: 5, max_tokens=200)
+    assert out == "ELBO is Evidence Lower Bound [1]."
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [REFUSAL_SENTINEL, NOT_FOUND_ANSWER, "The sources do not mention ELBO.", "I don't know."],
+)
+def test_a_refusal_with_strong_evidence_shows_quotes_instead(refusal):
+    out, stream = run(refusal)
+    assert stream.outcome == "quoted" and out.startswith(QUOTE_LABEL)
+    assert "no answer in the passages" in stream.notes[0]
+
+
+@pytest.mark.parametrize("refusal", [REFUSAL_SENTINEL, "The sources do not mention ELBO."])
+def test_a_refusal_with_weak_evidence_is_the_fixed_refusal(refusal):
+    out, stream = run(refusal, passages=WEAK)
+    assert out == NOT_FOUND_ANSWER and stream.outcome == "refused" and stream.sentences == []
+
+
+def test_an_unsupported_answer_with_weak_evidence_becomes_the_refusal():
+    out, stream = run("PWNED. The moon is made of cheese.", passages=WEAK)
+    assert out == NOT_FOUND_ANSWER and stream.outcome == "refused"
+    assert "not supported" in stream.notes[0]
+
+
+def test_the_sentinel_followed_by_an_answer_is_an_answer():
+    out, stream = run(f"{REFUSAL_SENTINEL} ELBO stands for Evidence Lower Bound.")
+    assert out == "ELBO stands for Evidence Lower Bound [1]." and stream.outcome == "answered"
+
+
+def test_a_wrapped_line_is_one_sentence():
+    out, stream = run(["ELBO stands for Evidence\nLower Bound. "])
+    assert len(stream.sentences) == 1 and out.endswith("[1].")
+
+
+def test_attribution_by_meaning_uses_the_embedder():
+    grounder = Attributor(PASSAGES, FakeEmbedder())
+    supported = grounder.attribute("Goodfellow introduced GANs in 2014.")
+    unsupported = grounder.attribute("Bananas grow on tall plants.")
+    assert supported.cited == (2,) and supported.supported
+    assert not unsupported.supported and unsupported.cited == ()
