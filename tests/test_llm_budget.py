@@ -85,7 +85,7 @@ def test_answer_reserve_is_capped_then_shrunk():
 
 def test_too_small_a_window_is_a_clear_error():
     with pytest.raises(ContextTooSmallError) as caught:
-        plan_for(150, [passage(0, 10)], [])
+        plan_for(80, [passage(0, 10)], [])
     assert "RAG_LLM_N_CTX" in caught.value.hint
     needed = int(caught.value.hint.split("at least ")[1].split()[0])
     _, plan = plan_for(needed, [], [], question="")  # the advertised minimum really works

@@ -11,7 +11,7 @@ import pytest
 import llm
 
 MODULES = sorted(
-    m.name for m in pkgutil.iter_modules(llm.__path__, "llm.") if m.name != "llm.__main__"
+    m.name for m in pkgutil.walk_packages(llm.__path__, "llm.") if not m.name.endswith("__main__")
 )
 
 
