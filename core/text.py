@@ -51,3 +51,16 @@ def escape_surrogates_for_json(text: str) -> str:
     with undecodable bytes round-trips exactly while the file stays valid UTF-8.
     """
     return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+# An absolute path: "/" not inside a word, a URL or another path, then non-space characters.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~])/(?:[^\s/'\"`,;()]+/)*([^\s/'\"`,;()]*)")
+
+
+def redact_paths(text: str) -> str:
+    """`text` with each absolute path cut to its last part, for pages other people may see.
+
+    >>> redact_paths("/home/ann/data/index/manifest.json is damaged (see https://x.org/a)")
+    '…/manifest.json is damaged (see https://x.org/a)'
+    """
+    return _ABSOLUTE_PATH.sub(lambda m: f"…/{m.group(1)}", text)

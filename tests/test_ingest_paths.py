@@ -199,3 +199,17 @@ def test_hashing_reports_vanished_changed_and_slow_files(tmp_path, monkeypatch):
     with pytest.raises(PdfError, match="changed while it was read"):
         hash_source(slow, timeout_s=60)
     assert changed_since(tmp_path / "gone.pdf", 1, 1) == "file vanished while it was read"
+
+
+def test_the_cli_prints_no_raw_escape_sequences(docs, capsys, monkeypatch):
+    from ingest import cli, pipeline
+    from tests.fakes import FakeEmbedder
+
+    monkeypatch.setattr(pipeline, "load_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr(Settings, "parser_workers", lambda self: 0)
+    pdfs.garbage_pdf(docs / "\x1b]0;owned\x07\x1b[2J.pdf")  # retitles and clears a terminal
+    code = cli.main([str(docs), "--index", str(docs.parent / "index"), "--quiet", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "\x1b" not in err and "\x07" not in err and "\x1b" not in out
+    assert "skipped: \\x1b]0;owned\\x07\\x1b[2J.pdf: corrupt" in err
