@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import PurePosixPath
 
@@ -34,10 +34,16 @@ from core.text import printable
 from ingest.discover import SourceFile
 
 
-def assign_sources(files: Sequence[SourceFile], identities: Mapping[str, str]) -> list[SourceFile]:
+def assign_sources(
+    files: Sequence[SourceFile],
+    identities: Mapping[str, str],
+    moved: Callable[[str, SourceFile], bool] = lambda key, f: False,
+) -> list[SourceFile]:
     """`files` with their index keys; `identities`: key -> real path of the indexed documents.
 
-    A file already indexed keeps its key; a new one gets the first free name.
+    A file already indexed keeps its key; a new one gets the first free name, or
+    the natural name of a document that `moved` says it is (its file gone, the
+    same size: a folder moved elsewhere; the plan confirms it by content hash).
     """
     taken = dict(identities)
     by_identity = {real: key for key, real in identities.items()}
@@ -51,9 +57,17 @@ def assign_sources(files: Sequence[SourceFile], identities: Mapping[str, str]) -
             continue
         # A relative name that two new files share is ambiguous for both.
         crowded = natural[f.source] > 1
-        keys[i] = next(c for c in _candidates(f, crowded) if c not in taken)
+        if not crowded and f.source in identities and moved(f.source, f):
+            keys[i] = f.source
+        else:
+            keys[i] = fresh_source(f, taken, crowded)
         taken[keys[i]] = f.real_path
     return [replace(f, source=keys[i]) for i, f in enumerate(files)]
+
+
+def fresh_source(f: SourceFile, taken: Mapping[str, str], crowded: bool = False) -> str:
+    """The first name for `f` that no other document has."""
+    return next(c for c in _candidates(f, crowded) if c not in taken)
 
 
 def _candidates(f: SourceFile, crowded: bool) -> Iterator[str]:

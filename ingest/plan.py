@@ -8,6 +8,7 @@ never blocks on a pipe or device and stops at the per-file time limit.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -16,7 +17,7 @@ from core.errors import PdfError
 from core.types import Skipped
 from ingest.discover import SourceFile
 from ingest.file_checks import hash_source
-from ingest.identity import assign_sources
+from ingest.identity import assign_sources, fresh_source
 from ingest.store import DocumentRecord, IndexWriter
 
 
@@ -37,7 +38,8 @@ def make_plan(
     found: Sequence[SourceFile], paths: Sequence[Path], writer: IndexWriter, timeout_s: float
 ) -> Plan:
     docs = writer.manifest.documents
-    plan = Plan(files=assign_sources(found, {k: d.real_path for k, d in docs.items()}))
+    identities = {k: d.real_path for k, d in docs.items()}
+    plan = Plan(files=assign_sources(found, identities, lambda key, f: _moved(docs[key], f)))
     plan.removed = _vanished(plan, paths, docs)
     moved_away = set(plan.removed)
     by_sha: dict[str, list[str]] = {}  # one pass, not a scan of every document per new file
@@ -56,6 +58,12 @@ def make_plan(
         # The stat of the bytes hashed, which may be newer than discovery's.
         f = plan.files[i] = replace(f, size=digest.size, mtime_ns=digest.mtime_ns)
         sha = digest.sha256
+        if old and old.real_path != f.real_path and old.sha256 != sha:
+            # Taken as moved (same name and size, its file gone), but other content:
+            # another document, maybe on an unmounted disk. It gets a name of its own.
+            taken = identities | {g.source: g.real_path for g in plan.files}
+            f = plan.files[i] = replace(f, source=fresh_source(f, taken))
+            old = None
         if old and old.sha256 == sha:
             plan.unchanged.append(f.source)
             writer.touch(_record_with_stat(old, f))
@@ -83,6 +91,11 @@ def _vanished(plan: Plan, paths: Sequence[Path], docs: dict[str, DocumentRecord]
         for source, doc in docs.items()
         if source not in seen and any(Path(doc.path).is_relative_to(d) for d in folders)
     ]
+
+
+def _moved(doc: DocumentRecord, f: SourceFile) -> bool:
+    """Whether `f` may be `doc` moved: doc's file is gone and the sizes agree."""
+    return doc.size == f.size and not os.path.lexists(doc.path)
 
 
 def _record_with_stat(old: DocumentRecord, f: SourceFile) -> DocumentRecord:

@@ -123,3 +123,28 @@ def test_a_no_op_run_on_a_version_1_index_migrates_it_too(two_folders, settings)
     report = ingest([contracts], settings)
     assert report.unchanged == ("doc.pdf",)
     assert read_manifest(settings.index_dir).version == VERSION
+
+
+def test_a_moved_folder_keeps_its_documents_names(tmp_path, two_folders, settings):
+    contracts, _ = two_folders
+    ingest([contracts], settings)
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    moved = contracts.rename(archive / "contracts")
+    report = ingest([moved], settings)
+    assert report.unchanged == ("doc.pdf",) and not report.added
+    doc = read_manifest(settings.index_dir).documents["doc.pdf"]
+    assert doc.real_path == str((moved / "doc.pdf").resolve())
+
+
+def test_a_same_sized_file_is_not_taken_for_a_moved_one(tmp_path, settings):
+    first, second = tmp_path / "disk1", tmp_path / "disk2"
+    first.mkdir(), second.mkdir()
+    pdfs.text_pdf(first / "doc.pdf", ["alpha " * 20])
+    pdfs.text_pdf(second / "doc.pdf", ["omega " * 20])  # the same size, other text
+    assert (first / "doc.pdf").stat().st_size == (second / "doc.pdf").stat().st_size
+    ingest([first], settings)
+    first.rename(tmp_path / "unmounted")  # as if its disk were not mounted now
+    report = ingest([second], settings)
+    assert report.added == ("disk2/doc.pdf",)
+    assert sorted(read_manifest(settings.index_dir).documents) == ["disk2/doc.pdf", "doc.pdf"]
