@@ -12,7 +12,7 @@ temporary `.NAME.PID.part` name the file is written under.
 'Q3 report (final).pdf'
 >>> safe_filename("..")
 'document.pdf'
->>> len(safe_filename("報" * 90).encode()) <= MAX_NAME_BYTES
+>>> len(safe_filename("報" * 90).encode()) <= MAX_NAME_BYTES + len(".pdf")
 True
 """
 
