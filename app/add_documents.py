@@ -37,7 +37,8 @@ def render(svc: AppService, expanded: bool) -> None:
         st.caption(
             escape_text(
                 f"Up to {s.upload_max_files} files of at most {s.upload_max_mb} MB each; "
-                f"they are kept in {s.documents_dir}."
+                "they are kept in the documents folder (RAG_DOCUMENTS_DIR). Folders can be "
+                "added from the documents folder and your home folder (RAG_INGEST_ROOTS)."
             )
         )
         with st.form("add-folder", border=False):
@@ -48,7 +49,10 @@ def render(svc: AppService, expanded: bool) -> None:
             add_folder = st.form_submit_button("Add folder")
     _show_last_result()
     if uploads:
-        files = [Upload(f.name, f.getvalue()) for f in uploads]
+        # The file objects themselves: saving reads them in blocks (getvalue() would copy each).
+        for f in uploads:
+            f.seek(0)
+        files = [Upload(f.name, f) for f in uploads]
         _run(lambda progress: svc.add_uploads(files, progress))
         st.session_state[ROUND_KEY] = st.session_state.get(ROUND_KEY, 0) + 1
         st.rerun()

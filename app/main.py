@@ -29,6 +29,9 @@ def main() -> None:
     except Exception as exc:  # the UI boundary: bad settings, a damaged index
         runtime.show_error(exc, "Opening the index")
         return
+    exposed = runtime.exposure_notice()
+    if exposed:
+        st.warning(escape_text(exposed))
     notice = st.session_state.pop("notice", None)
     if notice:
         st.success(escape_text(notice))

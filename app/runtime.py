@@ -21,6 +21,7 @@ from app.safe_markdown import escape_text
 from app.service import AppService
 from core.errors import RagError
 from core.settings import Settings
+from core.text import redact_paths
 
 LOG = logging.getLogger("app")
 
@@ -53,19 +54,47 @@ def conversation(svc: AppService) -> Conversation:
 
 
 def show_error(exc: BaseException, doing: str) -> None:
-    """An exception as a message in the page; unexpected ones are logged with their traceback."""
+    """An exception as a message in the page; unexpected ones are logged with their traceback.
+
+    The page may be seen by others than the person at the server (see `exposure_notice`):
+    messages name no server paths, and an unexpected error shows only its kind.
+    """
     if isinstance(exc, RagError):
-        st.error(escape_text(str(exc)))
+        st.error(escape_text(redact_paths(str(exc))))
     elif isinstance(exc, ValidationError):
-        st.error(escape_text(f"The settings are invalid: {exc}"))
+        LOG.error("invalid settings: %s", exc)
+        names = {str(e["loc"][0]).upper() for e in exc.errors() if e["loc"]}
+        fields = ", ".join(sorted(f"RAG_{n}" for n in names)) or "RAG_* settings"
+        st.error(
+            escape_text(
+                f"The settings are invalid ({fields}). The details are in the terminal "
+                "that runs the app."
+            )
+        )
     else:
         LOG.error("%s failed", doing, exc_info=exc)
         st.error(
             escape_text(
-                f"{doing} failed: {type(exc).__name__}: {exc}. "
+                f"{doing} failed ({type(exc).__name__}). "
                 "The details are in the terminal that runs the app."
             )
         )
+
+
+LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1")
+
+
+def exposure_notice() -> str | None:
+    """A warning when the server listens beyond this machine, else None."""
+    address = str(st.get_option("server.address") or "")
+    if address in LOCAL_ADDRESSES or address.startswith("127."):
+        return None
+    where = f"on {address}" if address else "on every network interface"
+    return (
+        f"This app listens {where}, not only on localhost: anyone who can reach it can "
+        "read the indexed documents and add files from the allowed folders. Set "
+        'server.address = "localhost" in .streamlit/config.toml to keep it private.'
+    )
 
 
 @contextmanager

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from app.components import Components
 from app.conversation import Conversation
@@ -29,8 +29,10 @@ BYTES_PER_MB = 1_000_000  # as `save_upload` prints its limit
 
 @dataclass(frozen=True)
 class Upload:
+    """A file from the browser: its bytes, or a readable stream (read in blocks, never whole)."""
+
     name: str
-    data: bytes
+    data: bytes | BinaryIO
 
 
 @dataclass(frozen=True)
@@ -155,23 +157,32 @@ class AppService:
     def ingest(
         self, paths: Sequence[Path], on_progress: ProgressCallback | None = None
     ) -> AddResult:
-        """Index PDF files and folders incrementally, as `python -m ingest` does."""
+        """Index PDF files and folders incrementally, as `python -m ingest` does.
+
+        Only under the configured roots (`RAG_INGEST_ROOTS`): whoever reaches the
+        page must not be able to index, and then read, any file of this machine.
+        """
+        paths = [Path(os.path.expanduser(str(p))) for p in paths]
+        check_within_roots(paths, self.settings)
+        return AddResult(self._ingest(paths, on_progress))
+
+    def _ingest(self, paths: Sequence[Path], on_progress: ProgressCallback | None) -> IngestReport:
         from ingest.pipeline import run_ingest
 
-        report = run_ingest(
-            [Path(os.path.expanduser(str(p))) for p in paths],
+        return run_ingest(
+            paths,
             self.settings,
             embedder=self.embedder,
             on_progress=on_progress,
             parser_processes=self._components.parser_processes,
+            within=self.settings.ingest_root_paths(),
         )
-        return AddResult(report)
 
     def add_uploads(
         self, uploads: Sequence[Upload], on_progress: ProgressCallback | None = None
     ) -> AddResult:
         """Save uploaded PDFs into `documents_dir`, then index the ones that were accepted."""
-        from ingest.uploads import save_upload
+        from ingest.uploads import store_upload
 
         limit = self.settings.upload_max_files
         if len(uploads) > limit:
@@ -179,12 +190,12 @@ class AppService:
                 f"{len(uploads)} files in one upload; at most {limit} are accepted",
                 hint="upload them in smaller batches, or enter their folder's path instead",
             )
-        saved: list[Path] = []
+        saved = []
         rejected: list[str] = []
         for upload in uploads:
             try:
                 saved.append(
-                    save_upload(
+                    store_upload(
                         self.settings.documents_dir,
                         upload.name,
                         upload.data,
@@ -195,13 +206,38 @@ class AppService:
                 rejected.append(str(exc))
         if not saved:
             return AddResult(None, tuple(rejected))
-        return AddResult(self.ingest(saved, on_progress).report, tuple(rejected))
+        # The documents folder is where uploads go, whatever RAG_INGEST_ROOTS says.
+        report = self._ingest([s.path for s in saved], on_progress)
+        self._forget_unindexed([s.path for s in saved if s.created])
+        return AddResult(report, tuple(rejected))
+
+    def _forget_unindexed(self, created: Sequence[Path]) -> None:
+        """Delete uploads this call saved that were skipped (corrupt, scanned, ...): junk
+        uploads must not pile up on the server's disk."""
+        manifest = self.manifest()
+        indexed = {d.real_path for d in manifest.documents.values()} if manifest else set()
+        for path in created:
+            if os.path.realpath(path) not in indexed:
+                path.unlink(missing_ok=True)
 
     def remove(self, sources: Sequence[str]) -> list[str]:
         """Remove documents from the index (their files stay); returns those removed."""
         from ingest.manage import remove_documents
 
         return remove_documents(self.settings, sources)
+
+
+def check_within_roots(paths: Sequence[Path], settings: Settings) -> None:
+    """Refuse any path that is not inside one of the folders the app may read."""
+    roots = settings.ingest_root_paths()
+    for path in paths:
+        real = Path(os.path.realpath(path))
+        if not any(real.is_relative_to(root) for root in roots):
+            raise RagError(
+                f"{path.name or path} is outside the folders this app may read",
+                hint="move it into the documents folder or your home folder, or add its "
+                "folder to RAG_INGEST_ROOTS (folders separated by ':') and restart the app",
+            )
 
 
 class _LiveIndex:

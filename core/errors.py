@@ -61,3 +61,11 @@ class ModelError(RagError):
 
 class ContextTooSmallError(ModelError):
     """The context window cannot hold even the system prompt, the question and a short answer."""
+
+
+class IndexWriteError(IndexError_):
+    """The index directory cannot be written: its disk is full, or it is read-only."""
+
+
+class EmbeddingError(RagError):
+    """The embedding model returned vectors that cannot be right (NaN, infinite, not unit)."""

@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     file_timeout_seconds: float = Field(
         300.0, gt=0, description="A PDF whose parsing stalls this long is skipped."
     )
+    follow_symlinks: bool = Field(
+        True, description="Follow symbolic links to files and folders (loops are detected)."
+    )
+    ingest_roots: str = Field(
+        "",
+        description="Folders the app may ingest from, separated by ':'; "
+        "default: documents_dir and the user's home.",
+    )
     parser_memory_mb: int = Field(
         2048, ge=0, description="Memory a parser process may add while parsing; 0 = no limit."
     )
@@ -169,6 +177,15 @@ class Settings(BaseSettings):
                 hint="set RAG_EMBEDDING_MODEL to a local sentence-transformers folder",
             )
         return path
+
+    def ingest_root_paths(self) -> list[Path]:
+        """The folders (links resolved) under which the app may read PDFs."""
+        given = [p for p in self.ingest_roots.split(os.pathsep) if p.strip()]
+        roots = [Path(os.path.expanduser(p.strip())) for p in given] or [
+            self.documents_dir,
+            Path.home(),
+        ]
+        return [Path(os.path.realpath(r)) for r in roots]
 
     def parser_workers(self) -> int:
         """Parser processes: one core is left for embedding, which dominates."""

@@ -2,8 +2,10 @@
 
 Progress and the human summary go to stderr; with `--json` stdout carries one
 JSON object (the contract other tools rely on). Exit codes: 0 all files
-indexed, 1 some files skipped, 2 nothing done (a usage or index error),
-130 interrupted (finished files are kept).
+indexed, 1 some files skipped, 2 nothing done (a usage or index error, a
+full disk, a read-only index), 130 interrupted by Ctrl-C, 143 by SIGTERM
+(finished files are kept either way). File names are printed with control
+characters and undecodable bytes escaped, so a name cannot drive the terminal.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from pathlib import Path
 
 from core.errors import RagError
 from core.settings import Settings
+from core.text import printable
 from core.types import IngestReport
+from ingest.signals import Terminated, sigterm_as_interrupt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,25 +55,29 @@ def main(argv: list[str] | None = None) -> int:
     bar = None if args.quiet else _ProgressBar()
     try:
         settings = Settings(**overrides)
-        report = run_ingest(
-            args.paths,
-            settings,
-            rebuild=args.rebuild,
-            on_progress=bar,
-            on_wait=lambda pid: print(
-                f"waiting for another ingest (pid {pid}) on {settings.index_dir} ...",
-                file=sys.stderr,
-            ),
-        )
+        with sigterm_as_interrupt():
+            report = run_ingest(
+                args.paths,
+                settings,
+                rebuild=args.rebuild,
+                on_progress=bar,
+                on_wait=lambda pid: print(
+                    printable(
+                        f"waiting for another ingest (pid {pid}) on {settings.index_dir} ..."
+                    ),
+                    file=sys.stderr,
+                ),
+            )
     except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        how = "terminated" if isinstance(exc, Terminated) else "interrupted"
         print(
-            "\ninterrupted: finished files were kept; run the same command to finish",
+            f"\n{how}: finished files were kept; run the same command to finish",
             file=sys.stderr,
         )
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
     finally:
         if bar is not None:
             bar.close()
@@ -78,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report.to_json() | extra, ensure_ascii=False))
     print(format_summary(report), file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def _say(text: str) -> None:
+    print(printable(text), file=sys.stderr)
 
 
 def format_summary(report: IngestReport, list_max: int = 20) -> str:
@@ -106,7 +118,8 @@ def format_summary(report: IngestReport, list_max: int = 20) -> str:
         lines.append(f"  skipped: {s.file}: {s.reason}")
     for w in report.warnings:
         lines.append(f"  warning: {w.file}: {w.reason}")
-    return "\n".join(lines)
+    # Names and reasons come from the file system and from parsers: no raw escape sequences.
+    return "\n".join(printable(line) for line in lines)
 
 
 class _ProgressBar:

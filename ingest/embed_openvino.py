@@ -20,6 +20,7 @@ then fall back to their no-op stubs.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import shutil
 import sys
@@ -31,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ingest.cache_checksums import files_under, intact, write_checksums
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
@@ -38,6 +41,9 @@ __all__ = ["OpenVinoEncoder", "block_telemetry", "openvino_available"]
 
 # OpenVINO's names for the torch dtypes the settings speak of.
 _PRECISION = {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}
+logger = logging.getLogger(__name__)
+GRAPH_SUMS = "graph.sha256.json"  # written with the graph, inside the folder renamed into place
+COMPILED_SUMS = "compiled.sha256.json"  # OpenVINO's compiled blobs, recorded after compiling
 # The tokenizer outputs the traced graph takes, in `forward`'s order; models differ in the last.
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -77,6 +83,16 @@ def _traceable(model: SentenceTransformer) -> Any:
     return SentenceEmbedding()
 
 
+def _discard(graph_dir: Path) -> None:
+    """Move a bad cache folder aside (a reader may hold its files open), then delete it."""
+    aside = graph_dir.with_name(f".bad-{graph_dir.name}-{os.getpid()}")
+    try:
+        os.replace(graph_dir, aside)
+    except OSError:  # another process moved it first
+        return
+    shutil.rmtree(aside, ignore_errors=True)
+
+
 class OpenVinoEncoder:
     """Embeds texts with an OpenVINO-compiled copy of a loaded SentenceTransformer.
 
@@ -98,8 +114,7 @@ class OpenVinoEncoder:
         graph_dir = Path(cache_dir) / f"{cache_key}-openvino-{version}{'-int8' if quantize else ''}"
         graph_file = graph_dir / "model.xml"
         core = ov.Core()
-        if not graph_file.is_file():
-            self._save_graph(model, sample, graph_dir, quantize=quantize)
+        self._checked_cache(model, sample, graph_dir, quantize=quantize)
         if quantize:  # what int8 leaves in floating point (norms, softmax) runs in the best float
             from ingest.embed_choice import resolve_dtype
 
@@ -114,6 +129,28 @@ class OpenVinoEncoder:
             },
         )
         self._request = compiled.create_infer_request()
+        if (graph_dir / "compiled").is_dir():  # blobs this compile added; the others stay
+            write_checksums(graph_dir, files_under(graph_dir, "compiled"), COMPILED_SUMS)
+
+    def _checked_cache(
+        self, model: SentenceTransformer, sample: dict, graph_dir: Path, *, quantize: bool
+    ) -> None:
+        """Make sure `graph_dir` holds a graph whose files match the checksums written with it.
+
+        A cache that fails them (damaged, tampered, or made before checksums existed)
+        is rebuilt: a damaged model.bin still runs, and its vectors look like vectors.
+        """
+        if (graph_dir / "model.xml").is_file() and not intact(graph_dir, GRAPH_SUMS):
+            logger.warning("the OpenVINO model cache %s fails its checksums: rebuilding", graph_dir)
+            _discard(graph_dir)
+        if not (graph_dir / "model.xml").is_file():
+            self._save_graph(model, sample, graph_dir, quantize=quantize)
+        compiled_dir = graph_dir / "compiled"
+        blobs = files_under(graph_dir, "compiled") if compiled_dir.is_dir() else []
+        if blobs and not intact(graph_dir, COMPILED_SUMS, blobs):
+            # Only a cache of compiled kernels: OpenVINO makes it again.
+            shutil.rmtree(compiled_dir, ignore_errors=True)
+            (graph_dir / COMPILED_SUMS).unlink(missing_ok=True)
 
     def _save_graph(
         self, model: SentenceTransformer, sample: dict, graph_dir: Path, *, quantize: bool
@@ -140,6 +177,7 @@ class OpenVinoEncoder:
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=graph_dir.parent))
         try:
             ov.save_model(graph, str(staging / "model.xml"), compress_to_fp16=False)
+            write_checksums(staging, ["model.xml", "model.bin"], GRAPH_SUMS)
             os.replace(staging, graph_dir)
         except OSError:
             if not (graph_dir / "model.xml").is_file():

@@ -1,26 +1,45 @@
 """Files that arrive through the browser: checked by content, named safely, never clobbered.
 
+An upload is streamed to disk a block at a time (hashed and checked on the
+way), so saving holds one block, not a copy of the file. Names are capped in
+bytes, not characters: a file system allows 255 bytes per name, and 90 CJK
+characters are 270 bytes; the cap leaves room for " (N)" and for the
+temporary `.NAME.PID.part` name the file is written under.
+
 >>> safe_filename("../../etc/passwd.pdf")
 'passwd.pdf'
 >>> safe_filename("Q3 report (final).PDF")
 'Q3 report (final).pdf'
 >>> safe_filename("..")
 'document.pdf'
+>>> len(safe_filename("報" * 90).encode()) <= MAX_NAME_BYTES + len(".pdf")
+True
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import time
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-from core.errors import PdfError
+from core.errors import PdfError, RagError
 
-MAX_NAME = 120
+# 255 bytes per name, less ".pdf" (4), " (9999)" (7) and ".", ".<pid>.part" (at most 14).
+MAX_NAME_BYTES = 255 - 4 - 7 - 14 - 30  # and a margin for file systems that count otherwise
 STALE_PART_SECONDS = 3600  # a .part file this old belongs to a save that was killed
+BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class SavedUpload:
+    path: Path
+    created: bool  # False: a file with the same content was there already
 
 
 def safe_filename(name: str) -> str:
@@ -28,39 +47,95 @@ def safe_filename(name: str) -> str:
     name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
     name = re.sub(r"[\x00-\x1f\x7f<>:\"|?*]", "_", name).strip(" .")
     stem = name[:-4] if name.lower().endswith(".pdf") else name
-    stem = stem.strip(" .")[:MAX_NAME] or "document"
+    stem = _cut_to_bytes(stem.strip(" ."), MAX_NAME_BYTES).strip(" .") or "document"
     return f"{stem}.pdf"
 
 
-def save_upload(documents_dir: Path, name: str, data: bytes, max_bytes: int) -> Path:
-    """Write an uploaded PDF inside `documents_dir` and return its path.
+def _cut_to_bytes(text: str, limit: int) -> str:
+    """The longest prefix of `text` whose UTF-8 fits in `limit` bytes (whole characters)."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+
+
+def save_upload(documents_dir: Path, name: str, data: bytes | BinaryIO, max_bytes: int) -> Path:
+    """Write an uploaded PDF inside `documents_dir` and return its path (see `store_upload`)."""
+    return store_upload(documents_dir, name, data, max_bytes).path
+
+
+def store_upload(
+    documents_dir: Path, name: str, data: bytes | BinaryIO, max_bytes: int
+) -> SavedUpload:
+    """Stream an uploaded PDF into `documents_dir`.
 
     The type is checked by content (a `%PDF-` header), not by extension. The
     same content uploaded again returns the existing file; another file under
     a taken name gets " (2)", " (3)", ... so nothing is overwritten.
     """
-    if len(data) > max_bytes:
-        raise PdfError(
-            f"{name} is {len(data) / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB upload limit",
-            hint="add large files with `python -m ingest FOLDER` instead",
-        )
-    if b"%PDF-" not in data[:1024]:
-        raise PdfError(f"{name} is not a PDF (no %PDF header)", hint="upload PDF files only")
-    documents_dir.mkdir(parents=True, exist_ok=True)
-    _remove_stale_parts(documents_dir)
-    filename = safe_filename(name)
+    stream = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    try:
+        documents_dir.mkdir(parents=True, exist_ok=True)
+        _remove_stale_parts(documents_dir)
+        filename = safe_filename(name)
+        tmp = documents_dir / f".{filename}.{os.getpid()}.part"
+        try:
+            digest = _stream_to(tmp, stream, name, max_bytes)
+            return _place(tmp, documents_dir, filename, digest)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as err:
+        raise RagError(
+            f"{name} could not be saved ({err.strerror or err})",
+            hint="free some disk space where uploads are kept (RAG_DOCUMENTS_DIR), "
+            "or set RAG_DOCUMENTS_DIR to a writable folder",
+        ) from err
+
+
+def _stream_to(tmp: Path, stream: BinaryIO, name: str, max_bytes: int) -> str:
+    """Copy `stream` into `tmp` block by block, checking the header and the size limit."""
+    digest, written = hashlib.sha256(), 0
+    with open(tmp, "wb") as out:
+        head = stream.read(1024)
+        if b"%PDF-" not in head:
+            raise PdfError(f"{name} is not a PDF (no %PDF header)", hint="upload PDF files only")
+        block = head
+        while block:
+            written += len(block)
+            if written > max_bytes:
+                raise _too_large(name, stream, max_bytes)
+            digest.update(block)
+            out.write(block)
+            block = stream.read(BLOCK)
+    return digest.hexdigest()
+
+
+def _too_large(name: str, stream: BinaryIO, max_bytes: int) -> PdfError:
+    size = getattr(stream, "size", None)  # Streamlit's UploadedFile knows it
+    if size is None and stream.seekable():
+        size = stream.seek(0, io.SEEK_END)
+    what = f"{size / 1e6:.1f} MB" if size else "larger"
+    return PdfError(
+        f"{name} is {what}, over the {max_bytes / 1e6:.0f} MB upload limit",
+        hint="add large files with `python -m ingest FOLDER` instead",
+    )
+
+
+def _place(tmp: Path, documents_dir: Path, filename: str, digest: str) -> SavedUpload:
     stem = filename[:-4]
-    digest = hashlib.sha256(data).hexdigest()
     for n in range(1, 10_000):
         candidate = documents_dir / (filename if n == 1 else f"{stem} ({n}).pdf")
         if not candidate.exists():
             break
-        if hashlib.sha256(candidate.read_bytes()).hexdigest() == digest:
-            return candidate
-    tmp = documents_dir / f".{candidate.name}.{os.getpid()}.part"
-    tmp.write_bytes(data)
+        if _sha256(candidate) == digest:
+            return SavedUpload(candidate, created=False)
     os.replace(tmp, candidate)  # a half-written upload never looks like a document
-    return candidate
+    return SavedUpload(candidate, created=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _remove_stale_parts(documents_dir: Path) -> None:

@@ -1,26 +1,52 @@
 """Run a real ingest in its own process with the fake embedder: the target of kill tests.
 
     python -m tests.ingest_driver INDEX_DIR DOCS_DIR
+    python -m tests.ingest_driver INDEX_DIR DOCS_DIR --wait-after N
 
 It commits after every document (checkpoint_seconds tiny), so kills land
-while parsing, embedding, and writing generations alike.
+while parsing, embedding, and writing generations alike. With `--wait-after N`
+it never checkpoints, handles SIGTERM as the CLI does, and once N files are
+done prints "ready N" and waits for a signal: what SIGTERM keeps is then
+exactly what a clean stop commits.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from core.settings import Settings
 from ingest.pipeline import run_ingest
+from ingest.signals import Terminated, sigterm_as_interrupt
 from tests.fakes import FakeEmbedder
 
 
 def main() -> None:
     index, docs = Path(sys.argv[1]), Path(sys.argv[2])
+    if len(sys.argv) > 3 and sys.argv[3] == "--wait-after":
+        sys.exit(_wait_for_signal(index, docs, int(sys.argv[4])))
     settings = Settings(index_dir=index, chunk_tokens=40, chunk_overlap=8, checkpoint_seconds=0.001)
     report = run_ingest([docs], settings, embedder=FakeEmbedder(), parser_processes=1)
     print(len(report.added), len(report.unchanged), flush=True)
+
+
+def _wait_for_signal(index: Path, docs: Path, after: int) -> int:
+    settings = Settings(index_dir=index, chunk_tokens=40, chunk_overlap=8, checkpoint_seconds=3600)
+
+    def progress(p) -> None:
+        if p.files_done >= after:
+            print("ready", p.files_done, flush=True)
+            time.sleep(600)  # the test sends its signal now
+
+    try:
+        with sigterm_as_interrupt():
+            run_ingest(
+                [docs], settings, embedder=FakeEmbedder(), parser_processes=0, on_progress=progress
+            )
+    except Terminated:
+        return 143
+    return 0
 
 
 if __name__ == "__main__":

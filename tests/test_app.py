@@ -46,6 +46,7 @@ def app_env(tmp_path, monkeypatch):
     """An empty index location, an empty models folder, and the scripted model."""
     monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("RAG_DOCUMENTS_DIR", str(tmp_path / "uploads"))
+    monkeypatch.setenv("RAG_INGEST_ROOTS", str(tmp_path / "docs"))  # the folder box may read it
     monkeypatch.setenv("RAG_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("RAG_RELEVANCE_FLOOR", "0.05")  # the fake embedder's scores are low
     monkeypatch.setenv("RAG_APP_FACTORY", "tests.app_fakes:scripted")

@@ -153,3 +153,35 @@ def test_int8_vectors_rank_like_float32(tmp_path):
     ranks8 = (int8.embed(questions) @ docs8.T).argmax(axis=1)
     assert ranks.tolist() == ranks8.tolist() == [0, 1]
     assert list(tmp_path.glob("*-int8/model.xml")), "the quantized graph is cached apart"
+
+
+@needs_openvino
+@pytest.mark.model
+def test_a_poisoned_cache_is_rebuilt_not_used(tmp_path, monkeypatch):
+    path = Settings().embedding_model_path()
+    reference = SentenceTransformerEmbedder(path, dtype="float32").embed(TEXTS)
+    SentenceTransformerEmbedder(
+        path, dtype="float32", backend="openvino", cache_dir=tmp_path
+    ).embed(TEXTS)
+    (graph_dir,) = [p.parent for p in tmp_path.glob("*-openvino-*/model.xml")]
+    assert (graph_dir / "graph.sha256.json").is_file()
+    # Plausible garbage: small random floats over a megabyte of the weights.
+    weights = graph_dir / "model.bin"
+    raw = bytearray(weights.read_bytes())
+    middle = len(raw) // 2 // 4 * 4
+    noise = np.random.default_rng(0).normal(0, 0.05, 1 << 18).astype(np.float32).tobytes()
+    raw[middle : middle + len(noise)] = noise
+    weights.write_bytes(bytes(raw))
+
+    import openvino
+
+    conversions = []
+    convert = openvino.convert_model
+    monkeypatch.setattr(
+        openvino, "convert_model", lambda *a, **k: conversions.append(1) or convert(*a, **k)
+    )
+    again = SentenceTransformerEmbedder(
+        path, dtype="float32", backend="openvino", cache_dir=tmp_path
+    ).embed(TEXTS)
+    assert conversions == [1], "the damaged cache was used instead of being rebuilt"
+    assert (again * reference).sum(axis=1).min() >= 0.9999

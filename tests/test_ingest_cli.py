@@ -119,6 +119,9 @@ def test_a_renamed_file_keeps_its_vectors(seeds_index, tmp_path):
     copy_docs, copy_index = tmp_path / "docs", tmp_path / "idx"
     shutil.copytree(docs, copy_docs)
     shutil.copytree(index, copy_index)
+    # A document is its file: the copied index must describe the copied folder.
+    manifest = copy_index / "manifest.json"
+    manifest.write_text(manifest.read_text().replace(str(docs), str(copy_docs)))
     renamed = sorted(copy_docs.glob("*.pdf"))[0]
     renamed.rename(copy_docs / f"renamed {renamed.name}")
     out = run_cli(str(copy_docs), "--index", str(copy_index), "--json", "--quiet")

@@ -10,20 +10,25 @@ True
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from core.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from core.text import escape_surrogates_for_json
 
 FORMAT = "pdf-chat-index"
-VERSION = 1
+# 2: each document records its real path, its identity (ingest.identity); version 1
+# keyed documents by relative name alone, so two folders' `doc.pdf` were one document.
+VERSION = 2
 MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)
 class DocumentRecord:
-    """One indexed PDF. `source` is its path relative to the folder it was ingested from."""
+    """One indexed PDF. `source`: the name users see (see ingest.identity); `real_path`: which
+    file it is, with symbolic links resolved. Paths keep undecodable bytes as surrogates."""
 
     source: str
     sha256: str
@@ -36,6 +41,7 @@ class DocumentRecord:
     backend: str
     empty_pages: int = 0
     ingested_at: float = 0.0
+    real_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class Manifest:
     skipped: dict[str, str] = field(default_factory=dict)
     created_at: float = 0.0
     updated_at: float = 0.0
+    version: int = VERSION  # of the file it was read from; a writer writes VERSION
 
     @classmethod
     def empty(cls, *, embedding: dict, chunking: dict) -> Manifest:
@@ -76,10 +83,24 @@ class Manifest:
     def evolve(self, **changes) -> Manifest:
         return replace(self, **changes)
 
+    def migrated(self) -> Manifest:
+        """This manifest in the current format; a writer publishes it at its next commit.
+
+        From version 1: each document's real path is its recorded path with links resolved.
+        """
+        if self.version >= VERSION:
+            return self
+        docs = {
+            key: replace(doc, real_path=doc.real_path or os.path.realpath(doc.path))
+            for key, doc in self.documents.items()
+        }
+        return self.evolve(documents=docs, version=VERSION)
+
     def to_json(self) -> str:
-        body = {"format": FORMAT, "version": VERSION, **asdict(self)}
+        body = {"format": FORMAT, **asdict(self)}
         body["documents"] = {k: asdict(v) for k, v in sorted(self.documents.items())}
-        return json.dumps(body, indent=1, ensure_ascii=False) + "\n"
+        # Paths with undecodable bytes: \udcXX escapes keep the file valid UTF-8.
+        return escape_surrogates_for_json(json.dumps(body, indent=1, ensure_ascii=False)) + "\n"
 
     @classmethod
     def from_json(cls, text: str, where: str = "manifest.json") -> Manifest:
@@ -106,6 +127,7 @@ class Manifest:
                 skipped=dict(body.get("skipped", {})),
                 created_at=float(body["created_at"]),
                 updated_at=float(body["updated_at"]),
+                version=int(body["version"]),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise IndexCorruptError(

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from core.errors import IndexWriteError
 from core.types import Chunk, PageText
 from ingest.store import chunks_db
 from ingest.store.ann import (
@@ -37,6 +39,7 @@ from ingest.store.manifest import (
     generation_dir_name,
     read_manifest,
 )
+from ingest.store.storage_errors import guarded
 
 VECTORS = "vectors.faiss"
 CHUNKS = "chunks.sqlite"
@@ -67,6 +70,7 @@ class IndexWriter:
         self._vector_policy = vector_policy or VectorPolicy()
 
     # -- lifecycle ---------------------------------------------------------
+    @guarded
     def __enter__(self) -> IndexWriter:
         self._lock.acquire()
         try:
@@ -97,7 +101,8 @@ class IndexWriter:
         else:
             self._committed = fresh
             self._base = None
-        self._pending = self._committed
+        # An older format is migrated here and written by the next commit.
+        self._pending = self._committed.migrated()
         self._collect_garbage(keep_previous=True)
 
     @property
@@ -111,6 +116,7 @@ class IndexWriter:
         return self._work is not None
 
     # -- changes -----------------------------------------------------------
+    @guarded
     def remove(self, source: str) -> None:
         if source not in self.manifest.documents:
             return
@@ -120,6 +126,7 @@ class IndexWriter:
         del docs[source]
         self._pending = self.manifest.evolve(documents=docs)
 
+    @guarded
     def put_document(
         self,
         record: DocumentRecord,
@@ -138,6 +145,7 @@ class IndexWriter:
         docs[record.source] = record
         self._pending = self.manifest.evolve(documents=docs)
 
+    @guarded
     def stored_vectors(self, sources: Sequence[str]) -> dict[str, np.ndarray]:
         """Chunk text -> vector for the chunks these documents have in the index now.
 
@@ -167,6 +175,7 @@ class IndexWriter:
         self._pending = self.manifest.evolve(skipped=dict(skipped))
 
     # -- commit ------------------------------------------------------------
+    @guarded
     def commit(self) -> Manifest:
         """Publish the pending state as a new generation (atomic); no-op if nothing changed."""
         pending, committed = self.manifest, self._committed
@@ -246,3 +255,22 @@ class IndexWriter:
                 if entry == self._work:
                     continue
                 shutil.rmtree(entry, ignore_errors=True)
+
+
+@contextmanager
+def committing(writer: IndexWriter, skipped: Callable[[], dict[str, str]]) -> Iterator[None]:
+    """Commit what is finished when the block ends, normally, by Ctrl-C or by another error.
+
+    Not after a storage error (a full disk, a read-only index): the commit would
+    fail the same way, and the previous generation is still the live one.
+    """
+    try:
+        yield
+    except IndexWriteError:
+        raise
+    except BaseException:
+        writer.set_skipped(skipped())
+        writer.commit()
+        raise
+    writer.set_skipped(skipped())
+    writer.commit()

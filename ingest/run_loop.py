@@ -1,0 +1,258 @@
+"""The parse -> chunk -> embed -> write loop of one ingest, one entry per file in flight.
+
+A file's failure at any stage (parsing, chunking, embedding, a change under
+our feet) skips that file alone; the others go on. Vectors are checked
+(`ingest.vector_check`) before anything is written: a bad batch stops the run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.errors import RagError
+from core.types import Chunk, PageText, Skipped
+from ingest.chunk import Chunker
+from ingest.extract import no_text_reason
+from ingest.file_checks import changed_since
+from ingest.parse_pool import FileDone, FileFailed, FileOpened, PagesParsed
+from ingest.store import DocumentRecord
+from ingest.vector_check import check_vectors
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot for progress bars. `pages_total` is an estimate until every file is opened."""
+
+    files_done: int
+    files_total: int
+    pages_done: int
+    pages_total: int
+    chunks: int
+    current: str
+    elapsed: float
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class Run:
+    """State of the parse -> chunk -> embed -> write loop, one entry per file in flight."""
+
+    def __init__(self, settings, embedder, writer, chunking, plan, on_progress, started):
+        self.settings = settings
+        self.embedder = embedder
+        self.writer = writer
+        self.chunking = chunking
+        self.todo = plan.todo
+        self.on_progress = on_progress
+        self.started = started
+        self.last_commit = time.monotonic()
+        self.done: dict[str, list[str]] = {"added": [], "updated": []}
+        self.skipped: list[Skipped] = []
+        self.warnings: list[Skipped] = []
+        self.files_done = 0
+        self.pages_done = 0
+        self.chunks_done = 0
+        self.reused = 0
+        self.reuse = plan.reuse
+        self.pages_known = self.bytes_known = 0
+        self.bytes_total = sum(f.size for f, _, _ in self.todo)
+        self.state: dict[int, FileState] = {}
+        self.dropped: set[int] = set()
+        # Chunks of all files in flight wait here to be embedded together: full,
+        # length-sorted batches regardless of how files and pages arrive.
+        self.pending: list[tuple[int, int, Chunk]] = []  # file index, position in file, chunk
+        self.flush_at = settings.embedding_batch_size * 4
+
+    def consume(self, events) -> None:
+        for event in events:
+            f = self.todo[event.index][0]
+            if isinstance(event, FileOpened):
+                self.pages_known += event.page_count
+                self.bytes_known += f.size
+                self.state[event.index] = FileState(
+                    Chunker(
+                        f.source,
+                        self.embedder,
+                        self.chunking["chunk_tokens"],
+                        self.chunking["chunk_overlap"],
+                    ),
+                    event.backend,
+                    self.writer.stored_vectors(self.reuse.get(f.source, [])),
+                )
+            elif isinstance(event, PagesParsed) and event.index in self.state:
+                st = self.state[event.index]
+                st.pages.extend(event.pages)
+                self._chunk(event.index, lambda st=st, e=event: st.chunker.feed(e.pages))
+                self.pages_done += len(event.pages)
+            elif isinstance(event, FileDone) and event.index in self.state:
+                st = self.state[event.index]
+                st.parsed, st.failed_pages = True, event.failed_pages
+                self._chunk(event.index, st.chunker.finish)
+                self._finish_ready()
+            elif isinstance(event, FileFailed):
+                self._drop(event.index, event.reason)
+            if len(self.pending) >= self.flush_at:
+                self._embed_pending()
+            self._report(f.source)
+        while self.pending:
+            self._embed_pending()
+            self._report("")
+
+    def _chunk(self, index: int, make) -> None:
+        """Chunk what a file sent; the tokenizer failing on its text costs that file only."""
+        try:
+            chunks = make()
+        except RagError:
+            raise  # the model or a setting: every file would fail alike
+        except Exception as exc:
+            self._drop(index, f"could not be cut into chunks ({type(exc).__name__}: {exc})")
+            return
+        self._queue(index, chunks)
+
+    def _drop(self, index: int, reason: str) -> None:
+        """Skip a file in flight: its chunks leave the queue; its later events are ignored."""
+        if index in self.dropped:
+            return
+        self.dropped.add(index)
+        self.state.pop(index, None)
+        self.pending = [p for p in self.pending if p[0] != index]
+        self._skip(self.todo[index][0].source, reason)
+
+    def _queue(self, index: int, chunks: list[Chunk]) -> None:
+        st = self.state[index]
+        for chunk in chunks:
+            st.chunks.append(chunk)
+            # Same text, same model (the index refuses another): the stored vector is exact.
+            stored = st.reuse.get(chunk.text)
+            st.vectors.append(stored)
+            if stored is None:
+                self.pending.append((index, len(st.chunks) - 1, chunk))
+            else:
+                self.reused += 1
+                self.chunks_done += 1
+
+    def _embed_pending(self) -> None:
+        batch, self.pending = self.pending[: self.flush_at], self.pending[self.flush_at :]
+        try:
+            vectors = self._embed([c.text for _, _, c in batch])
+        except RagError:
+            raise
+        except Exception:  # find the file whose text the model cannot take
+            self._embed_file_by_file(batch)
+            return
+        for (index, position, _), vector in zip(batch, vectors, strict=True):
+            self.state[index].vectors[position] = vector
+        self.chunks_done += len(batch)
+        self._finish_ready()
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        vectors = self.embedder.embed(texts)
+        check_vectors(vectors, len(texts), self.embedder.info.dim)  # before anything is written
+        return vectors
+
+    def _embed_file_by_file(self, batch: list[tuple[int, int, Chunk]]) -> None:
+        for index in dict.fromkeys(i for i, _, _ in batch):
+            mine = [(position, c) for i, position, c in batch if i == index]
+            try:
+                vectors = self._embed([c.text for _, c in mine])
+            except RagError:
+                raise
+            except Exception as exc:
+                self._drop(index, f"could not be embedded ({type(exc).__name__}: {exc})")
+                continue
+            for (position, _), vector in zip(mine, vectors, strict=True):
+                self.state[index].vectors[position] = vector
+            self.chunks_done += len(mine)
+        self._finish_ready()
+
+    def _finish_ready(self) -> None:
+        """Write every file that is parsed and fully embedded."""
+        waiting = {index for index, _, _ in self.pending}
+        for index, st in list(self.state.items()):
+            if st.parsed and index not in waiting:
+                self._finish(index)
+
+    def _finish(self, index: int) -> None:
+        f, sha, status = self.todo[index]
+        st = self.state.pop(index)
+        failed_pages = st.failed_pages
+        empty = sum(1 for p in st.pages if not p.text.strip())
+        if not st.chunks:
+            self._skip(f.source, no_text_reason(len(st.pages)))
+            return
+        changed = changed_since(f.path, f.size, f.mtime_ns)
+        if changed:  # what was parsed may be half the old file and half the new
+            self._skip(f.source, changed)
+            return
+        if failed_pages:
+            pages = "1 page" if failed_pages == 1 else f"{failed_pages} pages"
+            self.warnings.append(Skipped(f.source, f"{pages} could not be read"))
+        if empty:
+            self.warnings.append(
+                Skipped(f.source, f"{no_text_reason(empty)}; the other pages are indexed")
+            )
+        dim = self.embedder.info.dim
+        vectors = np.stack(st.vectors) if st.vectors else np.zeros((0, dim), np.float32)
+        record = DocumentRecord(
+            source=f.source,
+            sha256=sha,
+            pages=len(st.pages),
+            chunks=len(st.chunks),
+            root=str(f.root),
+            path=str(f.path),
+            size=f.size,
+            mtime_ns=f.mtime_ns,
+            backend=st.backend,
+            empty_pages=empty,
+            ingested_at=time.time(),
+            real_path=f.real_path,
+        )
+        self.writer.put_document(record, st.chunks, vectors, st.pages)
+        self.done[status].append(f.source)
+        self.files_done += 1
+        if time.monotonic() - self.last_commit >= self.settings.checkpoint_seconds:
+            self.writer.commit()
+            self.last_commit = time.monotonic()
+
+    def _skip(self, source: str, reason: str) -> None:
+        # A file that became unreadable must not leave its old text searchable.
+        self.writer.remove(source)
+        self.skipped.append(Skipped(source, reason))
+        self.files_done += 1
+
+    def _report(self, current: str) -> None:
+        if self.on_progress is None:
+            return
+        # Pages of files not opened yet are guessed from their size, at the
+        # pages-per-byte of the files opened so far.
+        known, known_bytes = self.pages_known, self.bytes_known
+        unknown_bytes = self.bytes_total - known_bytes
+        guess = round(unknown_bytes * known / known_bytes) if known_bytes else 0
+        self.on_progress(
+            Progress(
+                files_done=self.files_done,
+                files_total=len(self.todo),
+                pages_done=self.pages_done,
+                pages_total=known + guess,
+                chunks=self.chunks_done,
+                current=current,
+                elapsed=time.monotonic() - self.started,
+            )
+        )
+
+
+@dataclass
+class FileState:
+    chunker: Chunker
+    backend: str
+    reuse: dict[str, np.ndarray]  # chunk text -> stored vector
+    pages: list[PageText] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+    vectors: list[np.ndarray | None] = field(default_factory=list)  # None: not embedded yet
+    parsed: bool = False
+    failed_pages: int = 0

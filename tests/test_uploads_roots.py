@@ -1,0 +1,102 @@
+"""Uploads: byte-capped names, streamed saves, junk not kept; the folder box only under roots."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from app.service import AppService, Upload
+from core.errors import PdfError, RagError
+from core.settings import Settings
+from ingest.uploads import BLOCK, MAX_NAME_BYTES, safe_filename, save_upload
+from tests import app_fakes
+from tests import pdf_factory as pdfs
+
+GOOD = pdfs.text_pdf_bytes(["The warranty lasts two years from the date of delivery."])
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(
+        index_dir=tmp_path / "index",
+        documents_dir=tmp_path / "uploads",
+        models_dir=tmp_path / "models",
+        ingest_roots=str(tmp_path / "allowed"),
+        relevance_floor=0.05,
+    )
+
+
+def service(settings: Settings) -> AppService:
+    return AppService(settings, app_fakes.scripted())
+
+
+class CountingStream(io.BytesIO):
+    """An upload that records how much each read asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.asked: list[int] = []
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.asked.append(-1 if size is None else size)
+        return super().read(size)
+
+
+def test_a_name_of_90_cjk_characters_is_saved_and_indexed(settings):
+    name = "報告書" * 30 + ".pdf"  # 90 characters, 270 bytes: over the 255 a name may have
+    assert len(safe_filename(name).encode()) <= MAX_NAME_BYTES + 4
+    result = service(settings).add_uploads([Upload(name, GOOD), Upload(name, GOOD[:-5] + b"\n")])
+    assert len(result.report.added) == 2, result
+    saved = sorted(p.name for p in settings.documents_dir.iterdir())
+    assert len(saved) == 2 and all(n.startswith("報告書") for n in saved)
+    assert sum(" (2)" in n for n in saved) == 1
+    assert all(len(n.encode()) <= 255 for n in saved)
+
+
+def test_an_upload_is_streamed_in_blocks_never_read_whole(tmp_path):
+    data = b"%PDF-1.4\n" + b"0" * (3 * BLOCK)
+    stream = CountingStream(data)
+    path = save_upload(tmp_path, "big.pdf", stream, max_bytes=10 * BLOCK)
+    assert path.read_bytes() == data
+    assert all(0 < n <= BLOCK for n in stream.asked), stream.asked
+
+
+def test_an_oversized_stream_stops_at_the_limit_and_leaves_nothing(tmp_path):
+    stream = CountingStream(b"%PDF-1.4\n" + b"0" * (20 * BLOCK))
+    with pytest.raises(PdfError, match="over the 2 MB upload limit"):
+        save_upload(tmp_path, "huge.pdf", stream, max_bytes=2_000_000)
+    assert len(stream.asked) <= 4  # stopped after the limit, not at the end of the file
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_upload_skipped_as_corrupt_is_not_kept(settings):
+    svc = service(settings)
+    svc.add_uploads([Upload("good.pdf", GOOD)])
+    junk = b"%PDF-1.4\n" + bytes(range(256)) * 40  # a PDF header, then nothing a parser can read
+    result = svc.add_uploads([Upload("junk.pdf", junk), Upload("good.pdf", GOOD)])
+    assert [s.file for s in result.report.skipped] == ["junk.pdf"]
+    assert sorted(p.name for p in settings.documents_dir.iterdir()) == ["good.pdf"]
+
+
+def test_the_folder_box_reads_only_under_the_ingest_roots(tmp_path, settings):
+    allowed, outside = tmp_path / "allowed", tmp_path / "outside"
+    allowed.mkdir(), outside.mkdir()
+    pdfs.text_pdf(allowed / "ok.pdf", ["An allowed document about harbours."])
+    pdfs.text_pdf(outside / "secret.pdf", ["A private document."])
+    (allowed / "sneaky").symlink_to(outside)  # a link out of the root is not followed
+    svc = service(settings)
+    with pytest.raises(RagError, match="outside the folders this app may read") as refused:
+        svc.ingest([outside])
+    assert "RAG_INGEST_ROOTS" in refused.value.hint
+    with pytest.raises(RagError, match="outside"):
+        svc.ingest([allowed / ".." / "outside" / "secret.pdf"])
+    report = svc.ingest([allowed]).report
+    assert report.added == ("ok.pdf",)
+    assert {w.file for w in report.warnings} == {"sneaky"}
+
+
+def test_default_roots_are_the_documents_folder_and_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    roots = Settings(documents_dir=tmp_path / "docs").ingest_root_paths()
+    assert roots == [(tmp_path / "docs").resolve(), (tmp_path / "home").resolve()]
