@@ -52,7 +52,7 @@ class LangChainRag:
         reply = self.llm.invoke(self.prompt.invoke({"question": question, "context": context}))
         hits = tuple(
             (
-                self.retrieval._relative(d.metadata["source"]),
+                self.retrieval.relative(d.metadata["source"]),
                 d.metadata["page"] + 1,
                 d.metadata["page"] + 1,
             )

@@ -14,13 +14,11 @@ to stdout and `--out`. Exit codes: 0 done, 2 a usage, index or model error.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from core.errors import RagError
 from core.settings import Settings
 from llm.eval.report import format_table, summarize
 
@@ -39,18 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        report = evaluate(args)
-    except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    text = json.dumps(report, indent=1, ensure_ascii=False)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(format_table(report), file=sys.stderr)
-    print(text)
-    return 0
+    from retrieval.eval.cli import run_report
+
+    return run_report(build_parser().parse_args(argv), evaluate, format_table)
 
 
 def evaluate(args: argparse.Namespace) -> dict:

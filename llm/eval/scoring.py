@@ -18,15 +18,13 @@ True
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import ConfigError
 from llm.guard import QUOTE_LABEL, REFUSAL
 from llm.prompt import NOT_FOUND_ANSWER, strip_citations
-from retrieval.eval.metrics import normalize
+from retrieval.eval.metrics import normalize, parse_rows
 
 
 @dataclass(frozen=True)
@@ -45,29 +43,19 @@ class AnswerQuestion:
 
 
 def load_answer_questions(path: Path) -> list[AnswerQuestion]:
-    questions = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            questions.append(
-                AnswerQuestion(
-                    str(row["id"]),
-                    row["question"],
-                    row.get("source"),
-                    row.get("evidence"),
-                    tuple(row.get("answer_keys") or ()),
-                    row.get("after"),
-                    bool(row.get("topic_change", False)),
-                )
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(
-                f"line {n} of {path} is not a question ({exc})",
-                hint="one JSON object per line: id, question, source, evidence, answer_keys",
-            ) from exc
-    return questions
+    return parse_rows(
+        path,
+        lambda row: AnswerQuestion(
+            str(row["id"]),
+            row["question"],
+            row.get("source"),
+            row.get("evidence"),
+            tuple(row.get("answer_keys") or ()),
+            row.get("after"),
+            bool(row.get("topic_change", False)),
+        ),
+        hint="one JSON object per line: id, question, source, evidence, answer_keys",
+    )
 
 
 def _squash(text: str) -> str:

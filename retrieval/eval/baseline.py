@@ -43,7 +43,7 @@ class LangChainDefault:
             except Exception:  # the tutorial has no error handling; a bad file drops out
                 continue
         self._page_text = {
-            (self._relative(p.metadata["source"]), p.metadata["page"] + 1): p.page_content
+            (self.relative(p.metadata["source"]), p.metadata["page"] + 1): p.page_content
             for p in pages
         }
         splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
@@ -54,7 +54,7 @@ class LangChainDefault:
         self.store = FAISS.from_documents(chunks, embeddings)
         self.pages, self.chunks = len(pages), len(chunks)
 
-    def _relative(self, source: str) -> str:
+    def relative(self, source: str) -> str:
         path = Path(source).resolve()
         return path.relative_to(self.docs).as_posix() if path.is_relative_to(self.docs) else source
 
@@ -69,7 +69,7 @@ class LangChainDefault:
         found = self.store.similarity_search(question, k=k)
         return [
             BaselineHit(
-                self._relative(d.metadata["source"]), d.metadata["page"] + 1, d.metadata["page"] + 1
+                self.relative(d.metadata["source"]), d.metadata["page"] + 1, d.metadata["page"] + 1
             )
             for d in found
         ]

@@ -37,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return run_report(build_parser().parse_args(argv), evaluate, format_table)
+
+
+def run_report(args: argparse.Namespace, evaluate, format_table) -> int:
+    """Evaluate, print the table to stderr and the JSON to stdout (and `--out`); exit code."""
     try:
         report = evaluate(args)
     except RagError as exc:

@@ -24,9 +24,11 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from core.errors import ConfigError
 
+T = TypeVar("T")
 _PUNCTUATION = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
 
 
@@ -48,25 +50,33 @@ class Question:
 
 
 def load_questions(path: Path) -> list[Question]:
+    return parse_rows(
+        path,
+        lambda row: Question(
+            str(row["id"]), row["question"], row.get("source"), row.get("evidence")
+        ),
+        hint="write one JSON object per line with id, question, source and evidence",
+    )
+
+
+def parse_rows(path: Path, build: Callable[[dict], T], *, hint: str) -> list[T]:
+    """One `build(row)` per JSON line of `path`; a bad line is a ConfigError naming it."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise ConfigError(f"cannot read {path} ({exc})", hint="check the --qa path") from exc
-    questions = []
+    built = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-            questions.append(
-                Question(str(row["id"]), row["question"], row.get("source"), row.get("evidence"))
-            )
+            built.append(build(json.loads(line)))
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError(
                 f"line {n} of {path} is not a question ({type(exc).__name__}: {exc})",
-                hint="write one JSON object per line with id, question, source and evidence",
+                hint=hint,
             ) from exc
-    return questions
+    return built
 
 
 def same_file(source: str, wanted: str) -> bool:
