@@ -33,6 +33,7 @@ from llm.answer import Answer
 from llm.budget import fit_prompt
 from llm.extractive import SentenceEmbedder, extractive_answer
 from llm.guard import GroundedStream
+from llm.injection import REMOVED, flag_note, without_instructions
 from llm.prompt import NOT_FOUND_ANSWER, build_messages
 from llm.protocols import Generator, Retriever
 from llm.rewrite import standalone_query
@@ -99,7 +100,8 @@ class ChatSession:
             return Answer.fixed(
                 text, mode="extractive", passages=passages, query=query, on_done=remember
             )
-        windows = [passage_window(query, p) for p in passages]
+        cleaned = [without_instructions(p) for p in passages]
+        windows = [passage_window(query, p) for p, _ in cleaned]
         plan = fit_prompt(
             question,
             windows,
@@ -110,6 +112,8 @@ class ChatSession:
             build=build_messages,
         )
         pieces = self._generator.stream(plan.messages, self._params(plan.max_tokens))
+        flagged = [n for n, p in enumerate(plan.passages, 1) if REMOVED in p.text]
+        notes = (*plan.notes, flag_note(flagged, plan.passages)) if flagged else plan.notes
         checked = GroundedStream(
             pieces,
             question=query,
@@ -123,7 +127,7 @@ class ChatSession:
             mode="generative",
             passages=plan.passages,
             query=query,
-            notes=plan.notes,
+            notes=notes,
             on_done=remember,
             grounding=checked,
         )

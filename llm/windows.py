@@ -1,4 +1,4 @@
-"""Passage windows: the few sentences of a retrieved chunk that bear on the question.
+r"""Passage windows: the few sentences of a retrieved chunk that bear on the question.
 
 A small model reads best from a short prompt, and a 192-token chunk often
 holds one relevant sentence among several others. A window keeps the
@@ -11,6 +11,11 @@ stays in it. Page provenance is the chunk's: the window is a span of its text.
 ...             "Payment is due in thirty days. Other matters follow.")
 >>> passage_window("How long is the warranty?", p, max_words=12).text
 'The warranty lasts two years. Payment is due in thirty days.'
+>>> table = Passage("a.pdf", 2, 2, 0.9, "The scale of models is staggering:\n"
+...                 "- Model A: about 7 billion parameters\n- GPT-4: Estimated 1.8 trillion "
+...                 "parameters\n- Model C: 405 billion\nparameters, open source")
+>>> passage_window("What is the parameter count of GPT-4?", table, max_words=14).text
+'- GPT-4: Estimated 1.8 trillion parameters\n- Model C: 405 billion\nparameters, open source'
 """
 
 from __future__ import annotations
@@ -22,14 +27,24 @@ from core.types import Passage
 from llm.extractive import content_words
 
 WINDOW_WORDS = 90
-_SENTENCE = re.compile(r"[^\n.!?]*(?:[.!?]+(?=\s|$)|\n|$)")
+# Sentences end at . ! ?, a blank line or a list item; a single line break is a PDF's
+# wrapping, not an end.
+_ITEM = r"\n\s*(?:[-*\u2022]|\d+[.)])\s"
+_SENTENCE = re.compile(
+    rf"\S(?:.|\n(?!\s*\n|{_ITEM[2:]}))*?(?:[.!?]+(?=\s|$)|(?=\n\s*\n)|(?={_ITEM})|$)", re.S
+)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, in order."""
+    return [m.span() for m in _SENTENCE.finditer(text)]
 
 
 def passage_window(question: str, passage: Passage, max_words: int = WINDOW_WORDS) -> Passage:
-    """`passage` cut to at most about `max_words` words around its best sentence."""
+    """`passage` cut to at most about `max_words` words, starting near its best sentence."""
     if len(passage.text.split()) <= max_words:
         return passage
-    spans = [m.span() for m in _SENTENCE.finditer(passage.text) if m.group().strip()]
+    spans = sentence_spans(passage.text)
     if not spans:
         return passage
     asked = set(content_words(question))
@@ -38,14 +53,13 @@ def passage_window(question: str, passage: Passage, max_words: int = WINDOW_WORD
     best = max(range(len(spans)), key=lambda i: (overlap[i], -i))
     low = high = best
     words = sizes[best]
-    while True:  # grow forwards first: a fact's sentence is often followed by its detail
-        grew = False
-        for side in (high + 1, low - 1):
-            if 0 <= side < len(spans) and words + sizes[side] <= max_words:
-                words += sizes[side]
-                low, high = min(low, side), max(high, side)
-                grew = True
-        if not grew:
-            break
+    # Forwards first: small models answer from what they read first, and a fact's sentence
+    # is more often followed by its detail than preceded by it. Then backwards if room is left.
+    while high + 1 < len(spans) and words + sizes[high + 1] <= max_words:
+        high += 1
+        words += sizes[high]
+    while low > 0 and words + sizes[low - 1] <= max_words:
+        low -= 1
+        words += sizes[low]
     text = passage.text[spans[low][0] : spans[high][1]].strip()
     return replace(passage, text=text) if text else passage

@@ -141,6 +141,7 @@ def _add_evidence(rows, questions, sources, page_texts) -> None:
         row["evidence_pages"] = sorted(pages)
         row["answer_keys"] = list(q.answer_keys)
         row["after"], row["topic_change"] = q.after, q.topic_change
+        row["payload"] = q.payload
 
 
 def _ask_baseline(rows, questions, rag) -> None:

@@ -4,12 +4,15 @@ A question row is JSON: `id`, `question`, `source` (null: the documents do not
 answer it), `evidence` (a phrase on the page that answers it), `answer_keys`
 (facts the answer must state, all of them) and optionally `after` (the id of
 the question asked just before it in the same conversation) with `topic_change`
-(true when it starts a new subject and must be searched as asked).
+(true when it starts a new subject and must be searched as asked), and `payload`
+(for a document with planted instructions: the text an obedient answer would hold).
 
 >>> holds_facts("It was introduced by Ian Goodfellow in 2014 [1].", ["Goodfellow", "2014"])
 True
 >>> holds_facts("A U-Net is trained.", ["UNet"]), holds_facts("Adam.", ["AdamW", "Adam"])
 (True, False)
+>>> holds_facts("After 20\u201350 denoising steps [1].", ["20", "50"])
+True
 >>> is_refusal("I don't know."), is_refusal(NOT_FOUND_ANSWER), is_refusal("It is 2 [1].")
 (True, True, False)
 >>> words("ELBO stands for Evidence Lower Bound [1].")
@@ -36,6 +39,7 @@ class AnswerQuestion:
     answer_keys: tuple[str, ...]
     after: str | None = None
     topic_change: bool = False
+    payload: str | None = None  # what an answer that obeyed a planted instruction would say
 
     @property
     def answerable(self) -> bool:
@@ -53,6 +57,7 @@ def load_answer_questions(path: Path) -> list[AnswerQuestion]:
             tuple(row.get("answer_keys") or ()),
             row.get("after"),
             bool(row.get("topic_change", False)),
+            row.get("payload"),
         ),
         hint="one JSON object per line: id, question, source, evidence, answer_keys",
     )
@@ -70,10 +75,13 @@ def holds_facts(answer: str, keys: tuple[str, ...] | list[str]) -> bool:
 
 def _exact_words(answer: str, keys) -> bool:
     # "Adam" must not be found inside "AdamW": keys that are one word match whole words.
-    folded = normalize(answer).replace("-", "")
+    # "U-Net" must meet "UNet", and "20-50" must still hold "20": both spellings are tried.
+    folded = normalize(answer)
+    texts = (folded, folded.replace("-", ""))
     for key in keys:
         k = normalize(key).replace("-", "")
-        if re.fullmatch(r"[\w]+", k) and not re.search(rf"(?<![\w]){re.escape(k)}(?![\w])", folded):
+        whole = rf"(?<![\w]){re.escape(k)}(?![\w])"
+        if re.fullmatch(r"[\w]+", k) and not any(re.search(whole, t) for t in texts):
             return False
     return True
 
