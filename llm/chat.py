@@ -145,7 +145,12 @@ class ChatSession:
 
     def _remember(self, question: str):
         def remember(answer: Answer) -> None:
-            if self._history.maxlen:
-                self._history.append(Turn(question, answer.text))
+            if not self._history.maxlen:
+                return
+            # A quoted answer is remembered as its plain sentences: a small model shown the
+            # quote layout in the history copies it instead of answering the next question.
+            quoted = answer.outcome == "quoted" and answer.sentences
+            text = " ".join(s.text for s in answer.sentences) if quoted else answer.text
+            self._history.append(Turn(question, text))
 
         return remember

@@ -69,9 +69,13 @@ class Attributor:
     """Scores sentences against a fixed list of passages ([1] is passages[0])."""
 
     def __init__(
-        self, passages: Sequence[Passage], embedder: SentenceEmbedder | None = None
+        self,
+        passages: Sequence[Passage],
+        embedder: SentenceEmbedder | None = None,
+        question: str = "",
     ) -> None:
         self._passages = tuple(passages)
+        self._asked = set(content_words(question))
         self._embedder = embedder
         self._words = [set(content_words(p.text)) for p in self._passages]
         self._tokens = [set(_tokens(p.text)) for p in self._passages]
@@ -105,11 +109,14 @@ class Attributor:
         words = set(content_words(text))
         if not words or not self._passages:
             return []
-        numbers = {t for t in _tokens(text) if _NUMBER.search(t)}
+        # What the sentence adds to the question is what needs support: restating the
+        # question is not evidence. Numbers and names written as code must match exactly.
+        new = (words - self._asked) or words
+        exact = {t for t in _tokens(text) if _NUMBER.search(t)} | _code_names(text)
         lexical = []
         for have, tokens in zip(self._words, self._tokens, strict=True):
-            share = len(words & have) / len(words)
-            if numbers and not numbers <= tokens:  # a number the passage does not state
+            share = len(new & have) / len(new)
+            if exact and not exact <= tokens:  # a number or a name the passage does not state
                 share *= 0.5
             lexical.append(share)
         if self._embedder is None:
@@ -131,6 +138,20 @@ class Attributor:
         for owner, sim in zip(self._owner, sims.tolist(), strict=True):
             best[owner] = max(best[owner], sim)
         return best
+
+
+def _code_names(text: str) -> set[str]:
+    """Names the sentence writes as code (`sprand`, -dUseFastColor), lower-cased.
+
+    >>> sorted(_code_names("Use `sprand` or -dUseFastColor, not plain words."))
+    ['dusefastcolor', 'sprand']
+    """
+    quoted = re.findall(r"`([^`]+)`", text)
+    options = re.findall(r"(?<![\w-])-{1,2}([A-Za-z][\w-]+)", text)
+    names = set()
+    for name in quoted + options:
+        names.update(t for t in _tokens(name) if len(t) > 1)
+    return names
 
 
 def _tokens(text: str) -> list[str]:

@@ -258,7 +258,11 @@ def test_chat_session_streams_from_the_real_model(generator):
         answer.outcome == "answered" or answer.notes
     )
     assert {c.n for c in answer.citations} <= {1}
-    assert session.history == (Turn("How long does the warranty last?", answer.text),)
+    # A quoted answer is remembered as its plain sentences, without the quote layout.
+    plain = " ".join(s.text for s in answer.sentences)
+    remembered = plain if answer.outcome == "quoted" else answer.text
+    assert session.history == (Turn("How long does the warranty last?", remembered),)
+    assert "Quoted from" not in session.history[0].answer
 
 
 @pytest.mark.parametrize(

@@ -88,7 +88,7 @@ def test_nothing_retrieved_gives_the_fixed_answer_without_calling_the_model():
 
 
 def test_history_is_kept_bounded_and_sent_oldest_first():
-    replies = [f"The warranty covers defects {w} [1]." for w in ("here", "now", "too", "still")]
+    replies = [f"Defects in materials, {w} [1]." for w in ("here", "now", "too", "still")]
     session, fake = session_with(replies, llm_history_turns=2)
     for i in range(4):
         session.ask(f"What does the warranty cover, part {i}?").text  # noqa: B018
@@ -99,9 +99,9 @@ def test_history_is_kept_bounded_and_sent_oldest_first():
     last_messages = fake.calls[-1][0]
     assert [m.content for m in last_messages[1:-1]] == [
         "What does the warranty cover, part 1?",
-        "The warranty covers defects now.",
+        "Defects in materials, now.",
         "What does the warranty cover, part 2?",
-        "The warranty covers defects too.",
+        "Defects in materials, too.",
     ]
     session.reset()
     assert session.history == ()
@@ -172,11 +172,11 @@ def test_a_context_too_small_for_the_system_prompt_fails_at_start():
 
 
 def test_budget_trims_passages_for_a_small_model():
-    long = [Passage(f"d{i}.pdf", 1, 1, 1 - i / 10, "warranty " * 300) for i in range(5)]
-    fake = ScriptedGenerator(["The warranty [1]."], n_ctx=512)
+    long = [Passage(f"d{i}.pdf", 1, 1, 1 - i / 10, "warranty defects " * 150) for i in range(5)]
+    fake = ScriptedGenerator(["Defects [1]."], n_ctx=512)
     session = ChatSession(RecordingRetriever(long), fake, Settings(llm_max_tokens=128))
     answer = session.ask("What does the warranty cover?")
-    assert answer.text == "The warranty [1]." and 1 <= len(answer.passages) < 5
+    assert answer.text == "Defects [1]." and 1 <= len(answer.passages) < 5
     assert any("left out" in note for note in answer.notes)
     assert fake.count_prompt_tokens(fake.calls[0][0]) + fake.calls[0][1].max_tokens <= 512
 
