@@ -9,8 +9,10 @@ DOCS ?= ../shared/corpus/seeds
 # default (Qwen2.5-Coder-1.5B-Instruct, 1.1 GB), small (0.5B, 491 MB) or none (quotes only).
 # RAG_LLM_MODEL=/path/to/any.gguf overrides it.
 MODEL ?= default
+# Tesseract languages `make ocr` installs (Debian packages tesseract-ocr-LANG), e.g. eng+fra.
+OCR_LANGS ?= eng
 
-.PHONY: install run test lint ingest bench clean chromium install-cuda
+.PHONY: install run test lint ingest bench clean chromium install-cuda ocr
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +21,25 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) ocr
 
-run: $(STAMP)
+# OCR of scanned pages uses Debian's tesseract. Installed here when missing and possible
+# (root with apt-get); otherwise this says what to run, and scanned pages stay unread.
+ocr:
+	@missing=""; for l in $$(echo "$(OCR_LANGS)" | tr '+' ' '); do \
+	  tesseract --list-langs 2>/dev/null | grep -qx "$$l" || missing="$$missing tesseract-ocr-$$l"; \
+	done; \
+	if [ -n "$$missing" ] || ! command -v tesseract >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get install -y -qq --no-install-recommends tesseract-ocr $$missing >/dev/null 2>&1 || \
+	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends tesseract-ocr $$missing; } || \
+	    echo "note: could not install tesseract-ocr$$missing; scanned pages will not be OCR'd"; \
+	  else \
+	    echo "note: OCR of scanned pages needs: sudo apt-get install tesseract-ocr$$missing"; \
+	  fi; \
+	fi
+
+run: $(STAMP) ocr
 	@$(PY) -m llm.install $(MODEL) > $(VENV)/.model
 	@m=$$(cat $(VENV)/.model); if [ -z "$${RAG_LLM_MODEL:-}" ] && [ -n "$$m" ]; then \
 	  export RAG_LLM_MODEL="$$m"; fi; exec $(PY) -m streamlit run app/main.py
@@ -36,7 +54,7 @@ chromium:
 	} || echo "note: Chromium could not be installed; the browser test will be skipped"
 
 # The small real model answers one seed question in tests/test_llm_real_model.py.
-test: $(STAMP) chromium
+test: $(STAMP) chromium ocr
 	$(PY) -m llm.install small > /dev/null
 	$(PY) -m pytest
 

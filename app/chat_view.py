@@ -23,7 +23,8 @@ def source_label(n: int, turn: ChatTurn) -> str:
     """'[1] acme.pdf p. 4 · relevance 0.82 · cited', escaped (labels render Markdown)."""
     p = turn.passages[n - 1]
     cited = "cited" if n in turn.cited else "not cited"
-    return escape_text(f"[{n}] {p.source} {p.pages} · relevance {p.score:.2f} · {cited}")
+    ocr = " · OCR" if p.ocr else ""  # text read from a scanned page image
+    return escape_text(f"[{n}] {p.source} {p.pages}{ocr} · relevance {p.score:.2f} · {cited}")
 
 
 def render_sources(svc: AppService, turn_index: int, turn: ChatTurn) -> None:

@@ -90,6 +90,24 @@ class Settings(BaseSettings):
         2048, ge=0, description="Memory a parser process may add while parsing; 0 = no limit."
     )
 
+    # OCR of scanned pages (ingest.ocr): only pages without a usable text layer.
+    ocr: bool = Field(True, description="Read pages without a usable text layer by OCR.")
+    ocr_engine: Literal["tesseract", "rapidocr"] = Field(
+        "tesseract", description="tesseract (apt, `make ocr`; measured best) or rapidocr (pip)."
+    )
+    ocr_languages: str = Field(
+        "eng",
+        pattern=r"^[A-Za-z_]+(\+[A-Za-z_]+)*$",
+        description="Tesseract languages, e.g. eng or eng+fra (each needs tesseract-ocr-LANG).",
+    )
+    ocr_dpi: int = Field(300, ge=72, le=600, description="Resolution pages are OCR'd at.")
+    ocr_min_confidence: float = Field(
+        0.6, ge=0.0, le=1.0, description="A page OCR'd with less mean confidence is warned."
+    )
+    ocr_cache_dir: Path = Field(
+        Path("data/cache/ocr"), description="OCR results, kept by page image hash."
+    )
+
     # Chunking, in tokens of the embedding model (all-MiniLM-L6-v2 reads at most 256).
     chunk_tokens: int = Field(192, ge=16, le=8192)
     chunk_overlap: int = Field(32, ge=0)
@@ -186,6 +204,20 @@ class Settings(BaseSettings):
             Path.home(),
         ]
         return [Path(os.path.realpath(r)) for r in roots]
+
+    def ocr_config(self):
+        """What the parser workers need of the OCR settings (plain and picklable)."""
+        from ingest.ocr.config import OcrConfig
+
+        return OcrConfig(
+            enabled=self.ocr,
+            engine=self.ocr_engine,
+            languages=self.ocr_languages,
+            dpi=self.ocr_dpi,
+            min_confidence=self.ocr_min_confidence,
+            cache_dir=Path(os.path.expanduser(self.ocr_cache_dir)),
+            page_timeout_seconds=min(self.file_timeout_seconds, 120.0),
+        )
 
     def parser_workers(self) -> int:
         """Parser processes: one core is left for embedding, which dominates."""

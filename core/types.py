@@ -15,6 +15,11 @@ class PageText:
 
     page: int
     text: str
+    ocr_confidence: float | None = None  # set when the text was read by OCR (0..1)
+
+    @property
+    def ocr(self) -> bool:
+        return self.ocr_confidence is not None
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,12 @@ class Chunk:
     page_end: int
     text: str
     n_tokens: int
+    # Lowest OCR confidence of the pages it spans that were OCR'd; None: no OCR text.
+    ocr_confidence: float | None = None
+
+    @property
+    def ocr(self) -> bool:
+        return self.ocr_confidence is not None
 
     @property
     def chunk_id(self) -> str:
@@ -100,6 +111,16 @@ class Passage:
     score: float
     text: str
     chunk_id: str = ""
+    ocr_confidence: float | None = None  # None: the text layer; else OCR's confidence (0..1)
+
+    @property
+    def ocr(self) -> bool:
+        """Its text was read from a page image by OCR.
+
+        >>> Passage("scan.pdf", 1, 1, 0.5, "text", ocr_confidence=0.9).to_json()["ocr"]
+        {'confidence': 0.9}
+        """
+        return self.ocr_confidence is not None
 
     @property
     def pages(self) -> str:
@@ -115,4 +136,5 @@ class Passage:
             "page_end": self.page_end,
             "score": round(float(self.score), 4),
             "text": self.text,
+            "ocr": {"confidence": round(self.ocr_confidence, 4)} if self.ocr else None,
         }

@@ -173,11 +173,14 @@ class Chunker:
         self._window_tokens = 0
         self._fresh_units = 0  # units of the window that no emitted chunk holds yet
         self._next_ordinal = 0
+        self._ocr_confidence: dict[int, float] = {}  # page -> confidence, for OCR'd pages
 
     def feed(self, pages: Iterable[PageText]) -> list[Chunk]:
         """Chunk more pages (in order); returns the chunks they completed."""
         chunks: list[Chunk] = []
         for page in pages:
+            if page.ocr_confidence is not None:
+                self._ocr_confidence[page.page] = page.ocr_confidence
             full_windows: list[list[_Unit]] = []
             for unit in self._units(page):
                 if self._window_tokens + unit.n_tokens > self.max_tokens and self._fresh_units:
@@ -268,7 +271,17 @@ class Chunker:
         ]
 
     def _chunk(self, page_start: int, page_end: int, text: str, n_tokens: int) -> Chunk:
-        chunk = Chunk(self.source, self._next_ordinal, page_start, page_end, text, n_tokens)
+        known = self._ocr_confidence
+        confidences = [known[p] for p in range(page_start, page_end + 1) if p in known]
+        chunk = Chunk(
+            self.source,
+            self._next_ordinal,
+            page_start,
+            page_end,
+            text,
+            n_tokens,
+            min(confidences) if confidences else None,
+        )
         self._next_ordinal += 1
         return chunk
 

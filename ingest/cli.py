@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["pdfium", "pypdf"], help="PDF text extractor")
     p.add_argument("--workers", type=int, help="parser processes (default: automatic)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--no-ocr", action="store_true", help="do not OCR scanned pages (same as RAG_OCR=0)"
+    )
     return p
 
 
@@ -50,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["pdf_backend"] = args.backend
     if args.workers is not None:
         overrides["ingest_workers"] = args.workers
+    if args.no_ocr:
+        overrides["ocr"] = False
     from ingest.pipeline import run_ingest  # after argparse: `--help` stays instant
 
     bar = None if args.quiet else _ProgressBar()
@@ -82,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         if bar is not None:
             bar.close()
     if args.json:
-        extra = {"index": report.extra["index"], "reused_vectors": report.extra["reused_vectors"]}
+        extra = {k: report.extra[k] for k in ("index", "reused_vectors", "ocr")}
         print(json.dumps(report.to_json() | extra, ensure_ascii=False))
     print(format_summary(report), file=sys.stderr)
     return 0 if report.ok else 1
@@ -102,6 +107,12 @@ def format_summary(report: IngestReport, list_max: int = 20) -> str:
         f"unchanged {len(report.unchanged)}, removed {len(report.removed)}, "
         f"skipped {len(report.skipped)}",
     ]
+    ocr = report.extra.get("ocr", {})
+    if ocr.get("pages"):
+        lines.append(
+            f"  OCR: {ocr['pages']} pages in {len(ocr['files'])} files "
+            f"({ocr['read_now']} read now in {ocr['seconds']:.1f} s, the rest from the OCR cache)"
+        )
     reused = report.extra.get("reused_vectors", 0)
     if reused:
         lines.append(f"  {reused} chunks kept their stored vectors (moved, renamed, edited files)")
@@ -135,8 +146,9 @@ class _ProgressBar:
             self._bar = tqdm(total=p.pages_total, unit="page", file=sys.stderr, dynamic_ncols=True)
         self._bar.total = max(p.pages_total, p.pages_done)
         self._bar.n = p.pages_done
+        ocr = f", OCR {p.ocr_pages} pages {p.ocr_rate:.2f}/s" if p.ocr_pages else ""
         self._bar.set_postfix_str(
-            f"files {p.files_done}/{p.files_total}, chunks {p.chunks}", refresh=False
+            f"files {p.files_done}/{p.files_total}, chunks {p.chunks}{ocr}", refresh=False
         )
         self._bar.refresh()
 

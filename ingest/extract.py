@@ -9,8 +9,8 @@ Typical use:
         for batch in iter_page_batches(doc):
             ...  # list[PageText], 1-based pages, headers/footers dropped
 
->>> no_text_reason(1)
-'no extractable text on 1 page (scanned? OCR is not supported)'
+>>> no_text_reason(1, "OCR found no text either")
+'no extractable text on 1 page (OCR found no text either)'
 """
 
 from __future__ import annotations
@@ -165,11 +165,11 @@ def iter_page_batches(doc: PdfDocumentText, batch_pages: int = 16) -> Iterator[l
         previous = cleaned
 
 
-def no_text_reason(n_pages: int) -> str:
-    """The skip reason for a PDF whose pages all came out empty.
+def no_text_reason(n_pages: int, why: str) -> str:
+    """The skip reason for pages that came out empty; `why` says what OCR did about them.
 
-    >>> no_text_reason(12)
-    'no extractable text on 12 pages (scanned? OCR is not supported)'
+    >>> no_text_reason(12, "scanned? OCR is turned off: set RAG_OCR=1")
+    'no extractable text on 12 pages (scanned? OCR is turned off: set RAG_OCR=1)'
     """
     unit = "page" if n_pages == 1 else "pages"
-    return f"no extractable text on {n_pages} {unit} (scanned? OCR is not supported)"
+    return f"no extractable text on {n_pages} {unit} ({why})"

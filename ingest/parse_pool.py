@@ -22,6 +22,7 @@ from pathlib import Path
 
 from core.errors import PdfError
 from core.types import PageText
+from ingest.ocr import OcrConfig, OcrStats
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,20 @@ class PagesParsed:
 
 
 @dataclass(frozen=True)
+class OcrPageRead:
+    """A page went through OCR (sent at once: OCR is slow, and this shows the worker lives)."""
+
+    index: int
+    page: int
+    seconds: float
+    cached: bool
+
+
+@dataclass(frozen=True)
 class FileDone:
     index: int
     failed_pages: int = 0  # pages whose text extraction raised (given as empty)
+    ocr: OcrStats | None = None
 
 
 @dataclass(frozen=True)
@@ -49,20 +61,34 @@ class FileFailed:
     reason: str
 
 
-ParseEvent = FileOpened | PagesParsed | FileDone | FileFailed
+ParseEvent = FileOpened | PagesParsed | OcrPageRead | FileDone | FileFailed
 
 
-def parse_file(index: int, path: Path, backend: str, batch_pages: int) -> Iterator[ParseEvent]:
-    """Events for one file; this is all a worker does, and the inline mode runs it directly."""
+def parse_file(
+    index: int, path: Path, backend: str, batch_pages: int, ocr: OcrConfig | None = None
+) -> Iterator[ParseEvent]:
+    """Events for one file; this is all a worker does, and the inline mode runs it directly.
+
+    Each batch's pages are first prepared one by one (OCR where routed, with an
+    event per OCR'd page), then read and cleaned as a batch.
+    """
     from ingest.extract import iter_page_batches, open_pdf
+    from ingest.ocr.reader import OcrReader
 
+    config = ocr or OcrConfig(enabled=False)
     try:
-        with open_pdf(path, backend) as doc:
+        with open_pdf(path, backend) as doc, OcrReader(doc, path, config) as reader:
             yield FileOpened(index, doc.page_count, doc.backend)
-            for batch in iter_page_batches(doc, batch_pages):
-                yield PagesParsed(index, tuple(batch))
+            batches = iter_page_batches(reader, batch_pages)
+            for start in range(0, doc.page_count, batch_pages):
+                for page_index in range(start, min(start + batch_pages, doc.page_count)):
+                    read = reader.prepare(page_index)
+                    if read is not None:
+                        yield OcrPageRead(index, read.page, read.seconds, read.cached)
+                yield PagesParsed(index, tuple(reader.with_confidence(next(batches))))
             failed = doc.failed_pages
-        yield FileDone(index, failed)
+            stats = reader.stats() if config.enabled else None
+        yield FileDone(index, failed, stats)
     except PdfError as exc:
         yield FileFailed(index, exc.reason)
 
@@ -90,7 +116,9 @@ def _worker(conn, parse, backend: str, batch_pages: int, memory_mb: int) -> None
 
     # pypdf logs every repaired xref; the file's fate is reported by the pool.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
-    import ingest.extract  # noqa: F401  (map the parser libraries before the limit applies)
+    # Map the parser and OCR libraries before the limit applies.
+    import ingest.extract
+    import ingest.ocr.reader  # noqa: F401
 
     if memory_mb:
         # A decompression bomb must fail this worker, not exhaust the machine. The

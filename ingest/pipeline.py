@@ -8,6 +8,7 @@ documents into the next index generation, committing at least every
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -18,7 +19,7 @@ from core.settings import Settings
 from core.types import IngestReport
 from ingest.discover import discover
 from ingest.embed import Embedder, load_embedder
-from ingest.parse_pool import ParserPool
+from ingest.parse_pool import ParserPool, parse_file
 from ingest.plan import make_plan
 from ingest.run_loop import Progress, ProgressCallback, Run
 from ingest.store import IndexWriter
@@ -97,6 +98,7 @@ def run_ingest(
             settings.pdf_backend,
             stall_seconds=settings.file_timeout_seconds,
             memory_mb=settings.parser_memory_mb,
+            parse=functools.partial(parse_file, ocr=settings.ocr_config()),
         )
         # Also on Ctrl-C or SIGTERM: publish the documents that were finished.
         with committing(writer, lambda: {s.file: s.reason for s in [*skipped, *run.skipped]}):
@@ -146,5 +148,23 @@ def _report(plan, run, manifest, skipped, warnings, settings, started) -> Ingest
             },
             "parsed_pages": run.pages_done,
             "reused_vectors": run.reused,
+            "ocr": _ocr_summary(run, settings),
         },
     )
+
+
+def _ocr_summary(run, settings) -> dict:
+    """The `--json` "ocr" object: totals and one entry per file that needed OCR."""
+    files = {
+        source: stats.to_json(settings.ocr_min_confidence)
+        for source, stats in run.ocr_files.items()
+        if stats.pages or stats.unreadable or stats.failed or stats.note
+    }
+    return {
+        "enabled": settings.ocr,
+        "engine": settings.ocr_engine,
+        "pages": sum(f["pages"] for f in files.values()),
+        "read_now": sum(f["read_now"] for f in files.values()),
+        "seconds": round(sum(f["seconds"] for f in files.values()), 3),
+        "files": files,
+    }

@@ -18,7 +18,9 @@ from core.types import Chunk, PageText, Skipped
 from ingest.chunk import Chunker
 from ingest.extract import no_text_reason
 from ingest.file_checks import changed_since
-from ingest.parse_pool import FileDone, FileFailed, FileOpened, PagesParsed
+from ingest.ocr import OcrStats
+from ingest.ocr.report import ocr_warnings
+from ingest.parse_pool import FileDone, FileFailed, FileOpened, OcrPageRead, PagesParsed
 from ingest.store import DocumentRecord
 from ingest.vector_check import check_vectors
 
@@ -34,6 +36,8 @@ class Progress:
     chunks: int
     current: str
     elapsed: float
+    ocr_pages: int = 0  # pages read by OCR so far (from the cache too)
+    ocr_rate: float = 0.0  # OCR pages per second of wall-clock time since OCR began
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -58,6 +62,9 @@ class Run:
         self.pages_done = 0
         self.chunks_done = 0
         self.reused = 0
+        self.ocr_pages = 0
+        self.ocr_began: float | None = None
+        self.ocr_files: dict[str, OcrStats] = {}
         self.reuse = plan.reuse
         self.pages_known = self.bytes_known = 0
         self.bytes_total = sum(f.size for f, _, _ in self.todo)
@@ -89,9 +96,13 @@ class Run:
                 st.pages.extend(event.pages)
                 self._chunk(event.index, lambda st=st, e=event: st.chunker.feed(e.pages))
                 self.pages_done += len(event.pages)
+            elif isinstance(event, OcrPageRead):
+                self.ocr_pages += 1
+                began = time.monotonic() - event.seconds
+                self.ocr_began = began if self.ocr_began is None else min(self.ocr_began, began)
             elif isinstance(event, FileDone) and event.index in self.state:
                 st = self.state[event.index]
-                st.parsed, st.failed_pages = True, event.failed_pages
+                st.parsed, st.failed_pages, st.ocr = True, event.failed_pages, event.ocr
                 self._chunk(event.index, st.chunker.finish)
                 self._finish_ready()
             elif isinstance(event, FileFailed):
@@ -182,8 +193,11 @@ class Run:
         st = self.state.pop(index)
         failed_pages = st.failed_pages
         empty = sum(1 for p in st.pages if not p.text.strip())
+        why_empty = _why_empty(st.ocr)
+        if st.ocr is not None:
+            self.ocr_files[f.source] = st.ocr
         if not st.chunks:
-            self._skip(f.source, no_text_reason(len(st.pages)))
+            self._skip(f.source, no_text_reason(len(st.pages), why_empty))
             return
         changed = changed_since(f.path, f.size, f.mtime_ns)
         if changed:  # what was parsed may be half the old file and half the new
@@ -193,9 +207,14 @@ class Run:
             pages = "1 page" if failed_pages == 1 else f"{failed_pages} pages"
             self.warnings.append(Skipped(f.source, f"{pages} could not be read"))
         if empty:
-            self.warnings.append(
-                Skipped(f.source, f"{no_text_reason(empty)}; the other pages are indexed")
-            )
+            reason = f"{no_text_reason(empty, why_empty)}; the other pages are indexed"
+            self.warnings.append(Skipped(f.source, reason))
+        if st.ocr is not None:
+            threshold = self.settings.ocr_min_confidence
+            told = why_empty if empty else ""
+            for warning in ocr_warnings(st.ocr, threshold):
+                if warning != told:
+                    self.warnings.append(Skipped(f.source, warning))
         dim = self.embedder.info.dim
         vectors = np.stack(st.vectors) if st.vectors else np.zeros((0, dim), np.float32)
         record = DocumentRecord(
@@ -211,6 +230,7 @@ class Run:
             empty_pages=empty,
             ingested_at=time.time(),
             real_path=f.real_path,
+            ocr_pages=len(st.ocr.pages) if st.ocr else 0,
         )
         self.writer.put_document(record, st.chunks, vectors, st.pages)
         self.done[status].append(f.source)
@@ -242,8 +262,22 @@ class Run:
                 chunks=self.chunks_done,
                 current=current,
                 elapsed=time.monotonic() - self.started,
+                ocr_pages=self.ocr_pages,
+                ocr_rate=self._ocr_rate(),
             )
         )
+
+    def _ocr_rate(self) -> float:
+        if self.ocr_began is None:
+            return 0.0
+        return self.ocr_pages / max(time.monotonic() - self.ocr_began, 1e-3)
+
+
+def _why_empty(ocr: OcrStats | None) -> str:
+    """What to say about pages left without text, given what OCR did."""
+    if ocr is None:
+        return "scanned? OCR is turned off: set RAG_OCR=1"
+    return ocr.note or "OCR found no text either"
 
 
 @dataclass
@@ -256,3 +290,4 @@ class FileState:
     vectors: list[np.ndarray | None] = field(default_factory=list)  # None: not embedded yet
     parsed: bool = False
     failed_pages: int = 0
+    ocr: OcrStats | None = None

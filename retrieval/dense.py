@@ -72,5 +72,8 @@ def dense_search(
     score = dict(hits)
     chunks = snapshot.chunks_by_ids([i for i, _ in hits])
     return [
-        Passage(c.source, c.page_start, c.page_end, score[c.id], c.text, c.chunk_id) for c in chunks
+        Passage(
+            c.source, c.page_start, c.page_end, score[c.id], c.text, c.chunk_id, c.ocr_confidence
+        )
+        for c in chunks
     ]

@@ -150,8 +150,15 @@ class _Group:
     def passage(self) -> Passage:
         first, last = self.chunks[0], self.chunks[-1]
         chunk_id = "+".join(c.chunk_id for c in self.chunks)
+        confidences = [c.ocr_confidence for c in self.chunks if c.ocr_confidence is not None]
         return Passage(
-            first.source, first.page_start, last.page_end, self.score, self.text(), chunk_id
+            first.source,
+            first.page_start,
+            last.page_end,
+            self.score,
+            self.text(),
+            chunk_id,
+            min(confidences) if confidences else None,
         )
 
 

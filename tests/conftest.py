@@ -23,6 +23,12 @@ if "RAG_MODEL_CACHE_DIR" not in os.environ:
     os.environ["RAG_MODEL_CACHE_DIR"] = _cache
     atexit.register(shutil.rmtree, _cache, ignore_errors=True)
 
+# OCR results are cached by page image; tests must neither read a stale cache nor fill data/.
+if "RAG_OCR_CACHE_DIR" not in os.environ:
+    _ocr_cache = tempfile.mkdtemp(prefix="rag-test-ocr-cache-")
+    os.environ["RAG_OCR_CACHE_DIR"] = _ocr_cache
+    atexit.register(shutil.rmtree, _ocr_cache, ignore_errors=True)
+
 
 def _is_loopback(address) -> bool:
     host = address[0] if isinstance(address, tuple) else address

@@ -294,8 +294,9 @@ def test_batch_size_must_be_positive(sample_pdf: Path) -> None:
 
 
 def test_no_text_reason_wording() -> None:
-    assert no_text_reason(1) == "no extractable text on 1 page (scanned? OCR is not supported)"
-    assert no_text_reason(3) == "no extractable text on 3 pages (scanned? OCR is not supported)"
+    why = "OCR found no text either"
+    assert no_text_reason(1, why) == "no extractable text on 1 page (OCR found no text either)"
+    assert no_text_reason(3, why) == "no extractable text on 3 pages (OCR found no text either)"
 
 
 # --- real PDFs -------------------------------------------------------------------------------

@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     page_start INTEGER NOT NULL,
     page_end INTEGER NOT NULL,
     n_tokens INTEGER NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    ocr_confidence REAL
 );
 CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks(source, ordinal);
 CREATE TABLE IF NOT EXISTS pages (
@@ -38,6 +39,13 @@ CREATE TABLE IF NOT EXISTS pages (
     PRIMARY KEY (source, page)
 ) WITHOUT ROWID;
 """
+
+# Columns added after the first schema: (table, column, declaration). Files written
+# before a column existed get it on their next write (`add_missing_columns`); readers
+# of older files see NULL (`columns`).
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("chunks", "ocr_confidence", "REAL"),  # set when the chunk's text came from OCR
+)
 
 FTS_TABLE = "chunks_fts"
 FTS_SCHEMA = f"""
@@ -61,6 +69,17 @@ def has_keyword_index(con: sqlite3.Connection) -> bool:
     return row is not None
 
 
+def columns(con: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
+
+
+def add_missing_columns(con: sqlite3.Connection) -> None:
+    """Additive migration: add each column of ADDED_COLUMNS that a table lacks."""
+    for table, column, declaration in ADDED_COLUMNS:
+        if column not in columns(con, table):
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+
 def open_writable(path: Path) -> sqlite3.Connection:
     con = sqlite3.connect(path, isolation_level=None)
     # The file only becomes visible after the generation is renamed into place,
@@ -68,6 +87,7 @@ def open_writable(path: Path) -> sqlite3.Connection:
     con.execute("PRAGMA journal_mode=OFF")
     con.execute("PRAGMA synchronous=OFF")
     con.executescript(SCHEMA)
+    add_missing_columns(con)
     # Generations written before keyword search existed get their index on the next write.
     backfill = not has_keyword_index(con)
     con.executescript(FTS_SCHEMA)
@@ -89,9 +109,18 @@ def insert_document(
     ids = []
     for c in chunks:
         cur = con.execute(
-            "INSERT INTO chunks(chunk_id, source, ordinal, page_start, page_end, n_tokens, text)"
-            " VALUES (?,?,?,?,?,?,?)",
-            (c.chunk_id, c.source, c.ordinal, c.page_start, c.page_end, c.n_tokens, c.text),
+            "INSERT INTO chunks(chunk_id, source, ordinal, page_start, page_end, n_tokens, text,"
+            " ocr_confidence) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                c.chunk_id,
+                c.source,
+                c.ordinal,
+                c.page_start,
+                c.page_end,
+                c.n_tokens,
+                c.text,
+                c.ocr_confidence,
+            ),
         )
         ids.append(cur.lastrowid)
     con.executemany(

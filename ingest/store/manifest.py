@@ -42,6 +42,7 @@ class DocumentRecord:
     empty_pages: int = 0
     ingested_at: float = 0.0
     real_path: str = ""
+    ocr_pages: int = 0  # pages whose text was read by OCR
 
 
 @dataclass(frozen=True)

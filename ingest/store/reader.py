@@ -25,9 +25,21 @@ class StoredChunk:
     page_end: int
     n_tokens: int
     text: str
+    ocr_confidence: float | None = None  # None: text layer (or an index from before OCR)
+
+    @property
+    def ocr(self) -> bool:
+        return self.ocr_confidence is not None
 
 
-_COLUMNS = "id, chunk_id, source, ordinal, page_start, page_end, n_tokens, text"
+_BASE_COLUMNS = "id, chunk_id, source, ordinal, page_start, page_end, n_tokens, text"
+
+
+def _select_columns(con) -> str:
+    """The columns to read; a generation written before OCR existed has no ocr_confidence."""
+    if "ocr_confidence" in chunks_db.columns(con, "chunks"):
+        return _BASE_COLUMNS + ", ocr_confidence"
+    return _BASE_COLUMNS
 
 
 class IndexSnapshot:
@@ -43,6 +55,7 @@ class IndexSnapshot:
         self.vectors = vectors
         self._con = con
         self._lock = threading.Lock()
+        self._columns = _select_columns(con)
 
     @classmethod
     def open(cls, index_dir: Path, *, verify: bool = True) -> IndexSnapshot:
@@ -82,7 +95,8 @@ class IndexSnapshot:
             return []
         marks = ",".join("?" * len(ids))
         with self._lock:
-            rows = self._con.execute(f"SELECT {_COLUMNS} FROM chunks WHERE id IN ({marks})", ids)
+            query = f"SELECT {self._columns} FROM chunks WHERE id IN ({marks})"
+            rows = self._con.execute(query, ids)
             found = {r[0]: StoredChunk(*r) for r in rows}
         return [found[i] for i in ids if i in found]
 
@@ -91,9 +105,8 @@ class IndexSnapshot:
         last = -1
         while True:
             with self._lock:
-                rows = self._con.execute(
-                    f"SELECT {_COLUMNS} FROM chunks WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
-                ).fetchall()
+                query = f"SELECT {self._columns} FROM chunks WHERE id > ? ORDER BY id LIMIT ?"
+                rows = self._con.execute(query, (last, batch)).fetchall()
             if not rows:
                 return
             yield from (StoredChunk(*r) for r in rows)
