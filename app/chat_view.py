@@ -6,13 +6,19 @@ before it reaches the page; nothing here allows raw HTML.
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import streamlit as st
 
-from app.conversation import ChatTurn, Conversation, Tuning
+from app.conversation import ChatTurn, Tuning
 from app.runtime import show_error
-from app.safe_markdown import escape_text, highlight, model_markdown, model_stream
+from app.safe_markdown import escape_text, highlight, model_markdown
 from app.service import AppService
+from app.session_work import Job, SessionWork
 
+STOPPED = "Stopped before the answer was finished; not used for follow-up questions."
+FOLLOW_EVERY_S = 0.2
 EMPTY_INDEX = (
     "No documents yet. Add PDFs above: drop them into the upload box or enter the path "
     "of a folder on this computer. From a terminal, `python -m ingest FOLDER` does the same."
@@ -61,7 +67,10 @@ def render_turn(svc: AppService, turn_index: int, turn: ChatTurn) -> None:
     with st.chat_message("user"):
         st.markdown(escape_text(turn.question))
     with st.chat_message("assistant"):
-        st.markdown(model_markdown(turn.answer))
+        if turn.answer:
+            st.markdown(model_markdown(turn.answer))
+        if turn.stopped:
+            st.caption(STOPPED)
         _notes(turn)
         render_sources(svc, turn_index, turn)
 
@@ -73,35 +82,88 @@ def _notes(turn: ChatTurn) -> None:
         st.caption(escape_text(note))
 
 
-def ask(svc: AppService, conv: Conversation, tuning: Tuning, question: str) -> None:
-    """Show the question, stream the answer, then its sources; errors become messages."""
+def _progress(job: Job) -> str:
+    """What a pending answer shows while it has no text yet: what it waits for, and since when."""
+    waited = f"{job.waited():.0f} s"
+    if job.state == "queued":
+        return f"Waiting for the question before it to be answered ... {waited}"
+    if job.state == "searching":
+        return f"Searching your documents ... {waited}"
+    return f"The model is reading the passages ... {waited}"
+
+
+def _pending(work: SessionWork, job: Job) -> Any:
+    """A question still being answered: its text so far, with a Stop button."""
     with st.chat_message("user"):
-        st.markdown(escape_text(question))
+        st.markdown(escape_text(job.question))
     with st.chat_message("assistant"):
         slot = st.empty()
-        try:
-            with st.spinner("Searching your documents ..."):
-                answer = conv.ask(question, tuning)
-            with slot.container():
-                st.write_stream(model_stream(answer))
-            turn = conv.finish(question, answer)
-        except Exception as exc:  # the UI boundary
-            show_error(exc, "Answering")
+        st.button(
+            "Stop",
+            key=f"stop-{job.id}",
+            on_click=work.cancel,
+            args=(job.id,),
+            help="Stop this answer. It is kept on screen but not used for follow-up questions.",
+        )
+    return slot
+
+
+def _show(slot: Any, job: Job) -> None:
+    if job.text:
+        slot.markdown(model_markdown(job.text) + " ▍")
+    else:
+        slot.caption(_progress(job))
+
+
+def _follow(slots: dict[int, Any], work: SessionWork) -> None:
+    """Show the pending answers as they grow; rerun the page when one is finished.
+
+    Any click reruns the page and ends this loop; the worker goes on, and the new
+    run shows the same answers and follows them again.
+    """
+    shown: dict[int, tuple[int, str]] = {}
+    while True:
+        jobs = [j for j in work.jobs() if j.id in slots]
+        if not jobs:
             return
-        # Streamed text was escaped piece by piece; now the whole answer, citations in bold.
-        slot.markdown(model_markdown(turn.answer))
-        _notes(turn)
-        render_sources(svc, len(conv.turns) - 1, turn)
+        if any(j.finished for j in jobs):
+            st.rerun()  # the finished turn is rendered whole, and the download holds it
+        for job in jobs:
+            seen = (len(job.text), job.state, int(job.waited()))
+            if shown.get(job.id) != seen:
+                shown[job.id] = seen
+                _show(slots[job.id], job)
+        time.sleep(FOLLOW_EVERY_S)
 
 
-def render(svc: AppService, conv: Conversation, tuning: Tuning, has_documents: bool) -> None:
-    if not has_documents:
-        st.info(EMPTY_INDEX)
-    for i, turn in enumerate(conv.turns):
-        render_turn(svc, i, turn)
+def render(
+    svc: AppService,
+    work: SessionWork,
+    turns: list[ChatTurn],
+    tuning: Tuning,
+    has_documents: bool,
+) -> None:
+    """`turns`: the conversation as the rest of the page (the download) saw it in this run."""
     question = st.chat_input(
         "Ask a question about your documents" if has_documents else "Add documents first",
         disabled=not has_documents,
     )
     if question and question.strip():
-        ask(svc, conv, tuning, question.strip())
+        work.submit(question.strip(), tuning)  # answered in the background, shown below
+    if not has_documents and not turns:
+        st.info(EMPTY_INDEX)
+    failed = [j for j in work.collect(turns) if j.error is not None]
+    for i, turn in enumerate(turns):
+        render_turn(svc, i, turn)
+    for job in failed:
+        if job.turn is not None:
+            show_error(job.error, "Saving the conversation")
+            continue
+        with st.chat_message("user"):
+            st.markdown(escape_text(job.question))
+        with st.chat_message("assistant"):
+            show_error(job.error, "Answering")
+    jobs = work.jobs()
+    if any(job.finished for job in jobs):
+        st.rerun()  # finished after `turns` was read: show it whole
+    _follow({job.id: _pending(work, job) for job in jobs}, work)

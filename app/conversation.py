@@ -7,6 +7,7 @@ index, the embedder and the model behind it are shared by all of them.
 from __future__ import annotations
 
 import glob
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from core.types import Passage
 from llm.answer import Answer
 from llm.chat import ChatSession
 from llm.protocols import Retriever
-from llm.types import Citation
+from llm.types import Citation, Turn
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,10 @@ class ChatTurn:
     query: str = ""
     notes: tuple[str, ...] = ()
     asked_at: float = 0.0
+    stopped: bool = False  # the user stopped it: not remembered for follow-up questions
 
     @classmethod
-    def from_answer(cls, question: str, answer: Answer) -> ChatTurn:
+    def from_answer(cls, question: str, answer: Answer, stopped: bool = False) -> ChatTurn:
         """Reading `text` finishes the answer if the stream was cut short."""
         return cls(
             question=question,
@@ -55,6 +57,7 @@ class ChatTurn:
             query=answer.query,
             notes=answer.notes,
             asked_at=time.time(),
+            stopped=stopped,
         )
 
     @property
@@ -73,6 +76,8 @@ class Conversation:
         self._settings = settings.model_copy()
         self._session = ChatSession(retriever, generator, self._settings, embedder=embedder)
         self.turns: list[ChatTurn] = []
+        # Turns are added by the question's worker thread and read by the page.
+        self._lock = threading.Lock()
 
     @property
     def mode(self) -> str:
@@ -89,11 +94,33 @@ class Conversation:
 
     def finish(self, question: str, answer: Answer) -> ChatTurn:
         turn = ChatTurn.from_answer(question, answer)
-        self.turns.append(turn)
+        self.add(turn)
         return turn
 
+    def add(self, turn: ChatTurn) -> None:
+        with self._lock:
+            self.turns = [*self.turns, turn]  # a new list: a reader's copy never changes
+
+    def shown(self) -> list[ChatTurn]:
+        with self._lock:
+            return list(self.turns)
+
+    def memory(self) -> tuple[Turn, ...]:
+        """What follow-up questions are rewritten with (see `restore_memory`)."""
+        return self._session.history
+
+    def restore_memory(self, turns: Sequence[Turn]) -> None:
+        self._session.restore(turns)
+
+    def load(self, turns: Sequence[ChatTurn]) -> None:
+        """Show these turns and remember the answered ones (a conversation read from disk)."""
+        with self._lock:
+            self.turns = list(turns)
+        self._session.restore([Turn(t.question, t.answer) for t in turns if not t.stopped])
+
     def clear(self) -> None:
-        self.turns.clear()
+        with self._lock:
+            self.turns = []
         self._session.reset()
 
 
@@ -128,6 +155,9 @@ def _export_lines(turns: Sequence[ChatTurn]) -> Iterator[str]:
         yield ""
         yield turn.answer
         yield ""
+        if turn.stopped:
+            yield "*Stopped before the answer was finished.*"
+            yield ""
         cited = [c for c in turn.citations if 1 <= c.n <= len(turn.passages)]
         if not cited:
             continue

@@ -48,10 +48,11 @@ def main() -> None:
         tuning = sidebar.tuning_section(svc, model, sources)
     add_documents.render(svc, expanded=not sources)
     with runtime.errors_shown("Starting the conversation"):
-        conv = runtime.conversation(svc)
+        work = runtime.session_work(svc)
+        turns = work.conversation.shown()  # one reading for the chat and the download
         with st.sidebar:
-            sidebar.conversation_section(conv)
-        chat_view.render(svc, conv, tuning, has_documents=bool(sources))
+            sidebar.conversation_section(svc, work, turns)
+        chat_view.render(svc, work, turns, tuning, has_documents=bool(sources))
 
 
 # Streamlit runs this file as __main__. Parser processes are started with "spawn", which

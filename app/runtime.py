@@ -2,13 +2,14 @@
 
 `st.cache_resource` keeps one `AppService` per process for each combination of
 settings, so the embedder, the index and the model are loaded once and shared
-by every browser session; the conversation lives in `st.session_state`, one
-per browser session.
+by every browser session; each browser session's conversation is kept by its
+id (in the page address), in memory and on disk.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,14 +17,16 @@ import streamlit as st
 from pydantic import ValidationError
 
 from app.components import factory_spec, load_components
-from app.conversation import Conversation
+from app.conversation_store import ConversationStore, new_session_id, valid_session_id
 from app.safe_markdown import escape_text
 from app.service import AppService
+from app.session_work import SessionWork
 from core.errors import RagError
 from core.settings import Settings
 from core.text import redact_paths
 
 LOG = logging.getLogger("app")
+SESSION_PARAM = "session"
 
 
 @st.cache_resource(show_spinner=False)
@@ -39,18 +42,50 @@ def service() -> AppService:
     return _shared_service(factory + settings.model_dump_json(), settings, factory)
 
 
-def conversation(svc: AppService) -> Conversation:
-    """This browser session's conversation; kept (turns included) across reruns."""
-    state = st.session_state
-    current = state.get("conversation")
-    if current is None or state.get("conversation_service") is not svc:
+@st.cache_resource(show_spinner=False)
+def _sessions() -> tuple[threading.Lock, dict[str, SessionWork]]:
+    """Every browser session's conversation and question worker, by session id.
+
+    Process-wide rather than in `st.session_state`: a reloaded tab (a new Streamlit
+    session, same `?session=` id) finds its questions still running and its turns.
+    """
+    return threading.Lock(), {}
+
+
+def session_id() -> str:
+    """This browser session's id, from the page address (made and put there if absent)."""
+    sid = st.query_params.get(SESSION_PARAM)
+    if not valid_session_id(sid):
+        sid = new_session_id()
+        st.query_params[SESSION_PARAM] = sid
+    return sid
+
+
+def store(svc: AppService) -> ConversationStore:
+    return ConversationStore(svc.settings.conversations_dir)
+
+
+def session_work(svc: AppService) -> SessionWork:
+    """This session's conversation (read back from disk after a restart) and its worker."""
+    sid = session_id()
+    lock, sessions = _sessions()
+    with lock:
+        current = sessions.get(sid)
+        if current is not None and (current.owner is svc or current.busy()):
+            return current
         with st.spinner("Loading the language model ..."):
-            fresh = svc.new_conversation()
-        if current is not None:
-            fresh.turns = current.turns  # settings changed: keep what was said on screen
-        state["conversation"] = fresh
-        state["conversation_service"] = svc
-    return state["conversation"]
+            conv = svc.new_conversation()
+        # Settings changed: keep what was said on screen. First visit: what is on disk.
+        conv.load(current.conversation.shown() if current else store(svc).load(sid))
+        saver = store(svc)
+        work = SessionWork(conv, on_turn=lambda _t: saver.save(sid, conv.shown()), owner=svc)
+        sessions[sid] = work
+        return work
+
+
+def clear_conversation(svc: AppService, work: SessionWork) -> None:
+    work.conversation.clear()
+    store(svc).delete(session_id())
 
 
 def show_error(exc: BaseException, doing: str) -> None:

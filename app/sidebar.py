@@ -6,10 +6,11 @@ import time
 
 import streamlit as st
 
-from app.conversation import Conversation, Tuning, conversation_markdown
-from app.runtime import show_error
+from app.conversation import ChatTurn, Tuning, conversation_markdown
+from app.runtime import clear_conversation, show_error
 from app.safe_markdown import escape_text
 from app.service import AppService, ModelStatus
+from app.session_work import SessionWork
 from ingest.store.manifest import Manifest
 from llm.catalog import by_file
 
@@ -129,18 +130,25 @@ def tuning_section(svc: AppService, model: ModelStatus, sources: list[str]) -> T
     return Tuning(passages, temperature, max_tokens, tuple(documents))
 
 
-def conversation_section(conv: Conversation) -> None:
+def conversation_section(svc: AppService, work: SessionWork, turns: list[ChatTurn]) -> None:
     st.header("Conversation")
     left, right = st.columns(2)
-    if left.button("Clear", disabled=not conv.turns, help="Forget the questions and answers."):
-        conv.clear()
+    busy = work.busy()
+    if left.button(
+        "Clear",
+        disabled=not turns or busy,
+        help="Wait for the answer, or stop it, first."
+        if busy
+        else "Forget the questions and answers (also the copy kept for reloading this page).",
+    ):
+        clear_conversation(svc, work)
         st.rerun()
     right.download_button(
         "Download",
-        conversation_markdown(conv.turns),
+        conversation_markdown(turns),
         file_name="conversation.md",
         mime="text/markdown",
-        disabled=not conv.turns,
+        disabled=not turns,
         help="The conversation as Markdown, with its citations.",
     )
 

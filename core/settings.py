@@ -176,6 +176,12 @@ class Settings(BaseSettings):
         256, ge=1, description="IVF cells visited per question: more is slower and more exact."
     )
 
+    # The browser page.
+    conversations_dir: Path = Field(
+        Path("data/conversations"),
+        description="Each browser session's conversation, kept so that a reload shows it again.",
+    )
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap >= self.chunk_tokens:

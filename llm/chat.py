@@ -80,6 +80,18 @@ class ChatSession:
         """Forget the conversation (a new topic)."""
         self._history.clear()
 
+    def restore(self, turns: Sequence[Turn]) -> None:
+        """Remember exactly these turns (the last `llm_history_turns` of them), e.g. a
+        conversation read back from disk, or the history before a question that was stopped."""
+        self._history.clear()
+        self._history.extend(turns)
+
+    def forget(self, question: str) -> None:
+        """Drop the newest remembered turn if it is this question's (a stopped answer must
+        not shape how the next question is searched)."""
+        if self._history and self._history[-1].question == question.strip():
+            self._history.pop()
+
     def ask(self, question: str, *, files: Sequence[str] | None = None) -> Answer:
         """Search, then answer from what was found. `files` limits the search to sources.
 

@@ -6,7 +6,9 @@ model (the app quotes passages). `broken_model`: a configured model that fails
 to load. `real_model`: the fake embedder and the real llama.cpp loader (for a
 tiny GGUF from `tests/tiny_gguf.py`). `slow_ingest`: a fake embedder that
 takes 0.2 s per call, so that an upload's ingest lasts long enough to be
-killed. The scripted generators are kept in `GENERATORS` for assertions.
+killed. `slow_model`: the scripted model, 0.4 s per word, so that an answer
+is still streaming when the browser test clicks. The scripted generators are
+kept in `GENERATORS` for assertions.
 """
 
 from __future__ import annotations
@@ -50,12 +52,38 @@ class SlowEmbedder(FakeEmbedder):
         return super().embed(texts)
 
 
+class SlowGenerator(ScriptedGenerator):
+    """The scripted model at a small CPU's pace: `PIECE_DELAY_S` per piece of the answer."""
+
+    PIECE_DELAY_S = 0.4
+
+    def stream(self, messages, params):
+        pieces = super().stream(messages, params)
+
+        def slowly():
+            for piece in pieces:
+                time.sleep(self.PIECE_DELAY_S)
+                yield piece
+
+        return slowly()
+
+
+def _load_slow(_settings) -> ScriptedGenerator:
+    generator = SlowGenerator(first_passage_reply)
+    GENERATORS.append(generator)
+    return generator
+
+
 def _refuse_model(_settings) -> None:
     raise ModelError("model.gguf is not a GGUF model: it is an HTML page", hint="download it again")
 
 
 def scripted() -> Components:
     return Components(lambda _s: FakeEmbedder(), _load_scripted, parser_processes=0)
+
+
+def slow_model() -> Components:
+    return Components(lambda _s: FakeEmbedder(), _load_slow, parser_processes=0)
 
 
 def no_model() -> Components:

@@ -1,0 +1,68 @@
+"""The per-session conversation file: round trip, bad ids, damaged and future files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.conversation import ChatTurn
+from app.conversation_store import ConversationStore, new_session_id, valid_session_id
+from core.types import Passage
+from llm.types import Citation
+
+TURN = ChatTurn(
+    "How long? «ünïcode»",
+    "Two years [1]. The moon [unsupported].",
+    "generative",
+    (Passage("dir/acme.pdf", 4, 5, 0.8125, "Two years.\n- bullet", "abc123"),),
+    (Citation(1, "dir/acme.pdf", 4, 5),),
+    query="warranty length",
+    notes=("trimmed",),
+    asked_at=1700000000.5,
+)
+
+
+def test_round_trip_keeps_every_field(tmp_path):
+    store = ConversationStore(tmp_path / "c")
+    sid = new_session_id()
+    stopped = ChatTurn("Stopped?", "Half", "generative", (), (), stopped=True)
+    store.save(sid, [TURN, stopped])
+    assert store.load(sid) == [TURN, stopped]
+    data = json.loads(store.path(sid).read_text())
+    assert data["format"] == "rag-conversation" and data["version"] == 1
+
+
+def test_missing_conversation_is_empty_and_clear_deletes(tmp_path):
+    store = ConversationStore(tmp_path)
+    sid = new_session_id()
+    assert store.load(sid) == []
+    store.save(sid, [TURN])
+    store.delete(sid)
+    assert store.load(sid) == [] and not store.path(sid).exists()
+
+
+@pytest.mark.parametrize("bad", ["../etc/passwd", "", "ABC", "a" * 31, None, "g" * 32])
+def test_only_made_ids_become_paths(tmp_path, bad):
+    assert not valid_session_id(bad)
+    with pytest.raises(ValueError):
+        ConversationStore(tmp_path).path(bad)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        json.dumps({"format": "rag-conversation", "version": 99, "turns": []}),
+        json.dumps({"format": "rag-conversation", "version": 1, "turns": [{"question": 1}]}),
+        json.dumps([1, 2]),
+    ],
+)
+def test_damaged_or_future_files_are_set_aside(tmp_path, content):
+    store = ConversationStore(tmp_path)
+    sid = new_session_id()
+    store.path(sid).write_text(content)
+    assert store.load(sid) == []
+    assert store.path(sid).with_suffix(".bad").read_text() == content
+    store.save(sid, [TURN])  # the session goes on
+    assert store.load(sid) == [TURN]
