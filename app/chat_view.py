@@ -13,9 +13,10 @@ import streamlit as st
 
 from app.conversation import ChatTurn, Tuning
 from app.runtime import show_error
-from app.safe_markdown import escape_text, highlight, model_markdown
+from app.safe_markdown import escape_text, model_markdown
 from app.service import AppService
 from app.session_work import Job, SessionWork
+from app.sources_view import render_sources, source_anchor
 
 STOPPED = "Stopped before the answer was finished; not used for follow-up questions."
 FOLLOW_EVERY_S = 0.2
@@ -25,50 +26,12 @@ EMPTY_INDEX = (
 )
 
 
-def source_label(n: int, turn: ChatTurn) -> str:
-    """'[1] acme.pdf p. 4 · relevance 0.82 · cited', escaped (labels render Markdown)."""
-    p = turn.passages[n - 1]
-    cited = "cited" if n in turn.cited else "not cited"
-    ocr = " · OCR" if p.ocr else ""  # text read from a scanned page image
-    return escape_text(f"[{n}] {p.source} {p.pages}{ocr} · relevance {p.score:.2f} · {cited}")
-
-
-def render_sources(svc: AppService, turn_index: int, turn: ChatTurn) -> None:
-    """Each passage the answer was given: file, pages, relevance, highlighted text, pages."""
-    if not turn.passages:
-        return
-    st.caption("Sources")
-    first_cited = min(turn.cited, default=None)
-    for n, passage in enumerate(turn.passages, 1):
-        with st.expander(source_label(n, turn), expanded=n == first_cited):
-            st.markdown(highlight(passage.text, turn.question))
-            for page in range(passage.page_start, passage.page_end + 1):
-                key = f"page-{turn_index}-{n}-{page}"
-                if st.toggle(f"Show all of page {page}", key=key):
-                    _page_viewer(svc, passage.source, page, turn.question)
-
-
-def _page_viewer(svc: AppService, source: str, page: int, question: str) -> None:
-    try:
-        text = svc.page_text(source, page)
-    except Exception as exc:  # the UI boundary
-        show_error(exc, "Reading the page")
-        return
-    with st.container(border=True):
-        if text is None:
-            st.caption("This page is no longer in the index (the document was changed or removed).")
-        elif not text.strip():
-            st.caption("This page has no text (a scan or an image).")
-        else:
-            st.markdown(highlight(text, question))
-
-
 def render_turn(svc: AppService, turn_index: int, turn: ChatTurn) -> None:
     with st.chat_message("user"):
         st.markdown(escape_text(turn.question))
     with st.chat_message("assistant"):
         if turn.answer:
-            st.markdown(model_markdown(turn.answer))
+            st.markdown(model_markdown(turn.answer, lambda n: source_anchor(turn_index, n)))
         if turn.stopped:
             st.caption(STOPPED)
         _notes(turn)

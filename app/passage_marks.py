@@ -92,8 +92,8 @@ def page_letters(page: int, chars: Sequence[str]) -> PageLetters:
 def match_letters(passage: str, pages: str) -> list[tuple[int, int]]:
     """Matched letter positions of `pages` for the letters of `passage`, in order.
 
-    >>> match_letters("hello world again", "header hello world page 2 again")
-    [(6, 16), (22, 27)]
+    >>> match_letters("thewarrantylastsoneyear", "pageheaderthewarrantylasts9oneyear")
+    [(10, 26), (27, 34)]
     """
     runs: list[tuple[int, int]] = []
     i = j = 0

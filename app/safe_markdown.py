@@ -22,7 +22,7 @@ The **ELBO** \(evidence lower bound\) is maximized\.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from retrieval.query import fold, keyword_terms
 
@@ -34,6 +34,13 @@ _MODEL_SPECIAL = re.compile(r"([\\<\[\]$])")
 # Code keeps its text literally (the renderer shows it as text), so it is not escaped.
 _CODE = re.compile(r"(?ms)^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?^[ \t]*\1[ \t]*$|(`+)[^`\n]+?\2(?!`)")
 _CITATION = re.compile(r"\[\s*\d+(?:\s*[,;\-\u2013]\s*\d+)*\s*\]")
+# Citations side by side ("[2][3]") are one run: bold each alone and "**[2]****[3]**" shows.
+_CITATION_RUN = re.compile(rf"{_CITATION.pattern}(?:\s*{_CITATION.pattern})*")
+_NUMBER = re.compile(r"\d+")
+# The answers layer writes this after a sentence no passage supports (llm.grounding).
+UNSUPPORTED = "[unsupported]"
+_UNSUPPORTED_SENTENCE = re.compile(r"([^\n.!?]*?)\s*" + re.escape(UNSUPPORTED))
+UNSUPPORTED_BADGE = ":orange-badge[not in the sources]"
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -52,28 +59,67 @@ def model_stream(pieces: Iterable[str]) -> Iterator[str]:
         yield _MODEL_SPECIAL.sub(r"\\\1", piece).replace("\n", "  \n")
 
 
-def model_markdown(text: str) -> str:
-    """Model output as safe Markdown: formatting kept, HTML/links/images/math shown as text."""
+Anchor = Callable[[int], str]  # passage number -> the id of its source on the page
+
+
+def model_markdown(text: str, anchor: Anchor | None = None) -> str:
+    """Model output as safe Markdown: formatting kept, HTML/links/images/math shown as text.
+
+    With `anchor`, every citation [n] is a link to `#anchor(n)`, the source it names
+    (the only links model output gets: made here, to this page); sentences marked
+    unsupported are shown in orange with a "not in the sources" badge.
+
+    >>> print(model_markdown("Two years [1][2]. Cheese [unsupported].", lambda n: f"s{n}"))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    Two years [**\\[1\\]**](#s1)[**\\[2\\]**](#s2).
+    :orange[Cheese] :orange-badge[not in the sources].
+    """
     parts: list[str] = []
     last = 0
     for match in _CODE.finditer(text):
-        parts.append(_model_prose(text[last : match.start()]))
+        parts.append(_model_prose(text[last : match.start()], anchor))
         parts.append(match.group(0))
         last = match.end()
-    parts.append(_model_prose(text[last:]))
+    parts.append(_model_prose(text[last:], anchor))
     return "".join(parts)
 
 
-def _model_prose(text: str) -> str:
+def _model_prose(text: str, anchor: Anchor | None) -> str:
     out: list[str] = []
     last = 0
-    for match in _CITATION.finditer(text):
-        out.append(_MODEL_SPECIAL.sub(r"\\\1", text[last : match.start()]))
-        out.append("**" + _MODEL_SPECIAL.sub(r"\\\1", match.group(0)) + "**")
+    for match in _UNSUPPORTED_SENTENCE.finditer(text):
+        out.append(_cited(text[last : match.start()], anchor))
+        sentence = match.group(1).strip()
+        lead = match.group(1)[: len(match.group(1)) - len(match.group(1).lstrip())]
+        if sentence:
+            out.append(lead + ":orange[" + _MODEL_SPECIAL.sub(r"\\\1", sentence) + "] ")
+        out.append(UNSUPPORTED_BADGE)
         last = match.end()
-    out.append(_MODEL_SPECIAL.sub(r"\\\1", text[last:]))
+    out.append(_cited(text[last:], anchor))
     # Lines stay lines (quoted sentences, list items) instead of merging into one paragraph.
     return "".join(out).replace("\n", "  \n")
+
+
+def _cited(text: str, anchor: Anchor | None) -> str:
+    out: list[str] = []
+    last = 0
+    for match in _CITATION_RUN.finditer(text):
+        out.append(_MODEL_SPECIAL.sub(r"\\\1", text[last : match.start()]))
+        out.append(_citation_run(match.group(0), anchor))
+        last = match.end()
+    out.append(_MODEL_SPECIAL.sub(r"\\\1", text[last:]))
+    return "".join(out)
+
+
+def _citation_run(run: str, anchor: Anchor | None) -> str:
+    if anchor is None:
+        return "**" + _MODEL_SPECIAL.sub(r"\\\1", run) + "**"
+    links = []
+    for citation in _CITATION.finditer(run):
+        label = "**" + _MODEL_SPECIAL.sub(r"\\\1", citation.group(0)) + "**"
+        first = int(_NUMBER.search(citation.group(0)).group(0))
+        links.append(f"[{label}](#{anchor(first)})")
+    return "".join(links)
 
 
 def question_terms(question: str) -> set[str]:
@@ -94,8 +140,12 @@ def _singular(word: str) -> str:
     return word
 
 
-def highlight(text: str, question: str) -> str:
-    """Document text, escaped, with the question's words in bold (matched without case/accents)."""
+def highlight(text: str, question: str, keep_lines: bool = False) -> str:
+    """Document text, escaped, with the question's words in bold (matched without case/accents).
+
+    `keep_lines`: every line of the text stays a line (bullets, tables and code do not run
+    together); otherwise lines flow as one paragraph.
+    """
     terms = question_terms(question)
     out: list[str] = []
     last = 0
@@ -106,7 +156,8 @@ def highlight(text: str, question: str) -> str:
         out.append(f"**{match.group(0)}**")  # a word has no punctuation: nothing to escape
         last = match.end()
     out.append(_ASCII_PUNCTUATION.sub(r"\\\1", text[last:]))
-    return _unindented("".join(out))
+    markdown = _unindented("".join(out))
+    return markdown.replace("\n", "  \n") if keep_lines else markdown
 
 
 def _unindented(markdown: str) -> str:

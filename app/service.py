@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 from app.components import Components
 from app.conversation import Conversation
+from app.page_render import MIN_COVERAGE, DocumentFile, PageRenderer, PageView, check_file
 from core.errors import IndexNotFoundError, ModelError, PdfError, RagError
 from core.settings import Settings
 from core.types import IngestReport, Passage
@@ -68,6 +69,7 @@ class AppService:
         self._manifest_key: tuple[int, int, int] | None = None
         self._manifest: Manifest | None = None
         self._retriever: Any = None
+        self._renderer = PageRenderer()  # rendered pages, shared by every browser session
 
     # -- heavy parts, loaded once ---------------------------------------------------------
 
@@ -141,6 +143,41 @@ class AppService:
     def page_text(self, source: str, page: int) -> str | None:
         """A page as indexed now; None if the document is gone or was changed since."""
         return self.retriever().snapshot.page_text(source, page)
+
+    # -- the cited page ---------------------------------------------------------------------
+
+    def document_file(self, source: str) -> DocumentFile | None:
+        """Where `source`'s PDF is and how it was when indexed; None if it is not indexed."""
+        manifest = self.manifest()
+        record = manifest.documents.get(source) if manifest is not None else None
+        if record is None:
+            return None
+        return DocumentFile(Path(record.real_path or record.path), record.size, record.mtime_ns)
+
+    def page_view(self, passage: Passage, page: int, zoom: float = 1.0) -> PageView:
+        """Page `page` of the passage's PDF with the passage marked, or why it cannot be shown."""
+        doc = self.document_file(passage.source)
+        problem = check_file(doc, passage.source)
+        if problem:
+            return PageView(problem=problem)
+        view = self._renderer.page(
+            doc, page, passage.text, (passage.page_start, passage.page_end), zoom
+        )
+        if view.problem or view.coverage >= MIN_COVERAGE or passage.ocr:
+            return view
+        return PageView(
+            problem=f"This passage is no longer on page {page} of {passage.source}: the "
+            "document was changed and indexed again since this answer. Ask again to cite "
+            "the current version."
+        )
+
+    def pdf_bytes(self, source: str) -> bytes:
+        """The indexed PDF file itself (for its download button, read only when clicked)."""
+        doc = self.document_file(source)
+        problem = check_file(doc, source)
+        if problem:
+            raise RagError(problem)
+        return doc.path.read_bytes()
 
     def new_conversation(self) -> Conversation:
         generator = self.generator()

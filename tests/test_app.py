@@ -92,9 +92,9 @@ def test_question_streams_an_answer_with_citations_and_sources(indexed):
     assert user.name == "user" and plain(user.markdown[0].value) == QUESTION
     answer = assistant.markdown[0].value
     assert "The warranty lasts two years" in plain(answer)
-    assert "**\\[1\\]**" in answer  # the citation, in bold
+    assert "[**\\[1\\]**](#source-1-1)" in answer  # the citation, in bold, links to source 1
     labels = [plain(e.label) for e in assistant.expander]
-    assert re.match(r"\[1\] warranty\.pdf pp?\. 1(-2)? · relevance 0\.\d\d · cited$", labels[0])
+    assert re.match(r"\[1\] warranty\.pdf pp?\. 1(-2)? · \w+ match \(0\.\d\d\) · cited$", labels[0])
     assert assistant.expander[0].proto.expanded  # the cited passage is open
     passage = assistant.expander[0].markdown[0].value
     assert "**warranty**" in passage and "**lasts**" in passage  # a plural/3rd person matches
@@ -106,13 +106,19 @@ def test_question_streams_an_answer_with_citations_and_sources(indexed):
     assert params.max_tokens <= Settings().llm_max_tokens
 
 
-def test_page_viewer_shows_the_cited_page(indexed):
+def test_the_cited_page_is_shown_rendered_with_the_passage_highlighted(indexed):
     at = ask(start())
-    toggle = next(t for t in at.toggle if t.label == "Show all of page 1")
-    toggle.set_value(True).run()
-    assert not at.exception
-    texts = [plain(m.value) for m in at.chat_message[1].markdown]
-    assert any("Defects in materials are covered" in t for t in texts)
+    source = at.chat_message[1].expander[0]
+    assert source.toggle[0].label == "Show the page" and source.toggle[0].value
+    images = source.get("image")
+    assert len(images) == 1
+    alt = images[0].proto.imgs[0].alt
+    assert alt == "Page 1 of warranty.pdf: the passage is highlighted in yellow"
+    assert [b.label for b in source.get("download_button")] == ["Page 1 as PNG", "The whole PDF"]
+    other = at.chat_message[1].expander[1]
+    assert not other.toggle[0].value and not other.get("image")  # uncited: on request
+    other.toggle[0].set_value(True).run()
+    assert not at.exception and at.chat_message[1].expander[1].get("image")
 
 
 def test_answer_settings_reach_search_and_model(indexed):
@@ -193,7 +199,8 @@ def test_pdf_text_cannot_inject_html_links_or_images(app_env):
     joined = "\n".join(rendered)
     assert "script" in joined  # the text is shown ...
     assert not re.search(r"(?<!\\)<", joined)  # ... but never as a tag
-    assert "](" not in joined.replace("\\](", "").replace("\\]\\(", "")  # no live link/image
+    ours = re.sub(r"\]\(#source-\d+-\d+\)", "", joined)  # [n] links to this page's sources
+    assert "](" not in ours.replace("\\](", "").replace("\\]\\(", "")  # no live link/image
     assert not re.search(r"(?<!\\)\$", joined)  # no math
     # Streamlit's own switch for raw HTML is never on.
     assert all(not m.proto.allow_html for m in at.markdown)

@@ -52,9 +52,20 @@ def test_document_text_keeps_no_formatting_at_all():
 def test_model_output_keeps_formatting_and_code_but_bolds_citations():
     text = "**Two** years [1][2].\n\n- item\n\n```python\nx = a[1] < 2\n```\nSee `b[0]` [3-4]."
     shown = model_markdown(text)
-    assert shown.startswith("**Two** years **\\[1\\]****\\[2\\]**.")
+    # One bold run: "**[1]****[2]**" would show its asterisks (issue 17: "[2]****[3]").
+    assert shown.startswith("**Two** years **\\[1\\]\\[2\\]**.")
     assert "```python\nx = a[1] < 2\n```" in shown  # code is literal already: left alone
     assert "`b[0]`" in shown and "**\\[3-4\\]**" in shown
+
+
+def test_citations_link_to_their_sources_and_unsupported_sentences_are_marked():
+    text = "Two years [1][2]. The moon is cheese [unsupported]. Code `a[1]` [3]."
+    shown = model_markdown(text, lambda n: f"source-4-{n}")
+    assert "[**\\[1\\]**](#source-4-1)[**\\[2\\]**](#source-4-2)" in shown
+    assert ":orange[The moon is cheese] :orange-badge[not in the sources]." in shown
+    assert "`a[1]`" in shown and "[**\\[3\\]**](#source-4-3)" in shown
+    hostile = model_markdown("[x](http://evil) [1]", lambda n: f"s-{n}")
+    assert "](http" not in hostile.replace("\\](", "")  # only our own links are made
 
 
 def test_streamed_pieces_escape_the_same_wherever_they_are_cut():
