@@ -178,3 +178,22 @@ def ask_in_browser(page: Any, question: str, timeout_ms: int = 90_000) -> None:
     box.fill(question)
     box.press("Enter")
     page.get_by_text("Sources").first.wait_for(timeout=timeout_ms)
+
+
+RUNNING = '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"]'
+
+
+def wait_until_idle(page: Any, timeout_ms: int = 90_000, quiet_ms: int = 1000) -> None:
+    """Until the page script has not been running for `quiet_ms` (elements of a running
+    script are drawn faded, so a screenshot taken then has pale colours)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    quiet_since = None
+    while time.monotonic() < deadline:
+        if page.locator(RUNNING).count():
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_ms / 1000:
+            return
+        page.wait_for_timeout(100)
+    raise TimeoutError(f"the page script was still running after {timeout_ms} ms")

@@ -18,7 +18,13 @@ from PIL import Image
 
 from core.settings import Settings
 from ingest.pipeline import run_ingest
-from tests.browser_app import ask_in_browser, chromium_page, missing_browser_reason, running_app
+from tests.browser_app import (
+    ask_in_browser,
+    chromium_page,
+    missing_browser_reason,
+    running_app,
+    wait_until_idle,
+)
 from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf
 
@@ -73,13 +79,14 @@ def test_the_cited_page_is_shown_highlighted_and_citations_link_to_sources(tmp_p
     ):
         page.goto(url)
         ask_in_browser(page, "How long does the warranty last?", timeout_ms=WAIT_MS)
-        image = page.locator(HIGHLIGHTED).first
-        image.wait_for(timeout=WAIT_MS)
+        page.locator(HIGHLIGHTED).first.wait_for(timeout=WAIT_MS)
+        wait_until_idle(page, WAIT_MS)
         page.wait_for_function(
             f"() => {{ const i = document.querySelector('{HIGHLIGHTED}');"
             " return i && i.complete && i.naturalWidth > 0; }",
             timeout=WAIT_MS,
         )
+        image = page.locator(HIGHLIGHTED).first
         image.scroll_into_view_if_needed()
         shot = image.screenshot()
         alt = image.get_attribute("alt")
