@@ -51,6 +51,17 @@ def mixed_pdf(path: Path, pages: list[tuple[str, bool]]) -> Path:
     return path
 
 
+def stamped_scan_pdf(path: Path, scanned: str, stamp: str) -> Path:
+    """A scanned page (a picture of `scanned`) with a few real words over it (`stamp`),
+    as a fax header or a half-OCR'd scan leaves them."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(image_pdf_bytes([scanned]))))
+    writer.pages[0].merge_page(PdfReader(io.BytesIO(pdf_factory.text_pdf_bytes([stamp]))).pages[0])
+    path = Path(path)
+    with path.open("wb") as handle:
+        writer.write(handle)
+    return path
+
+
 def image_bomb_pdf(path: Path, side: int = 20_000) -> Path:
     """One page showing a side x side grayscale image that inflates to side² bytes.
 

@@ -62,7 +62,7 @@ class CountingEngine:
     def __init__(self) -> None:
         self.calls = 0
 
-    def read(self, image, languages, timeout) -> OcrResult:
+    def read(self, image, languages, timeout, single_block=False) -> OcrResult:
         self.calls += 1
         return OcrResult("words read from the picture", 0.9, 5)
 
@@ -83,6 +83,15 @@ def test_routing_reads_only_the_pages_without_a_text_layer(tmp_path):
     engine = CountingEngine()
     assert _prepared(path, OcrConfig(cache_dir=None), engine) == [2, 4]
     assert engine.calls == 2
+
+
+def test_a_scan_with_a_few_real_words_is_read_by_ocr(tmp_path):
+    path = ocr_pdfs.stamped_scan_pdf(tmp_path / "fax.pdf", SCAN_PAGE, "Page 7")
+    with open_pdf(path) as doc:
+        assert doc.raw_text(0).strip() == "Page 7"  # the text layer has only the stamp
+    engine = CountingEngine()
+    assert _prepared(path, OcrConfig(cache_dir=None), engine) == [1]
+    assert engine.calls == 1
 
 
 def test_a_born_digital_pdf_is_never_rendered(tmp_path):
@@ -217,3 +226,21 @@ def test_chunk_store_from_before_ocr_gains_the_column(tmp_path):
     assert "ocr_confidence" in chunks_db.columns(writable, "chunks")
     row = writable.execute("SELECT text, ocr_confidence FROM chunks").fetchone()
     assert row == ("old text", None)
+
+
+def test_dot_leaders_are_erased_and_an_ellipsis_is_kept(tmp_path):
+    import pypdfium2 as pdfium
+
+    from ingest.ocr.preprocess import erase_dot_leaders
+    from ingest.ocr.render import render_page
+
+    contents = "\n".join(f"{n} Chapter number {n} {'.' * 40} {n * 7}" for n in range(1, 5))
+    pdf = pdfium.PdfDocument(pdfs.text_pdf_bytes([contents, "Wait for it... then go."]))
+    try:
+        list_page, prose = (render_page(pdf[i], 300, 40_000_000) for i in range(2))
+    finally:
+        pdf.close()
+    cleaned, leader_lines = erase_dot_leaders(list_page)
+    assert leader_lines == 4
+    assert cleaned.pixels.count(255) > list_page.pixels.count(255)  # dots painted white
+    assert erase_dot_leaders(prose) == (prose, 0)

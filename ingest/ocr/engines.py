@@ -36,7 +36,11 @@ class OcrEngine(Protocol):
     @property
     def version(self) -> str: ...
 
-    def read(self, image: PageImage, languages: str, timeout: float) -> OcrResult: ...
+    def read(
+        self, image: PageImage, languages: str, timeout: float, single_block: bool = False
+    ) -> OcrResult:
+        """`single_block`: the page is one list of lines (a contents page), not columns."""
+        ...
 
 
 class OcrUnavailable(ConfigError):

@@ -42,7 +42,9 @@ class RapidOcrEngine:
         except importlib.metadata.PackageNotFoundError:
             return "rapidocr"
 
-    def read(self, image: PageImage, languages: str, timeout: float) -> OcrResult:
+    def read(
+        self, image: PageImage, languages: str, timeout: float, single_block: bool = False
+    ) -> OcrResult:
         import numpy as np
 
         gray = np.frombuffer(image.pixels, np.uint8).reshape(image.height, image.width)

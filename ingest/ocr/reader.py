@@ -18,9 +18,15 @@ from core.types import PageText
 from ingest.ocr.cache import OcrCache, cache_key
 from ingest.ocr.config import OcrConfig
 from ingest.ocr.engines import OcrEngine, OcrResult, OcrUnavailable, make_engine
+from ingest.ocr.preprocess import erase_dot_leaders
 from ingest.ocr.render import image_coverage, render_page
 from ingest.ocr.report import OcrStats
 from ingest.ocr.route import is_short, looks_scanned, text_layer_problem, visible_chars
+
+# Goes into the cache key with the engine's version: a change in how pages are
+# prepared or read must not be answered by results of the old way.
+READING = "2: dot leaders erased, number columns attached, lists read as one block"
+LIST_PAGE_LEADERS = 3  # lines with dot leaders that make a page a list (contents, index)
 
 
 @dataclass(frozen=True)
@@ -149,12 +155,19 @@ class OcrReader:
         try:
             with contextlib.closing(page):
                 image = render_page(page, self.config.dpi, self.config.max_pixels)
-            key = cache_key(image.digest, engine.name, engine.version, self.config.languages)
+            version = f"{engine.version} / {READING}"
+            key = cache_key(image.digest, engine.name, version, self.config.languages)
             found = self._cache.get(key)
             if found is not None:
                 self._counts["cached"] += 1
                 return found, True
-            result = engine.read(image, self.config.languages, self.config.page_timeout_seconds)
+            image, leader_lines = erase_dot_leaders(image)
+            result = engine.read(
+                image,
+                self.config.languages,
+                self.config.page_timeout_seconds,
+                single_block=leader_lines >= LIST_PAGE_LEADERS,
+            )
         except OcrUnavailable as err:
             self._note = str(err)
             return None, False

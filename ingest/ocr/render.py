@@ -77,7 +77,7 @@ def image_coverage(page: pdfium.PdfPage) -> float:
     area = max(width * height, 1.0)
     covered = 0.0
     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
-        left, bottom, right, top = obj.get_pos()
+        left, bottom, right, top = obj.get_bounds()
         w = max(0.0, min(right, width) - max(left, 0.0))
         h = max(0.0, min(top, height) - max(bottom, 0.0))
         covered += w * h

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 
@@ -20,8 +21,10 @@ INSTALL_HINT = (
     "or pip install rapidocr==3.10.0 onnxruntime and set RAG_OCR_ENGINE=rapidocr, "
     "or turn OCR off with RAG_OCR=0"
 )
-# Page segmentation 3 (automatic, no orientation detection): single- and two-column pages.
+# Page segmentation 3 (automatic, no orientation detection): single- and two-column pages;
+# 6 (one block of lines) for lists such as contents pages.
 PAGE_SEGMENTATION = "3"
+SINGLE_BLOCK = "6"
 
 
 @functools.cache
@@ -69,12 +72,14 @@ def parse_tsv(tsv: str) -> OcrResult:
     ...         "\\twidth\\theight\\tconf\\ttext",
     ...         "5\\t1\\t1\\t1\\t1\\t1\\t0\\t0\\t9\\t9\\t96.5\\tHello",
     ...         "5\\t1\\t1\\t1\\t1\\t2\\t0\\t0\\t9\\t9\\t90\\tworld",
-    ...         "5\\t1\\t1\\t1\\t2\\t1\\t0\\t0\\t9\\t9\\t50\\tBye"]
+    ...         "5\\t1\\t1\\t1\\t2\\t1\\t0\\t20\\t9\\t9\\t50\\tBye",
+    ...         "5\\t1\\t2\\t1\\t1\\t1\\t90\\t1\\t9\\t9\\t90\\t12",
+    ...         "5\\t1\\t2\\t1\\t2\\t1\\t90\\t21\\t9\\t9\\t90\\t14"]
     >>> r = parse_tsv("\\n".join(rows))
     >>> r.text, r.confidence, r.words
-    ('Hello world\\nBye', 0.8327, 3)
+    ('Hello world 12\\nBye 14', 0.8485, 5)
     """
-    lines: dict[tuple[str, str, str], list[str]] = {}
+    lines: dict[tuple[str, str, str], list[tuple[str, int, int, int]]] = {}
     scored: list[tuple[str, float]] = []
     for row in tsv.splitlines()[1:]:
         cols = row.split("\t")
@@ -83,9 +88,47 @@ def parse_tsv(tsv: str) -> OcrResult:
         word = cols[11].strip()
         if not word:
             continue
-        lines.setdefault((cols[2], cols[3], cols[4]), []).append(word)
+        left, top, height = int(cols[6]), int(cols[7]), int(cols[9])
+        lines.setdefault((cols[2], cols[3], cols[4]), []).append((word, top, top + height, left))
         scored.append((word, max(0.0, float(cols[10])) / 100))
-    return OcrResult(lines_to_text(list(lines.values())), weighted_confidence(scored), len(scored))
+    texts = [[w for w, *_ in line] for line in _attach_number_columns(lines).values()]
+    return OcrResult(lines_to_text(texts), weighted_confidence(scored), len(scored))
+
+
+_NUMBER = re.compile(r"^[\dIVXLCivxlc.,:;()\-]+$")
+
+
+def _attach_number_columns(lines: dict) -> dict:
+    """A block of lone numbers (a contents page's section or page column, a table's
+    figures) is read by tesseract as a column of its own; each number goes back,
+    in left-to-right order, to the text line it sits on.
+    """
+    blocks: dict[str, list[tuple]] = {}
+    for key in lines:
+        blocks.setdefault(key[0], []).append(key)
+    numbers = set()
+    for keys in blocks.values():
+        numeric = [k for k in keys if all(_NUMBER.match(w[0]) for w in lines[k])]
+        if len(numeric) >= 2 and len(numeric) >= 0.8 * len(keys):
+            numbers.update(numeric)
+    if not numbers or len(numbers) == len(lines):
+        return lines
+    spans = {
+        key: (min(w[1] for w in words), max(w[2] for w in words))
+        for key, words in lines.items()
+        if key not in numbers
+    }
+    merged = {key: list(words) for key, words in lines.items() if key not in numbers}
+    for key in numbers:
+        middle = sum((w[1] + w[2]) / 2 for w in lines[key]) / len(lines[key])
+        home = [k for k, (top, bottom) in spans.items() if top <= middle <= bottom]
+        if home:
+            target = min(home, key=lambda k: abs(sum(spans[k]) / 2 - middle))
+            merged[target] = sorted([*merged[target], *lines[key]], key=lambda w: w[3])
+        else:
+            merged[key] = list(lines[key])
+    order = {key: n for n, key in enumerate(lines)}
+    return dict(sorted(merged.items(), key=lambda item: order[item[0]]))
 
 
 class TesseractEngine:
@@ -95,9 +138,12 @@ class TesseractEngine:
     def version(self) -> str:
         return _version()
 
-    def read(self, image: PageImage, languages: str, timeout: float) -> OcrResult:
+    def read(
+        self, image: PageImage, languages: str, timeout: float, single_block: bool = False
+    ) -> OcrResult:
         check_languages(languages)
-        command = [_program(), "stdin", "stdout", "-l", languages, "--psm", PAGE_SEGMENTATION]
+        psm = SINGLE_BLOCK if single_block else PAGE_SEGMENTATION
+        command = [_program(), "stdin", "stdout", "-l", languages, "--psm", psm]
         command += ["--dpi", str(round(image.dpi)), "tsv"]
         env = dict(os.environ, OMP_THREAD_LIMIT="1")
         done = subprocess.run(
