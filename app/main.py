@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import streamlit as st
 
-from app import add_documents, chat_view, runtime, sidebar
+from app import add_documents, chat_view, model_view, runtime, sidebar
 from app.safe_markdown import escape_text
 from app.service import ModelStatus
 
@@ -44,7 +44,7 @@ def main() -> None:
         except Exception as exc:  # a model that fails to load: answers quote passages instead
             runtime.show_error(exc, "Loading the model")
             model = ModelStatus(loaded=False)
-        sidebar.model_section(model, svc)
+        model_view.render(model, svc)
         tuning = sidebar.tuning_section(svc, model, sources)
     add_documents.render(svc, expanded=not sources)
     with runtime.errors_shown("Starting the conversation"):

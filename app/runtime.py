@@ -71,14 +71,15 @@ def session_work(svc: AppService) -> SessionWork:
     lock, sessions = _sessions()
     with lock:
         current = sessions.get(sid)
-        if current is not None and (current.owner is svc or current.busy()):
+        owner = (id(svc), svc.model_version)  # a new service or model: a new conversation
+        if current is not None and (current.owner == owner or current.busy()):
             return current
         with st.spinner("Loading the language model ..."):
             conv = svc.new_conversation()
         # Settings changed: keep what was said on screen. First visit: what is on disk.
         conv.load(current.conversation.shown() if current else store(svc).load(sid))
         saver = store(svc)
-        work = SessionWork(conv, on_turn=lambda _t: saver.save(sid, conv.shown()), owner=svc)
+        work = SessionWork(conv, on_turn=lambda _t: saver.save(sid, conv.shown()), owner=owner)
         sessions[sid] = work
         return work
 

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 from app.components import Components
 from app.conversation import Conversation
+from app.model_list import InstalledModel, installed_models
 from app.page_render import MIN_COVERAGE, DocumentFile, PageRenderer, PageView, check_file
 from core.errors import IndexNotFoundError, ModelError, PdfError, RagError
 from core.settings import Settings
@@ -70,6 +71,7 @@ class AppService:
         self._manifest: Manifest | None = None
         self._retriever: Any = None
         self._renderer = PageRenderer()  # rendered pages, shared by every browser session
+        self._model_version = 0  # +1 at every switch: conversations are rebuilt on the new one
 
     # -- heavy parts, loaded once ---------------------------------------------------------
 
@@ -90,6 +92,33 @@ class AppService:
                 except ModelError as exc:
                     self._model_problem = exc
             return self._generator
+
+    @property
+    def model_version(self) -> int:
+        return self._model_version
+
+    def installed_models(self) -> list[InstalledModel]:
+        return installed_models(self.settings.models_dir)
+
+    def use_model(self, path: Path) -> None:
+        """Answer with this installed model from now on, in every browser session.
+
+        It is loaded once, here; questions already running finish on the old one. A model
+        that fails to load raises `ModelError` and the current one stays.
+        """
+        path = Path(path)
+        if path not in {m.path for m in self.installed_models()}:
+            raise RagError(
+                f"{path.name} is not a model in the models folder",
+                hint=f"put the .gguf file in {self.settings.models_dir.name}/ first",
+            )
+        settings = self.settings.model_copy(update={"llm_model": path})
+        generator = self._components.load_generator(settings)  # seconds: other pages go on
+        with self._lock:
+            self._generator = generator
+            self._generator_tried = True
+            self._model_problem = None
+            self._model_version += 1
 
     def model_status(self) -> ModelStatus:
         generator = self.generator()

@@ -12,13 +12,7 @@ from app.safe_markdown import escape_text
 from app.service import AppService, ModelStatus
 from app.session_work import SessionWork
 from ingest.store.manifest import Manifest
-from llm.catalog import by_file
 
-NO_MODEL = (
-    "No model: quoting passages. For written answers, run `make run` (it installs the "
-    "default model once), put a `.gguf` model file in `{models_dir}/` (or set "
-    "`RAG_LLM_MODEL` to its path) and restart the app."
-)
 SEARCH_KEY = "search_documents"
 REMOVE_KEY = "remove_documents"
 
@@ -70,31 +64,6 @@ def _remove_form(svc: AppService, sources: list[str]) -> None:
         del st.session_state[REMOVE_KEY]
         st.session_state["notice"] = f"Removed {count(len(removed), 'document')} from the index."
         st.rerun()
-
-
-def model_section(model: ModelStatus, svc: AppService) -> None:
-    st.header("Model")
-    if model.loaded:
-        st.markdown(escape_text(model.file))
-        known = by_file(model.file)
-        if known is not None:
-            st.caption(
-                escape_text(
-                    f"{known.name}, {known.size_label}, licence {known.licence}. "
-                    f"Source: {known.source}."
-                )
-            )
-        st.caption(
-            f"context {model.n_ctx} tokens; {model.layers_on_gpu} of {model.layers_total} "
-            "layers on the GPU" + (" (CPU only)" if model.layers_on_gpu == 0 else "")
-        )
-        for warning in model.warnings:
-            st.warning(escape_text(warning))
-        return
-    if model.problem is not None:
-        show_error(model.problem, "Loading the model")
-    # Inside a code span nothing is Markdown; only a backtick could end it early.
-    st.info(NO_MODEL.format(models_dir=str(svc.settings.models_dir).replace("`", "'")))
 
 
 def tuning_section(svc: AppService, model: ModelStatus, sources: list[str]) -> Tuning:

@@ -1,0 +1,77 @@
+"""Choosing the model in the page, in a real browser, with two real (tiny) GGUF models.
+
+`streamlit run` with the real llama.cpp loader over a models folder holding two
+random-weight GGUF files (`tests/tiny_gguf.py`); headless Chromium picks the
+other one in the sidebar, switches, and asks a question that it answers.
+Skipped, with the reason, only where Chromium or Playwright is missing.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from core.settings import Settings
+from ingest.pipeline import run_ingest
+from tests.browser_app import (
+    ask_in_browser,
+    chromium_page,
+    missing_browser_reason,
+    running_app,
+    wait_until_idle,
+)
+from tests.fakes import FakeEmbedder
+from tests.pdf_factory import text_pdf
+from tests.tiny_gguf import TINY, write_llama_gguf
+
+pytestmark = [
+    pytest.mark.skipif(bool(missing_browser_reason()), reason=missing_browser_reason()),
+    pytest.mark.timeout(600),
+]
+WAIT_MS = 120_000
+
+
+def test_the_user_switches_between_installed_models(tmp_path):
+    docs, models = tmp_path / "docs", tmp_path / "models"
+    docs.mkdir()
+    models.mkdir()
+    text_pdf(docs / "handbook.pdf", ["The warranty lasts two years from the date of delivery."])
+    run_ingest(
+        [docs], Settings(index_dir=tmp_path / "index"), embedder=FakeEmbedder(), parser_processes=0
+    )
+    write_llama_gguf(models / "alpha.gguf", TINY)
+    write_llama_gguf(models / "beta.gguf", TINY)
+    os.utime(models / "alpha.gguf", (1, 1))  # beta is the newest: it is loaded first
+    env = {
+        "RAG_INDEX_DIR": str(tmp_path / "index"),
+        "RAG_DOCUMENTS_DIR": str(tmp_path / "uploads"),
+        "RAG_MODELS_DIR": str(models),
+        "RAG_CONVERSATIONS_DIR": str(tmp_path / "conversations"),
+        "RAG_RELEVANCE_FLOOR": "0.05",
+        "RAG_LLM_N_CTX": "1024",
+        "RAG_LLM_N_THREADS": "1",
+        "RAG_LLM_MAX_TOKENS": "32",
+        "RAG_APP_FACTORY": "tests.app_fakes:real_model",
+    }
+    with (
+        running_app(env, tmp_path / "streamlit.log") as url,
+        chromium_page(tmp_path / "profile") as page,
+    ):
+        page.goto(url)
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_text("beta.gguf", exact=True).wait_for(timeout=WAIT_MS)
+        sidebar.get_by_test_id("stSelectbox").click()
+        page.get_by_role("option").first.wait_for(timeout=WAIT_MS)
+        listed = "\n".join(page.get_by_role("option").all_inner_texts())
+        page.get_by_role("option").filter(has_text="alpha.gguf").click()
+        wait_until_idle(page, WAIT_MS)
+        sidebar.get_by_role("button", name="Switch model").click()
+        page.get_by_text("Answers now come from alpha.gguf").wait_for(timeout=WAIT_MS)
+        sidebar.get_by_text("alpha.gguf", exact=True).wait_for(timeout=WAIT_MS)
+        ask_in_browser(page, "How long does the warranty last?", timeout_ms=WAIT_MS)
+        captions = sidebar.inner_text()
+    assert "alpha.gguf" in listed and "beta.gguf" in listed
+    assert "context 4,096 tokens" in listed and "MB" in listed
+    assert "context 1024 tokens" in captions  # the offload report of the model now loaded
+    assert "layers on the GPU" in captions
