@@ -11,6 +11,10 @@ DOCS ?= ../shared/corpus/seeds
 MODEL ?= default
 # Tesseract languages `make ocr` installs (Debian packages tesseract-ocr-LANG), e.g. eng+fra.
 OCR_LANGS ?= eng
+# x86-64 GCC/Clang: keep -march=native but switch AMX off (see the install step).
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_FLAGS := $(shell [ "$$(uname -m)" = x86_64 ] && echo | $${CC:-cc} $(NO_AMX) -E - >/dev/null 2>&1 \
+	&& echo 'CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)"')
 
 .PHONY: install run test lint ingest bench clean chromium install-cuda ocr
 
@@ -18,6 +22,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	# The CPU build of torch first, pinned, so nothing pulls the multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
+	# llama.cpp is compiled for this CPU, but without AMX: on VMs whose CPU reports AMX
+	# (Sapphire Rapids under Firecracker, seen here) its AMX kernels crash at the first
+	# token. Built without pip's wheel cache, so a wheel compiled elsewhere is never reused.
+	$(LLAMA_FLAGS) $(PY) -m pip install -q --no-cache-dir --no-binary llama-cpp-python \
+		"$$(grep -E '^llama-cpp-python==' requirements.txt)"
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $(STAMP)
 
@@ -73,5 +82,5 @@ clean:
 
 # llama.cpp with CUDA offload (needs the CUDA toolkit's nvcc); then set RAG_LLM_N_GPU_LAYERS=-1.
 install-cuda: $(STAMP)
-	CMAKE_ARGS="-DGGML_CUDA=on" FORCE_CMAKE=1 $(PY) -m pip install --force-reinstall --no-deps \
+	$(LLAMA_FLAGS) CMAKE_ARGS="-DGGML_CUDA=on" FORCE_CMAKE=1 $(PY) -m pip install --force-reinstall --no-deps \
 		--no-cache-dir --no-binary llama-cpp-python llama-cpp-python==0.3.36
