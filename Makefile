@@ -51,7 +51,9 @@ ocr:
 run: $(STAMP) ocr
 	@$(PY) -m llm.install $(MODEL) > $(VENV)/.model
 	@m=$$(cat $(VENV)/.model); if [ -z "$${RAG_LLM_MODEL:-}" ] && [ -n "$$m" ]; then \
-	  export RAG_LLM_MODEL="$$m"; fi; exec $(PY) -m streamlit run app/main.py
+	  export RAG_LLM_MODEL="$$m"; fi; \
+	if [ -n "$${RAG_LLM_MODEL:-}" ]; then $(PY) -m llm.smoke "$$RAG_LLM_MODEL" || exit 2; fi; \
+	exec $(PY) -m streamlit run app/main.py
 
 # The browser test drives Debian's Chromium. Installed here when missing and possible
 # (root with apt-get); otherwise that one test is skipped and says why.
