@@ -7,6 +7,7 @@ before it reaches the page; nothing here allows raw HTML.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -20,6 +21,7 @@ from app.sources_view import render_sources, source_anchor
 
 STOPPED = "Stopped before the answer was finished; not used for follow-up questions."
 FOLLOW_EVERY_S = 0.2
+Watcher = Callable[[], bool]  # updates its part of the page; True: finished, rerun
 EMPTY_INDEX = (
     "No documents yet. Add PDFs above: drop them into the upload box or enter the path "
     "of a folder on this computer. From a terminal, `python -m ingest FOLDER` does the same."
@@ -78,16 +80,19 @@ def _show(slot: Any, job: Job) -> None:
         slot.caption(_progress(job))
 
 
-def _follow(slots: dict[int, Any], work: SessionWork) -> None:
-    """Show the pending answers as they grow; rerun the page when one is finished.
+def _follow(slots: dict[int, Any], work: SessionWork, watchers: list[Watcher]) -> None:
+    """Show the pending answers as they grow (and whatever `watchers` follow, e.g. an
+    ingest's progress); rerun the page when one is finished.
 
-    Any click reruns the page and ends this loop; the worker goes on, and the new
-    run shows the same answers and follows them again.
+    Any click reruns the page and ends this loop; the workers go on, and the new
+    run shows the same work and follows it again.
     """
     shown: dict[int, tuple[int, str]] = {}
     while True:
         jobs = [j for j in work.jobs() if j.id in slots]
-        if not jobs:
+        if any(watch() for watch in watchers):
+            st.rerun()  # e.g. an ingest ended: show its outcome and the new documents
+        if not jobs and not watchers:
             return
         if any(j.finished for j in jobs):
             st.rerun()  # the finished turn is rendered whole, and the download holds it
@@ -105,8 +110,12 @@ def render(
     turns: list[ChatTurn],
     tuning: Tuning,
     has_documents: bool,
+    watchers: list[Watcher] | None = None,
 ) -> None:
-    """`turns`: the conversation as the rest of the page (the download) saw it in this run."""
+    """`turns`: the conversation as the rest of the page (the download) saw it in this run.
+
+    Ends by following the pending answers and `watchers` until they finish (see `_follow`).
+    """
     question = st.chat_input(
         "Ask a question about your documents" if has_documents else "Add documents first",
         disabled=not has_documents,
@@ -129,4 +138,4 @@ def render(
     jobs = work.jobs()
     if any(job.finished for job in jobs):
         st.rerun()  # finished after `turns` was read: show it whole
-    _follow({job.id: _pending(work, job) for job in jobs}, work)
+    _follow({job.id: _pending(work, job) for job in jobs}, work, watchers or [])

@@ -46,13 +46,14 @@ def main() -> None:
             model = ModelStatus(loaded=False)
         model_view.render(model, svc)
         tuning = sidebar.tuning_section(svc, model, sources)
-    add_documents.render(svc, expanded=not sources)
+    ingest_watch = add_documents.render(svc, expanded=not sources)
     with runtime.errors_shown("Starting the conversation"):
         work = runtime.session_work(svc)
         turns = work.conversation.shown()  # one reading for the chat and the download
         with st.sidebar:
             sidebar.conversation_section(svc, work, turns)
-        chat_view.render(svc, work, turns, tuning, has_documents=bool(sources))
+        watchers = [ingest_watch] if ingest_watch else []
+        chat_view.render(svc, work, turns, tuning, bool(sources), watchers)
 
 
 # Streamlit runs this file as __main__. Parser processes are started with "spawn", which

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from app.components import Components
 from app.conversation import Conversation
+from app.ingest_job import IngestJob
 from app.model_list import InstalledModel, installed_models
 from app.page_render import MIN_COVERAGE, DocumentFile, PageRenderer, PageView, check_file
 from core.errors import IndexNotFoundError, ModelError, PdfError, RagError
@@ -71,6 +72,7 @@ class AppService:
         self._manifest: Manifest | None = None
         self._retriever: Any = None
         self._renderer = PageRenderer()  # rendered pages, shared by every browser session
+        self._ingest_job: IngestJob | None = None
         self._model_version = 0  # +1 at every switch: conversations are rebuilt on the new one
 
     # -- heavy parts, loaded once ---------------------------------------------------------
@@ -244,10 +246,24 @@ class AppService:
             within=self.settings.ingest_root_paths(),
         )
 
-    def add_uploads(
-        self, uploads: Sequence[Upload], on_progress: ProgressCallback | None = None
-    ) -> AddResult:
-        """Save uploaded PDFs into `documents_dir`, then index the ones that were accepted."""
+    def start_ingest(self, label: str, run: Callable[[ProgressCallback], AddResult]) -> IngestJob:
+        """Run an ingest in the background (see `app.ingest_job`); one at a time."""
+        with self._lock:
+            current = self._ingest_job
+            if current is not None and not current.finished:
+                raise RagError(
+                    f"Documents are being added already ({current.label})",
+                    hint="wait for it to finish, or stop it, then add these",
+                )
+            self._ingest_job = IngestJob(label, run).start()
+            return self._ingest_job
+
+    def ingest_job(self) -> IngestJob | None:
+        """The running ingest, or the last one (its result stays readable)."""
+        return self._ingest_job
+
+    def save_uploads(self, uploads: Sequence[Upload]) -> tuple[list[Any], list[str]]:
+        """Save uploaded PDFs into `documents_dir`: (saved, one message per rejected file)."""
         from ingest.uploads import store_upload
 
         limit = self.settings.upload_max_files
@@ -270,12 +286,29 @@ class AppService:
                 )
             except PdfError as exc:
                 rejected.append(str(exc))
+        return saved, rejected
+
+    def ingest_saved(
+        self,
+        saved: Sequence[Any],
+        rejected: Sequence[str] = (),
+        on_progress: ProgressCallback | None = None,
+    ) -> AddResult:
+        """Index uploads `save_uploads` kept; the new ones the ingest skipped are deleted."""
         if not saved:
             return AddResult(None, tuple(rejected))
         # The documents folder is where uploads go, whatever RAG_INGEST_ROOTS says.
         report = self._ingest([s.path for s in saved], on_progress)
+        # Not when stopped: the uploads not read yet stay, for the next "Add folder".
         self._forget_unindexed([s.path for s in saved if s.created])
         return AddResult(report, tuple(rejected))
+
+    def add_uploads(
+        self, uploads: Sequence[Upload], on_progress: ProgressCallback | None = None
+    ) -> AddResult:
+        """Save uploaded PDFs into `documents_dir`, then index the ones that were accepted."""
+        saved, rejected = self.save_uploads(uploads)
+        return self.ingest_saved(saved, rejected, on_progress)
 
     def _forget_unindexed(self, created: Sequence[Path]) -> None:
         """Delete uploads this call saved that were skipped (corrupt, scanned, ...): junk

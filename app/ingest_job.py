@@ -1,0 +1,120 @@
+"""An ingest that runs in the background of the page: never cancelled by a click, stoppable.
+
+The page script starts it and only reads its progress, so the chat stays
+usable (questions search the index as it is; finished files appear at each
+checkpoint) and a click elsewhere reruns the page without touching it. One
+ingest runs at a time per service (one index); every browser tab sees it.
+`cancel` stops it at the next progress report: the ingest pipeline then
+commits the files it finished (`ingest.store.writer.committing`) and the
+rest are left for the next run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ingest.pipeline import Progress
+
+State = Literal["running", "done", "stopped", "failed"]
+_IDS = itertools.count(1)
+
+
+class IngestCancelled(Exception):
+    """Raised from the progress callback to stop the pipeline (it commits finished files)."""
+
+
+@dataclass
+class IngestJob:
+    """One ingest from the page. `run` gets the progress callback and returns its result."""
+
+    label: str
+    run: Callable[[Callable[[Progress], None]], Any]
+    id: int = field(default_factory=lambda: next(_IDS))
+    state: State = "running"
+    progress: Progress | None = None
+    result: Any = None
+    error: BaseException | None = None
+    started: float = field(default_factory=time.monotonic)
+    ended: float = 0.0
+    _cancel: threading.Event = field(default_factory=threading.Event)
+    # Hook for more detail in the status line (e.g. OCR): Progress -> extra text.
+    detail: Callable[[Progress], str] | None = None
+
+    def start(self) -> IngestJob:
+        threading.Thread(target=self._work, name=f"ingest-{self.id}", daemon=True).start()
+        return self
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelling(self) -> bool:
+        return self._cancel.is_set() and self.state == "running"
+
+    @property
+    def finished(self) -> bool:
+        return self.state != "running"
+
+    def _on_progress(self, progress: Progress) -> None:
+        self.progress = progress
+        if self._cancel.is_set():
+            raise IngestCancelled()
+
+    def _work(self) -> None:
+        try:
+            self.result = self.run(self._on_progress)
+            state: State = "done"
+        except IngestCancelled:
+            state = "stopped"
+        except Exception as exc:  # shown by the page
+            self.error = exc
+            state = "failed"
+        self.ended = time.monotonic()
+        self.state = state
+
+    def status(self) -> str:
+        """'3 of 17 files, 412 of 1,360 pages (6.1 pages/s, about 2 min left), 980 chunks'."""
+        p = self.progress
+        if p is None:
+            return f"{self.label}: finding the PDFs ..."
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = p.pages_done / elapsed
+        text = f"{p.files_done} of {p.files_total} files, {p.pages_done:,}"
+        if p.pages_total:
+            text += f" of about {p.pages_total:,}"
+        text += f" pages ({rate:.1f} pages/s"
+        left = max(p.pages_total - p.pages_done, 0)
+        if rate > 0 and left:
+            text += f", about {duration(left / rate)} left"
+        text += f"), {p.chunks:,} chunks"
+        if p.ocr_pages:
+            text += f", {p.ocr_pages:,} pages read by OCR"
+        if self.detail is not None:
+            text += self.detail(p)
+        return text + (f": {p.current}" if p.current else "")
+
+    @property
+    def share(self) -> float:
+        p = self.progress
+        if p is None or not p.pages_total:
+            return 0.0
+        return min(p.pages_done / p.pages_total, 1.0)
+
+
+def duration(seconds: float) -> str:
+    """'40 s', '3 min', '1 h 5 min'.
+
+    >>> duration(40), duration(170), duration(3900)
+    ('40 s', '3 min', '1 h 5 min')
+    """
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
