@@ -18,7 +18,8 @@ import streamlit as st
 from app.ingest_job import IngestJob
 from app.runtime import show_error
 from app.safe_markdown import escape_text
-from app.service import AddResult, AppService, Upload
+from app.service import AddResult, AppService, Upload, check_within_roots
+from core.errors import RagError
 from core.types import IngestReport
 
 SEEN_KEY = "ingest_seen"  # the id of the last ingest whose outcome this session was shown
@@ -79,18 +80,24 @@ def render(svc: AppService, expanded: bool) -> Callable[[], bool] | None:
         st.session_state[ROUND_KEY] = st.session_state.get(ROUND_KEY, 0) + 1
         st.rerun()
     if add_folder and folder.strip():
-        path = Path(os.path.expanduser(folder.strip()))
-        if not path.exists():
-            st.error(
-                escape_text(
-                    f"There is no folder or file {folder.strip()!r} on this computer. "
-                    "Check the path (copy it from your file manager)."
-                )
-            )
-        else:
-            _start(svc, path.name or str(path), lambda progress: svc.ingest([path], progress))
-            st.rerun()
+        _add_folder(svc, Path(os.path.expanduser(folder.strip())))
     return _progress(job) if running else None
+
+
+def _add_folder(svc: AppService, path: Path) -> None:
+    try:
+        # The roots first: whether a path outside them exists is none of the page's business.
+        check_within_roots([path], svc.settings)
+        if not path.exists():
+            raise RagError(
+                f"There is no folder or PDF named {path.name or str(path)!r} at that path",
+                hint="check the path (copy it from your file manager)",
+            )
+    except Exception as exc:  # the UI boundary
+        show_error(exc, "Adding documents")
+        return
+    _start(svc, path.name or str(path), lambda progress: svc.ingest([path], progress))
+    st.rerun()
 
 
 def _start(svc: AppService, label: str, run: Callable) -> None:

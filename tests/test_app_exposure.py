@@ -47,6 +47,7 @@ def test_an_unexpected_error_shows_its_kind_but_no_text(app_env, monkeypatch):
         raise ValueError(f"cannot parse {app_env}/private/notes.pdf")
 
     monkeypatch.setattr(AppService, "ingest", broken)
+    (app_env / "allowed").mkdir()
     at = start()
     _add_folder(at, app_env / "allowed")
     (message,) = [plain(e.value) for e in at.error]
@@ -76,3 +77,11 @@ def test_the_page_warns_when_it_listens_beyond_localhost(app_env, address):
     warnings = [plain(w.value) for w in at.warning]
     assert any("anyone who can reach it can read the indexed documents" in w for w in warnings)
     assert not any("anyone who can reach it" in plain(w.value) for w in private.warning)
+
+
+def test_a_folder_path_that_does_not_exist_is_an_error_not_a_success(app_env):
+    at = start()
+    _add_folder(at, app_env / "allowed" / "typo")
+    (message,) = [plain(e.value) for e in at.error]
+    assert "There is no folder or PDF named 'typo'" in message and str(app_env) not in message
+    assert not at.success
