@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 SEED = 12  # letters a run must share before it counts (shorter seeds match by chance)
 MAX_GAP = 2000  # letters a later run may skip on the page (removed headers, figure labels)
+MAX_TRIES = 32  # occurrences of one seed compared
 
 
 @dataclass(frozen=True)
@@ -97,18 +98,16 @@ def match_letters(passage: str, pages: str) -> list[tuple[int, int]]:
     """
     runs: list[tuple[int, int]] = []
     i = j = 0
-    n, m = len(passage), len(pages)
+    n = len(passage)
     while i < n:
         seed = passage[i : i + SEED]
         if len(seed) < min(SEED, 4):  # a tail too short to place with confidence
             break
-        pos = pages.find(seed, j)
-        if pos < 0 or (runs and pos - j > MAX_GAP):
+        limit = j + MAX_GAP if runs else len(pages)  # the first run may start anywhere
+        pos, length = _best_occurrence(passage, i, pages, j, limit, seed)
+        if pos < 0:
             i += 1  # a letter the page does not have here: step over it
             continue
-        length = len(seed)
-        while i + length < n and pos + length < m and passage[i + length] == pages[pos + length]:
-            length += 1
         if runs and runs[-1][1] == pos:
             runs[-1] = (runs[-1][0], pos + length)
         else:
@@ -116,6 +115,33 @@ def match_letters(passage: str, pages: str) -> list[tuple[int, int]]:
         i += length
         j = pos + length
     return runs
+
+
+def _best_occurrence(
+    passage: str, i: int, pages: str, start: int, limit: int, seed: str
+) -> tuple[int, int]:
+    """Where on the pages the passage's letters from `i` on agree longest (a seed such as
+    "synopsisdbht" can occur several times on a page), and for how many letters."""
+    best, best_length = -1, 0
+    pos = pages.find(seed, start)
+    tries = 0
+    while 0 <= pos <= limit and tries < MAX_TRIES:
+        length = _agree(passage, i, pages, pos)
+        if length > best_length:
+            best, best_length = pos, length
+        if i + length >= len(passage):
+            break  # the rest of the passage: nothing can agree longer
+        pos = pages.find(seed, pos + 1)
+        tries += 1
+    return best, best_length
+
+
+def _agree(passage: str, i: int, pages: str, pos: int) -> int:
+    length = 0
+    n, m = len(passage), len(pages)
+    while i + length < n and pos + length < m and passage[i + length] == pages[pos + length]:
+        length += 1
+    return length
 
 
 BoxLookup = Callable[[int, int], Rect]  # (page, pdfium char index) -> its box

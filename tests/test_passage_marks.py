@@ -86,3 +86,14 @@ def test_runs_resume_after_a_gap_and_short_coincidences_are_not_marked():
     runs = match_letters(passage, pages)
     assert "".join(pages[a:b] for a, b in runs) == passage
     assert match_letters("abc", "xxabcxx") == []  # under the seed length: not placed
+
+
+def test_a_seed_that_occurs_twice_is_placed_where_the_passage_agrees_longest():
+    # "Synopsis<?dbhtml ..." starts several entries of a reference page (bench/highlight.py).
+    earlier = "Synopsis dbhtml linenumbering width Specifies width for line numbers. "
+    wanted = "Synopsis dbhtml stop chunking When generating chunked HTML output, stop here."
+    page = "".join(c for c, _ in fold(earlier + "filler " * 400 + wanted))
+    passage = "".join(c for c, _ in fold(wanted))
+    runs = match_letters(passage, page)
+    assert "".join(page[a:b] for a, b in runs) == passage
+    assert runs[0][0] > len(earlier)
