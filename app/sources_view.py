@@ -47,7 +47,7 @@ def source_label(n: int, turn: ChatTurn) -> str:
     p = turn.passages[n - 1]
     cited = "cited" if n in turn.cited else "not cited"
     words = f"{relevance_words(p.score)} ({p.score:.2f})"
-    return escape_text(f"[{n}] {p.source} {p.pages}{source_tags(p)} · {words} · {cited}")
+    return escape_text(f"[{n}] {p.location}{source_tags(p)} · {words} · {cited}")
 
 
 def source_anchor(turn_index: int, n: int) -> str:

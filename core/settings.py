@@ -182,6 +182,20 @@ class Settings(BaseSettings):
         description="Each browser session's conversation, kept so that a reload shows it again.",
     )
 
+    # Document structure in the chunks, and the second look at the top (issue 14).
+    chunk_format: int = Field(
+        2,
+        ge=1,
+        le=2,
+        description="2: chunks carry their document title and section path, embedded and "
+        "keyword-indexed as a short header; 1: plain chunks (indexes built before).",
+    )
+    rerank: bool = Field(
+        True,
+        description="Re-score the fused top candidates with phrase, proximity and "
+        "section-title matches (retrieval.rerank).",
+    )
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap >= self.chunk_tokens:

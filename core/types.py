@@ -44,10 +44,25 @@ class Chunk:
     n_tokens: int
     # Lowest OCR confidence of the pages it spans that were OCR'd; None: no OCR text.
     ocr_confidence: float | None = None
+    # Document structure (format 2): the document's title, the section path the chunk sits
+    # under, and the short header embedded and keyword-indexed with it. Not in the id: a
+    # renamed section does not make the same text another chunk.
+    title: str = ""
+    section: tuple[str, ...] = ()
+    heading: str = ""
 
     @property
     def ocr(self) -> bool:
         return self.ocr_confidence is not None
+
+    @property
+    def embed_text(self) -> str:
+        """What the embedding model reads: the header, then the text.
+
+        >>> Chunk("a.pdf", 0, 1, 1, "Use -v.", 3, heading="gs › 2 Options").embed_text
+        'gs › 2 Options\\nUse -v.'
+        """
+        return f"{self.heading}\n{self.text}" if self.heading else self.text
 
     @property
     def chunk_id(self) -> str:
@@ -112,6 +127,8 @@ class Passage:
     text: str
     chunk_id: str = ""
     ocr_confidence: float | None = None  # None: the text layer; else OCR's confidence (0..1)
+    title: str = ""
+    section: tuple[str, ...] = ()
 
     @property
     def ocr(self) -> bool:
@@ -129,6 +146,19 @@ class Passage:
             return f"p. {self.page_start}"
         return f"pp. {self.page_start}-{self.page_end}"
 
+    @property
+    def location(self) -> str:
+        """File, section path and pages, as shown with sources.
+
+        >>> Passage("sbcl.pdf", 20, 20, 0.5, "...", section=("3 Starting", "3.3 Options")).location
+        'sbcl.pdf › 3 Starting › 3.3 Options, p. 20'
+        >>> Passage("notes.pdf", 2, 3, 0.5, "...").location
+        'notes.pdf pp. 2-3'
+        """
+        if not self.section:
+            return f"{self.source} {self.pages}"
+        return " › ".join((self.source, *self.section)) + f", {self.pages}"
+
     def to_json(self) -> dict:
         return {
             "source": self.source,
@@ -137,4 +167,6 @@ class Passage:
             "score": round(float(self.score), 4),
             "text": self.text,
             "ocr": {"confidence": round(self.ocr_confidence, 4)} if self.ocr else None,
+            "title": self.title,
+            "section": list(self.section),
         }

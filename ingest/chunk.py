@@ -26,7 +26,7 @@ Only the units of the chunk being built are kept between pages, so memory stays
 bounded for a 2,000-page document when pages are fed as they are parsed.
 
 This module also states what it needs from a tokenizer (`TokenCounter`) and
-how text is cut at token offsets (`split_at_token_boundaries`); `ingest.embed`
+how text is cut at token offsets (`ingest.token_split`); `ingest.embed`
 implements the counter with the embedding model's own tokenizer.
 
 Why not LangChain's splitters as they are: RecursiveCharacterTextSplitter calls
@@ -54,14 +54,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from core.errors import ConfigError, RagError
 from core.types import Chunk, PageText
+from ingest.token_split import split_at_token_boundaries
 
 # After ., ! or ? (possibly closed by a quote or bracket) and before more text.
+__all__ = ["Chunker", "TokenCounter", "chunk_pages", "iter_chunks", "split_at_token_boundaries"]
+
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'”’)\]])\s+")
+
+
+class Structure(Protocol):
+    """What a document's structure tells the chunker (`ingest.structure.DocumentStructure`)."""
+
+    title: str
+
+    def on_page(self, page: PageText) -> list[tuple[int, tuple[str, ...]]]:
+        """(character offset, section path) where sections begin on the page, in order."""
+        ...
+
+    def heading(self, section: tuple[str, ...], n_tokens: int) -> str:
+        """The header embedded with a chunk of `n_tokens` under `section` ("" for none)."""
+        ...
 
 
 class TokenCounter(Protocol):
@@ -76,78 +93,13 @@ class TokenCounter(Protocol):
         ...
 
 
-def split_at_token_boundaries(
-    text: str,
-    spans: Sequence[tuple[int, int]],
-    word_ids: Sequence[int | None],
-    max_tokens: int,
-) -> list[str]:
-    """Cut `text` into stripped pieces of at most `max_tokens` of the given tokens.
-
-    `spans` are the (start, end) character offsets of each token in `text`;
-    `word_ids` the pre-tokenizer word of each token. Cuts prefer whitespace,
-    then word boundaries (e.g. before punctuation), and only as a last resort
-    fall between two pieces of one word. Only whitespace at the cuts is lost.
-
-    >>> spans = [(0, 2), (3, 5), (5, 6), (6, 8)]  # "ab", "cd", ",", "ef"
-    >>> split_at_token_boundaries("ab cd,ef", spans, [0, 1, 2, 3], max_tokens=3)
-    ['ab', 'cd,ef']
-    """
-    if max_tokens < 1:
-        raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
-    pieces: list[str] = []
-    piece_char = 0  # where the current piece starts in `text`
-    first = 0  # its first token
-    while len(spans) - first > max_tokens:
-        cut = _best_cut(text, spans, word_ids, first, first + max_tokens, piece_char)
-        if cut is None:
-            break
-        pieces.append(text[piece_char : spans[cut][0]])
-        piece_char, first = spans[cut][0], cut
-    pieces.append(text[piece_char:])
-    return [piece.strip() for piece in pieces if piece.strip()]
-
-
-def _best_cut(
-    text: str,
-    spans: Sequence[tuple[int, int]],
-    word_ids: Sequence[int | None],
-    first: int,
-    limit: int,
-    piece_char: int,
-) -> int | None:
-    """Index of the token that starts the next piece, in (first, limit] if at all possible."""
-    at_space = at_word = at_token = None
-    for k in range(limit, first, -1):
-        start, prev_end = spans[k][0], spans[k - 1][1]
-        # Tokens sharing characters (byte-level pieces of one character) cannot be cut apart.
-        if start < prev_end or start <= piece_char:
-            continue
-        at_token = at_token or k
-        if at_word is None and word_ids[k] != word_ids[k - 1]:
-            at_word = k
-        if at_space is None and any(ch.isspace() for ch in text[prev_end:start]):
-            at_space = k
-            break
-    # A cut in the first half would make a tiny piece; a word boundary later on is better.
-    half = first + max(1, (limit - first) // 2)
-    for candidate in (at_space, at_word):
-        if candidate is not None and candidate >= half:
-            return candidate
-    for candidate in (at_space, at_word, at_token):
-        if candidate is not None:
-            return candidate
-    # No character boundary in the window at all: the piece must grow past the budget.
-    later = range(limit + 1, len(spans))
-    return next((k for k in later if spans[k][0] >= max(spans[k - 1][1], piece_char + 1)), None)
-
-
 @dataclass(frozen=True, slots=True)
 class _Unit:
     text: str
     separator: str  # what joins it to the unit before: " " inside a line, "\n" at a line break
     page: int
     n_tokens: int
+    section: tuple[str, ...] = ()
 
 
 class Chunker:
@@ -157,8 +109,14 @@ class Chunker:
     """
 
     def __init__(
-        self, source: str, counter: TokenCounter, max_tokens: int, overlap_tokens: int
+        self,
+        source: str,
+        counter: TokenCounter,
+        max_tokens: int,
+        overlap_tokens: int,
+        structure: Structure | None = None,
     ) -> None:
+        """`structure`: gives each chunk its title, section path and header (format 2)."""
         if max_tokens < 1 or not 0 <= overlap_tokens < max_tokens:
             raise ConfigError(
                 f"chunking needs 0 <= overlap ({overlap_tokens}) < chunk size ({max_tokens})",
@@ -174,6 +132,7 @@ class Chunker:
         self._fresh_units = 0  # units of the window that no emitted chunk holds yet
         self._next_ordinal = 0
         self._ocr_confidence: dict[int, float] = {}  # page -> confidence, for OCR'd pages
+        self.structure = structure
 
     def feed(self, pages: Iterable[PageText]) -> list[Chunk]:
         """Chunk more pages (in order); returns the chunks they completed."""
@@ -211,32 +170,38 @@ class Chunker:
 
     def _units(self, page: PageText) -> list[_Unit]:
         """The page's units with their token counts (one batched count, two if cuts)."""
-        texts, separators = [], []
-        for line in page.text.splitlines():
+        texts, separators, line_sections = [], [], []
+        starts = self.structure.on_page(page) if self.structure else [(0, ())]
+        offset, next_start = 0, 1
+        for line in page.text.splitlines(keepends=True):
+            offset += len(line)
+            while next_start < len(starts) and starts[next_start][0] < offset:
+                next_start += 1  # a line belongs to the last section begun before its end
             separator = "\n"
-            for sentence in _SENTENCE_BREAK.split(line):
+            for sentence in _SENTENCE_BREAK.split(line.strip()):
                 if sentence.strip():
                     texts.append(sentence.strip())
                     separators.append(separator)
+                    line_sections.append(starts[next_start - 1][1])
                     separator = " "
         counts = self.counter.count_tokens(texts) if texts else []
-        units = list(zip(texts, separators, counts, strict=True))
+        units = list(zip(texts, separators, counts, line_sections, strict=True))
         if any(count > self._unit_budget for count in counts):
             units = self._cut_long_units(units)
         # A unit of zero tokens (say, only U+FFFD) is invisible to the model: nothing to find.
-        return [_Unit(text, sep, page.page, count) for text, sep, count in units if count > 0]
+        return [_Unit(text, sep, page.page, n, sec) for text, sep, n, sec in units if n > 0]
 
-    def _cut_long_units(self, units: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+    def _cut_long_units(self, units: list[tuple]) -> list[tuple]:
         """Long units replaced by their pieces, which are counted in one more batched call."""
-        cut: list[tuple[str, str, int | None]] = []
-        for text, separator, count in units:
+        cut: list[tuple] = []
+        for text, separator, count, section in units:
             if count <= self._unit_budget:
-                cut.append((text, separator, count))
+                cut.append((text, separator, count, section))
                 continue
             pieces = self.counter.split_to_tokens(text, self._unit_budget)
-            cut.extend((piece, " " if i else separator, None) for i, piece in enumerate(pieces))
-        new_counts = iter(self.counter.count_tokens([text for text, _, n in cut if n is None]))
-        return [(text, sep, next(new_counts) if n is None else n) for text, sep, n in cut]
+            cut.extend((p, " " if i else separator, None, section) for i, p in enumerate(pieces))
+        new_counts = iter(self.counter.count_tokens([u[0] for u in cut if u[2] is None]))
+        return [(t, sep, next(new_counts) if n is None else n, sec) for t, sep, n, sec in cut]
 
     def _verified(self, windows: Sequence[list[_Unit]]) -> list[Chunk]:
         """Chunks of the windows, each counted again; a window over the limit is split."""
@@ -248,7 +213,8 @@ class Chunker:
             windows, texts, self.counter.count_tokens(texts), strict=True
         ):
             if count <= self.max_tokens:
-                chunks.append(self._chunk(units[0].page, units[-1].page, text, count))
+                section = _main_section(units)
+                chunks.append(self._chunk(units[0].page, units[-1].page, text, count, section))
             elif len(units) > 1:
                 middle = len(units) // 2
                 chunks.extend(self._verified([units[:middle], units[middle:]]))
@@ -266,28 +232,41 @@ class Chunker:
                 hint="report this with the PDF; meanwhile raise RAG_CHUNK_TOKENS",
             )
         return [
-            self._chunk(unit.page, unit.page, piece, count)
+            self._chunk(unit.page, unit.page, piece, count, unit.section)
             for piece, count in zip(pieces, counts, strict=True)
         ]
 
-    def _chunk(self, page_start: int, page_end: int, text: str, n_tokens: int) -> Chunk:
+    def _chunk(
+        self, page_start: int, page_end: int, text: str, n_tokens: int, section: tuple[str, ...]
+    ) -> Chunk:
         known = self._ocr_confidence
         confidences = [known[p] for p in range(page_start, page_end + 1) if p in known]
+        ordinal, self._next_ordinal = self._next_ordinal, self._next_ordinal + 1
         chunk = Chunk(
             self.source,
-            self._next_ordinal,
+            ordinal,
             page_start,
             page_end,
             text,
             n_tokens,
-            min(confidences) if confidences else None,
+            ocr_confidence=min(confidences) if confidences else None,
         )
-        self._next_ordinal += 1
-        return chunk
+        if self.structure is None:
+            return chunk
+        heading = self.structure.heading(section, n_tokens)
+        return replace(chunk, title=self.structure.title, section=section, heading=heading)
 
 
 def _joined(units: Sequence[_Unit]) -> str:
     return units[0].text + "".join(unit.separator + unit.text for unit in units[1:])
+
+
+def _main_section(units: Sequence[_Unit]) -> tuple[str, ...]:
+    """The section holding most of a chunk's tokens (the earlier one on a tie)."""
+    tokens: dict[tuple[str, ...], int] = {}
+    for unit in units:
+        tokens[unit.section] = tokens.get(unit.section, 0) + unit.n_tokens
+    return max(tokens, key=tokens.__getitem__)
 
 
 def iter_chunks(
@@ -296,9 +275,10 @@ def iter_chunks(
     counter: TokenCounter,
     max_tokens: int,
     overlap_tokens: int,
+    structure: Structure | None = None,
 ) -> Iterator[Chunk]:
     """Chunks of a file, yielded as soon as they are complete (memory stays bounded)."""
-    chunker = Chunker(source, counter, max_tokens, overlap_tokens)
+    chunker = Chunker(source, counter, max_tokens, overlap_tokens, structure)
     for page in pages:
         yield from chunker.feed([page])
     yield from chunker.finish()
@@ -310,6 +290,7 @@ def chunk_pages(
     counter: TokenCounter,
     max_tokens: int,
     overlap_tokens: int,
+    structure: Structure | None = None,
 ) -> list[Chunk]:
     """All chunks of a file; see the module docstring for how they are made."""
-    return list(iter_chunks(pages, source, counter, max_tokens, overlap_tokens))
+    return list(iter_chunks(pages, source, counter, max_tokens, overlap_tokens, structure))

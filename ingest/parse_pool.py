@@ -23,6 +23,7 @@ from pathlib import Path
 from core.errors import PdfError
 from core.types import PageText
 from ingest.ocr import OcrConfig, OcrStats
+from ingest.structure import OutlineEntry, read_structure
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class FileOpened:
     index: int
     page_count: int
     backend: str
+    title: str = ""  # from the PDF's metadata ("" if none)
+    outline: tuple[OutlineEntry, ...] = ()  # its bookmarks (ingest.structure)
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,8 @@ def parse_file(
     config = ocr or OcrConfig(enabled=False)
     try:
         with open_pdf(path, backend) as doc, OcrReader(doc, path, config) as reader:
-            yield FileOpened(index, doc.page_count, doc.backend)
+            title, outline = read_structure(doc)
+            yield FileOpened(index, doc.page_count, doc.backend, title, outline)
             batches = iter_page_batches(reader, batch_pages)
             for start in range(0, doc.page_count, batch_pages):
                 for page_index in range(start, min(start + batch_pages, doc.page_count)):

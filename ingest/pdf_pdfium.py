@@ -71,6 +71,14 @@ class PdfiumDocument(ClosingDocument):
             if page is not None:
                 page.close()
 
+    def structure(self) -> tuple[str, list]:
+        """The metadata title and the outline (`ingest.structure`)."""
+        from ingest.structure import pdfium_structure
+
+        if self._pdf is None:
+            raise ValueError(f"{self.path.name} is closed")
+        return pdfium_structure(self._pdf)
+
     def close(self) -> None:
         if self._pdf is not None:
             self._pdf.close()

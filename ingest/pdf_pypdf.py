@@ -53,6 +53,14 @@ class PypdfDocument(ClosingDocument):
             if self._pages_since_reset >= PAGES_PER_CACHE_RESET:
                 self._forget_parsed_objects(reader)
 
+    def structure(self) -> tuple[str, list]:
+        """The metadata title and the outline (`ingest.structure`)."""
+        from ingest.structure import pypdf_structure
+
+        if self._reader is None:
+            raise ValueError(f"{self.path.name} is closed")
+        return pypdf_structure(self._reader)
+
     def _forget_parsed_objects(self, reader: PdfReader) -> None:
         # pypdf caches every object it parses, so memory grows with the pages read (about
         # 40 MB over a 272-page manual); dropping the cache keeps it flat for ~15% more time.

@@ -18,10 +18,12 @@ from core.types import Chunk, PageText, Skipped
 from ingest.chunk import Chunker
 from ingest.extract import no_text_reason
 from ingest.file_checks import changed_since
+from ingest.header import Headers
 from ingest.ocr import OcrStats
 from ingest.ocr.report import ocr_warnings
 from ingest.parse_pool import FileDone, FileFailed, FileOpened, OcrPageRead, PagesParsed
 from ingest.store import DocumentRecord
+from ingest.structure import DocumentStructure, document_title
 from ingest.vector_check import check_vectors
 
 
@@ -74,6 +76,10 @@ class Run:
         # length-sorted batches regardless of how files and pages arrive.
         self.pending: list[tuple[int, int, Chunk]] = []  # file index, position in file, chunk
         self.flush_at = settings.embedding_batch_size * 4
+        # Format 2: chunks carry title, section path and a header (ingest.structure).
+        self.headers = None
+        if chunking.get("chunk_format", 1) >= 2:
+            self.headers = Headers(embedder, limit=embedder.info.max_tokens - 2)
 
     def consume(self, events) -> None:
         for event in events:
@@ -87,6 +93,7 @@ class Run:
                         self.embedder,
                         self.chunking["chunk_tokens"],
                         self.chunking["chunk_overlap"],
+                        self._structure(event, f.source),
                     ),
                     event.backend,
                     self.writer.stored_vectors(self.reuse.get(f.source, [])),
@@ -114,6 +121,12 @@ class Run:
             self._embed_pending()
             self._report("")
 
+    def _structure(self, event: FileOpened, source: str) -> DocumentStructure | None:
+        if self.headers is None:
+            return None
+        title = document_title(event.title, source)
+        return DocumentStructure(title, event.outline, self.headers)
+
     def _chunk(self, index: int, make) -> None:
         """Chunk what a file sent; the tokenizer failing on its text costs that file only."""
         try:
@@ -138,8 +151,9 @@ class Run:
         st = self.state[index]
         for chunk in chunks:
             st.chunks.append(chunk)
-            # Same text, same model (the index refuses another): the stored vector is exact.
-            stored = st.reuse.get(chunk.text)
+            # Same text and header, same model (the index refuses another): the stored
+            # vector is exact. A changed header (a renamed section) is embedded again.
+            stored = st.reuse.get(chunk.embed_text)
             st.vectors.append(stored)
             if stored is None:
                 self.pending.append((index, len(st.chunks) - 1, chunk))
@@ -150,7 +164,7 @@ class Run:
     def _embed_pending(self) -> None:
         batch, self.pending = self.pending[: self.flush_at], self.pending[self.flush_at :]
         try:
-            vectors = self._embed([c.text for _, _, c in batch])
+            vectors = self._embed([c.embed_text for _, _, c in batch])
         except RagError:
             raise
         except Exception:  # find the file whose text the model cannot take
@@ -170,7 +184,7 @@ class Run:
         for index in dict.fromkeys(i for i, _, _ in batch):
             mine = [(position, c) for i, position, c in batch if i == index]
             try:
-                vectors = self._embed([c.text for _, c in mine])
+                vectors = self._embed([c.embed_text for _, c in mine])
             except RagError:
                 raise
             except Exception as exc:
@@ -284,7 +298,7 @@ def _why_empty(ocr: OcrStats | None) -> str:
 class FileState:
     chunker: Chunker
     backend: str
-    reuse: dict[str, np.ndarray]  # chunk text -> stored vector
+    reuse: dict[str, np.ndarray]  # embedded text (header and chunk) -> stored vector
     pages: list[PageText] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)
     vectors: list[np.ndarray | None] = field(default_factory=list)  # None: not embedded yet

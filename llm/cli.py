@@ -99,7 +99,7 @@ def print_answer(answer, out: TextIO) -> None:
     elif answer.passages:
         out.write("\nRetrieved passages (the answer cites none of them):\n")
         for n, passage in enumerate(answer.passages, 1):
-            out.write(f"[{n}] {passage.source} {passage.pages}\n")
+            out.write(f"[{n}] {passage.location}\n")
     out.flush()
 
 

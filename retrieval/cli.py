@@ -1,7 +1,7 @@
 """`python -m retrieval "QUERY" [--index DIR] [-k N] [--file GLOB] [--json]`: search the index.
 
 With `--json`, stdout carries one JSON array, best first, each item
-`{"source", "page_start", "page_end", "score", "text"}` (`[]` when nothing
+`{"source", "page_start", "page_end", "score", "text", "title", "section"}` (`[]` when nothing
 is relevant); notes and errors go to stderr. Without it, a readable list.
 Exit codes: 0 done (even with no results), 2 a usage or index error.
 """
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     if not passages:
         print("No passage of the indexed documents is relevant to this question.")
     for n, p in enumerate(passages, 1):
-        print(f"[{n}] {p.source} {p.pages}  (score {p.score:.2f})")
+        print(f"[{n}] {p.location}  (score {p.score:.2f})")
         body = textwrap.shorten(" ".join(p.text.split()), width=600, placeholder=" ...")
         print(textwrap.indent(textwrap.fill(body, width=96), "    "))
     return 0

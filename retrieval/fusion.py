@@ -129,6 +129,7 @@ def join_overlapping(first: str, second: str, max_overlap: int = 4000) -> str:
 class _Group:
     chunks: tuple[StoredChunk, ...]  # consecutive ordinals of one source, in order
     score: float
+    lead: StoredChunk  # the best-ranked chunk: the passage's section is its section
 
     def touches(self, chunk: StoredChunk) -> bool:
         return chunk.source == self.chunks[0].source and (
@@ -139,7 +140,7 @@ class _Group:
     def joined(self, chunk: StoredChunk, *others: _Group) -> _Group:
         chunks = {c.id: c for g in (self, *others) for c in g.chunks} | {chunk.id: chunk}
         ordered = sorted(chunks.values(), key=lambda c: c.ordinal)
-        return _Group(tuple(ordered), max(g.score for g in (self, *others)))
+        return _Group(tuple(ordered), max(g.score for g in (self, *others)), self.lead)
 
     def text(self) -> str:
         text = self.chunks[0].text
@@ -159,6 +160,8 @@ class _Group:
             self.text(),
             chunk_id,
             min(confidences) if confidences else None,
+            title=self.lead.title,
+            section=self.lead.section,
         )
 
 
@@ -185,5 +188,5 @@ def distinct_passages(
         elif fits := next((g for g in near if len(g.chunks) < max_merge), None):
             groups[groups.index(fits)] = fits.joined(chunk)
         elif len(groups) < k and not any(near_duplicate(chunk.text, g.text()) for g in groups):
-            groups.append(_Group((chunk,), score))
+            groups.append(_Group((chunk,), score, chunk))
     return [g.passage() for g in groups]

@@ -36,5 +36,7 @@ def test_real_embedder_quotes_passages_with_file_and_page(tmp_path, monkeypatch,
     assert answer.startswith("Quoted from your documents")
     assert "ELBO" in answer and "**\\[1\\]**" in answer
     labels = [re.sub(r"\\(.)", r"\1", e.label) for e in assistant.expander]
-    assert labels and all(re.match(r"\[\d\] 003_bbafcba521c905a1\.pdf pp?\. \d", x) for x in labels)
+    # "[1] file.pdf p. 2", or with the section path: "[1] file.pdf › 2 Method, p. 2"
+    where = r"\[\d\] 003_bbafcba521c905a1\.pdf( pp?\. \d|( › [^›]+)+, pp?\. \d)"
+    assert labels and all(re.match(where, x) for x in labels), labels
     assert any("**ELBO**" in e.markdown[0].value for e in assistant.expander)

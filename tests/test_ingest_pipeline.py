@@ -237,14 +237,16 @@ def test_moved_and_edited_files_reuse_the_vectors_of_unchanged_chunks(tmp_path, 
     ingest([docs], settings)
     a_chunks = read_manifest(settings.index_dir).documents["a.pdf"].chunks
 
-    (docs / "a.pdf").rename(docs / "sub" / "moved.pdf")
+    # Moved, same file name: a PDF without a title of its own has its file name in its
+    # chunks' header (ingest.structure), so a renamed one is embedded again (below).
+    (docs / "a.pdf").rename(docs / "sub" / "a.pdf")
     edited = _pages("beta", 4)
     edited[3] = "The last page was rewritten with entirely different words. " * 3
     pdfs.text_pdf(docs / "b.pdf", edited)
     embedder = CountingEmbedder()
     report = ingest([docs], settings, embedder=embedder)
 
-    assert report.added == ("sub/moved.pdf",) and report.removed == ("a.pdf",)
+    assert report.added == ("sub/a.pdf",) and report.removed == ("a.pdf",)
     assert report.updated == ("b.pdf",)
     # Only chunks with new text were embedded: none of the moved file, and of the
     # edited one only those that hold the rewritten page.
@@ -258,3 +260,10 @@ def test_moved_and_edited_files_reuse_the_vectors_of_unchanged_chunks(tmp_path, 
     want_keys, want_vectors = _index_contents(fresh.index_dir)
     assert got_keys == want_keys
     np.testing.assert_array_equal(got_vectors, want_vectors)
+
+    # Renamed: the header ("a › ..." to "renamed › ...") changed, so nothing is reused.
+    (docs / "sub" / "a.pdf").rename(docs / "sub" / "renamed.pdf")
+    embedder = CountingEmbedder()
+    report = ingest([docs], settings, embedder=embedder)
+    assert report.extra["reused_vectors"] == 0
+    assert embedder.embedded and all(t.startswith("renamed\n") for t in embedder.embedded)

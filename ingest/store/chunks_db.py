@@ -4,7 +4,8 @@ A committed generation's file is never written again, so readers open it
 read-only and immutable (no locks, no journal).
 
 Keyword search lives in the same file: `chunks_fts` is an FTS5 index over
-`chunks.text` (external content, no second copy of the text), kept in step by
+`chunks.text` and `chunks.heading` (the chunk's "title › section" header, chunk
+format 2; external content, no second copy of the text), kept in step by
 triggers inside the same transaction as the chunk rows, so it is updated
 incrementally by every ingest and can never disagree with the chunks. Tokens:
 Unicode word characters, case and diacritics folded, English Porter stems
@@ -13,6 +14,7 @@ Unicode word characters, case and diacritics folded, English Porter stems
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -29,7 +31,10 @@ CREATE TABLE IF NOT EXISTS chunks (
     page_end INTEGER NOT NULL,
     n_tokens INTEGER NOT NULL,
     text TEXT NOT NULL,
-    ocr_confidence REAL
+    ocr_confidence REAL,
+    heading TEXT NOT NULL DEFAULT '',
+    title TEXT NOT NULL DEFAULT '',
+    section TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks(source, ordinal);
 CREATE TABLE IF NOT EXISTS pages (
@@ -45,20 +50,33 @@ CREATE TABLE IF NOT EXISTS pages (
 # of older files see NULL (`columns`).
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("chunks", "ocr_confidence", "REAL"),  # set when the chunk's text came from OCR
+    # Document structure (chunk format 2): the header embedded with the chunk, the
+    # document's title, and the section path as a JSON array ('' = none).
+    ("chunks", "heading", "TEXT NOT NULL DEFAULT ''"),
+    ("chunks", "title", "TEXT NOT NULL DEFAULT ''"),
+    ("chunks", "section", "TEXT NOT NULL DEFAULT ''"),
 )
 
 FTS_TABLE = "chunks_fts"
+FTS_COLUMNS = {"text", "heading"}
 FTS_SCHEMA = f"""
 CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
-    text, content='chunks', content_rowid='id',
+    text, heading, content='chunks', content_rowid='id',
     tokenize='porter unicode61 remove_diacritics 2'
 );
 CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
-    INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text);
+    INSERT INTO {FTS_TABLE}(rowid, text, heading) VALUES (new.id, new.text, new.heading);
 END;
 CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
-    INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text, heading)
+    VALUES ('delete', old.id, old.text, old.heading);
 END;
+"""
+# The keyword index of a generation from before chunk format 2 (text only) is replaced.
+_OLD_FTS = f"""
+DROP TRIGGER IF EXISTS chunks_fts_insert;
+DROP TRIGGER IF EXISTS chunks_fts_delete;
+DROP TABLE IF EXISTS {FTS_TABLE};
 """
 
 
@@ -80,6 +98,21 @@ def add_missing_columns(con: sqlite3.Connection) -> None:
             con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
+def encode_section(section: Sequence[str]) -> str:
+    """A section path as stored ('' for none); `decode_section` reads it back.
+
+    >>> decode_section(encode_section(("3 Start", "3.3 Options")))
+    ('3 Start', '3.3 Options')
+    >>> encode_section(()), decode_section("")
+    ('', ())
+    """
+    return json.dumps(list(section), ensure_ascii=False) if section else ""
+
+
+def decode_section(stored: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(stored)) if stored else ()
+
+
 def open_writable(path: Path) -> sqlite3.Connection:
     con = sqlite3.connect(path, isolation_level=None)
     # The file only becomes visible after the generation is renamed into place,
@@ -88,8 +121,11 @@ def open_writable(path: Path) -> sqlite3.Connection:
     con.execute("PRAGMA synchronous=OFF")
     con.executescript(SCHEMA)
     add_missing_columns(con)
-    # Generations written before keyword search existed get their index on the next write.
-    backfill = not has_keyword_index(con)
+    # Generations written before keyword search (or its heading column) existed get their
+    # index on the next write.
+    backfill = not has_keyword_index(con) or columns(con, FTS_TABLE) != FTS_COLUMNS
+    if backfill:
+        con.executescript(_OLD_FTS)
     con.executescript(FTS_SCHEMA)
     con.execute("BEGIN")
     if backfill:
@@ -110,7 +146,7 @@ def insert_document(
     for c in chunks:
         cur = con.execute(
             "INSERT INTO chunks(chunk_id, source, ordinal, page_start, page_end, n_tokens, text,"
-            " ocr_confidence) VALUES (?,?,?,?,?,?,?,?)",
+            " ocr_confidence, heading, title, section) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 c.chunk_id,
                 c.source,
@@ -120,6 +156,9 @@ def insert_document(
                 c.n_tokens,
                 c.text,
                 c.ocr_confidence,
+                c.heading,
+                c.title,
+                encode_section(c.section),
             ),
         )
         ids.append(cur.lastrowid)

@@ -137,6 +137,13 @@ class Manifest:
             ) from exc
 
 
+# What each chunk format holds (`chunking.chunk_format` in the manifest; absent means 1).
+_FORMATS = {
+    1: "without document structure,",
+    2: "with document titles and section paths,",
+}
+
+
 def generation_dir_name(generation: int) -> str:
     return f"gen-{generation:06d}"
 
@@ -164,6 +171,14 @@ def check_compatible(manifest: Manifest, *, embedding: dict, chunking: dict | No
             )
     if chunking is None:
         return
+    built, wanted = manifest.chunking.get("chunk_format", 1), chunking.get("chunk_format", 1)
+    if built != wanted:
+        raise IndexMismatchError(
+            f"the index holds chunks of format {built}, {_FORMATS.get(built, '')} but the "
+            f"settings ask for format {wanted}, {_FORMATS.get(wanted, '')}",
+            hint="rebuild the index with `python -m ingest --rebuild FOLDER` (every file is "
+            f"read and embedded again), or set RAG_CHUNK_FORMAT={built} to keep adding to it",
+        )
     for key, value in manifest.chunking.items():
         if chunking.get(key) != value:
             env = f"RAG_{key.upper()}"

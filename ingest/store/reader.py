@@ -26,20 +26,33 @@ class StoredChunk:
     n_tokens: int
     text: str
     ocr_confidence: float | None = None  # None: text layer (or an index from before OCR)
+    heading: str = ""  # chunk format 2 (ingest.structure); "" in older generations
+    title: str = ""
+    section: tuple[str, ...] = ()
 
     @property
     def ocr(self) -> bool:
         return self.ocr_confidence is not None
 
 
-_BASE_COLUMNS = "id, chunk_id, source, ordinal, page_start, page_end, n_tokens, text"
+_BASE_COLUMNS = (
+    *("id", "chunk_id", "source", "ordinal"),
+    *("page_start", "page_end", "n_tokens", "text"),
+)
+_ADDED = ("ocr_confidence", "heading", "title", "section")
 
 
-def _select_columns(con) -> str:
-    """The columns to read; a generation written before OCR existed has no ocr_confidence."""
-    if "ocr_confidence" in chunks_db.columns(con, "chunks"):
-        return _BASE_COLUMNS + ", ocr_confidence"
-    return _BASE_COLUMNS
+def _select_columns(con) -> tuple[str, ...]:
+    """The columns to read; a generation written before OCR or chunk format 2 lacks some."""
+    present = chunks_db.columns(con, "chunks")
+    return _BASE_COLUMNS + tuple(c for c in _ADDED if c in present)
+
+
+def _stored(names: tuple[str, ...], row) -> StoredChunk:
+    values = dict(zip(names, row, strict=True))
+    if "section" in values:
+        values["section"] = chunks_db.decode_section(values["section"])
+    return StoredChunk(**values)
 
 
 class IndexSnapshot:
@@ -95,9 +108,9 @@ class IndexSnapshot:
             return []
         marks = ",".join("?" * len(ids))
         with self._lock:
-            query = f"SELECT {self._columns} FROM chunks WHERE id IN ({marks})"
+            query = f"SELECT {', '.join(self._columns)} FROM chunks WHERE id IN ({marks})"
             rows = self._con.execute(query, ids)
-            found = {r[0]: StoredChunk(*r) for r in rows}
+            found = {r[0]: _stored(self._columns, r) for r in rows}
         return [found[i] for i in ids if i in found]
 
     def iter_chunks(self, batch: int = 2048) -> Iterator[StoredChunk]:
@@ -105,11 +118,12 @@ class IndexSnapshot:
         last = -1
         while True:
             with self._lock:
-                query = f"SELECT {self._columns} FROM chunks WHERE id > ? ORDER BY id LIMIT ?"
+                names = ", ".join(self._columns)
+                query = f"SELECT {names} FROM chunks WHERE id > ? ORDER BY id LIMIT ?"
                 rows = self._con.execute(query, (last, batch)).fetchall()
             if not rows:
                 return
-            yield from (StoredChunk(*r) for r in rows)
+            yield from (_stored(self._columns, r) for r in rows)
             last = rows[-1][0]
 
     def page_text(self, source: str, page: int) -> str | None:

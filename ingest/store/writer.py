@@ -147,10 +147,11 @@ class IndexWriter:
 
     @guarded
     def stored_vectors(self, sources: Sequence[str]) -> dict[str, np.ndarray]:
-        """Chunk text -> vector for the chunks these documents have in the index now.
+        """Embedded text -> vector for the chunks these documents have in the index now.
 
         An ingest looks here before embedding: a file that was moved, renamed or
-        edited keeps the vectors of every chunk whose text did not change.
+        edited keeps the vectors of every chunk whose text and header did not change
+        (the key is what the model read: `Chunk.embed_text`).
         """
         sources = [s for s in dict.fromkeys(sources) if s in self.manifest.documents]
         if not sources:
@@ -158,12 +159,13 @@ class IndexWriter:
         self._start_work()
         marks = ",".join("?" * len(sources))
         rows = self._con.execute(
-            f"SELECT id, text FROM chunks WHERE source IN ({marks})", sources
+            f"SELECT id, heading, text FROM chunks WHERE source IN ({marks})", sources
         ).fetchall()
         if not rows:
             return {}
         vectors = self._vectors.reconstruct(np.array([r[0] for r in rows], np.int64))
-        return {text: vector for (_, text), vector in zip(rows, vectors, strict=True)}
+        keys = (Chunk("", 0, 0, 0, text, 0, heading=head).embed_text for _, head, text in rows)
+        return dict(zip(keys, vectors, strict=True))
 
     def touch(self, record: DocumentRecord) -> None:
         """Update a document's bookkeeping (size, mtime) without touching its chunks."""

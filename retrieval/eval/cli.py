@@ -2,8 +2,11 @@
 
 Ingests DIR into a temporary index (or searches `--index`), asks every
 question of FILE, and does the same with LangChain's tutorial defaults on the
-same PDFs (`retrieval.eval.baseline`), so both columns come from one run. The
-table goes to stderr, the JSON report to stdout (and to `--out FILE`).
+same PDFs (`retrieval.eval.baseline`), so both columns come from one run.
+`--previous` adds the default before document structure and re-ranking
+(chunk format 1, no re-ranking) on an index of its own (`--previous-index`, or
+a temporary one). The table goes to stderr, the JSON report to stdout (and to
+`--out FILE`).
 Exit codes: 0 done, 2 a usage or index error.
 """
 
@@ -32,6 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=5, help="passages per question (default 5)")
     p.add_argument("--floor", type=float, help="relevance floor (default: RAG_RELEVANCE_FLOOR)")
     p.add_argument("--no-baseline", action="store_true", help="skip the LangChain default")
+    p.add_argument(
+        "--previous",
+        action="store_true",
+        help="also run the previous default (plain chunks, no re-ranking) in the same run",
+    )
+    p.add_argument(
+        "--previous-index", type=Path, help="its index (chunk format 1) instead of a new one"
+    )
+    p.add_argument("--no-rerank", action="store_true", help="our column without re-ranking")
     p.add_argument("--out", type=Path, help="also write the JSON report to this file")
     return p
 
@@ -65,6 +77,8 @@ def evaluate(args: argparse.Namespace) -> dict:
         raise RagError(f"{args.docs} is not a folder", hint="give --docs the folder of the PDFs")
     questions = load_questions(args.qa)
     overrides = {} if args.floor is None else {"relevance_floor": args.floor}
+    if getattr(args, "no_rerank", False):
+        overrides["rerank"] = False
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
         settings = Settings(index_dir=args.index or Path(tmp) / "index", **overrides)
         embedder = load_embedder(settings)
@@ -73,6 +87,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             print(f"ingesting {args.docs} into a temporary index ...", file=sys.stderr)
             run_ingest([args.docs], settings, embedder=embedder)
         ingest_seconds = time.monotonic() - started
+        previous = _previous(args, overrides, embedder, Path(tmp))
         with Retriever.open(settings, embedder) as retriever:
             baseline = None
             if not args.no_baseline:
@@ -80,7 +95,11 @@ def evaluate(args: argparse.Namespace) -> dict:
 
                 print("building the LangChain default over the same PDFs ...", file=sys.stderr)
                 baseline = LangChainDefault(args.docs, settings.embedding_model_path())
-            report = _ask(questions, retriever, baseline, args.k)
+            try:
+                report = _ask(questions, retriever, baseline, args.k, previous)
+            finally:
+                if previous is not None:
+                    previous.close()
             report["index"] = {
                 "chunks": len(retriever.snapshot),
                 "documents": len(retriever.snapshot.manifest.documents),
@@ -92,7 +111,23 @@ def evaluate(args: argparse.Namespace) -> dict:
     return report
 
 
-def _ask(questions, retriever, baseline, k: int) -> dict:
+def _previous(args, overrides: dict, embedder, tmp: Path):
+    """The previous default's retriever (chunk format 1, no re-ranking), or None."""
+    if not getattr(args, "previous", False):
+        return None
+    from ingest.pipeline import run_ingest
+    from retrieval.search import Retriever
+
+    index = getattr(args, "previous_index", None)
+    old = {**overrides, "chunk_format": 1, "rerank": False}
+    settings = Settings(index_dir=index or tmp / "index-previous", **old)
+    if not index:
+        print(f"ingesting {args.docs} for the previous default ...", file=sys.stderr)
+        run_ingest([args.docs], settings, embedder=embedder)
+    return Retriever.open(settings, embedder)
+
+
+def _ask(questions, retriever, baseline, k: int, previous=None) -> dict:
     from retrieval.eval.metrics import Ranked, evidence_pages, first_hit, summarize
 
     page_texts = [retriever.snapshot.page_text]
@@ -100,8 +135,8 @@ def _ask(questions, retriever, baseline, k: int) -> dict:
     if baseline is not None:
         page_texts.append(baseline.page_text)
         sources |= baseline.sources
-    rows, ours, theirs = [], [], []
-    times: dict[str, list[float]] = {"ours": [], "langchain_default": []}
+    rows, ours, theirs, before = [], [], [], []
+    times: dict[str, list[float]] = {"ours": [], "previous_default": [], "langchain_default": []}
     for q in questions:
         pages = evidence_pages(q, sources, page_texts)
         started = time.perf_counter()
@@ -118,6 +153,13 @@ def _ask(questions, retriever, baseline, k: int) -> dict:
             "best_relevance": round(max((c.relevance for c in candidates), default=0.0), 3),
         }
         ours.append(Ranked(q.answerable, row["ours_rank"], len(passages)))
+        if previous is not None:
+            started = time.perf_counter()
+            old = previous.search(q.question, k)
+            times["previous_default"].append(time.perf_counter() - started)
+            spans = [(p.source, p.page_start, p.page_end) for p in old]
+            row["previous_rank"] = first_hit(spans, pages)
+            before.append(Ranked(q.answerable, row["previous_rank"], len(old)))
         if baseline is not None:
             started = time.perf_counter()
             hits = baseline.search(q.question, k)
@@ -127,6 +169,8 @@ def _ask(questions, retriever, baseline, k: int) -> dict:
             theirs.append(Ranked(q.answerable, row["baseline_rank"], len(hits)))
         rows.append(row)
     systems = {"ours": summarize(ours, k)}
+    if previous is not None:
+        systems["previous_default"] = summarize(before, k)
     if baseline is not None:
         systems["langchain_default"] = summarize(theirs, k)
         systems["langchain_default"]["chunks"] = baseline.chunks

@@ -1,0 +1,216 @@
+"""Document structure: the title of a PDF and the section path of every place in it.
+
+Read in the parser process when a PDF is opened (`read_structure`): the
+document's title (its metadata, else the file name) and its outline
+(bookmarks) through PDFium, or through pypdf for files that pypdf opened.
+In the main process `Sections` follows the pages as they are chunked and says
+where on each page a section begins, so each chunk knows the section path it
+sits under (`ingest.chunk`), and `DocumentStructure` adds the header embedded
+with it (`ingest.header`).
+
+An outline entry points to a page, not a place on it; the entry's title is
+looked for in that page's text, and the section starts where it is found (at
+the top of the page otherwise). A PDF without an outline gets its numbered
+headings ("3.3 Runtime Options" alone on a line) detected from the text; a
+number must follow the previous heading's (3.2 -> 3.3, 3.3 -> 3.3.1 or 4), so
+list items, table rows and tables of contents are not taken for headings.
+
+>>> s = Sections("", ())
+>>> from core.types import PageText
+>>> s.on_page(PageText(1, "Intro text\\n1 Getting Started\\nText\\n1.1 Install\\nMore"))
+[(0, ()), (11, ('1 Getting Started',)), (34, ('1 Getting Started', '1.1 Install'))]
+>>> s.on_page(PageText(2, "2 Using it\\n7 apples"))[-1]
+(0, ('2 Using it',))
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from core.types import PageText
+from ingest.header import Headers
+
+MAX_OUTLINE_ENTRIES = 10_000
+MAX_OUTLINE_DEPTH = 8
+MAX_TITLE_CHARS = 120
+
+# "3.3 Runtime Options", "2. Installation": a number of up to four parts, then a title
+# that starts with a letter, has at most 12 words and does not end like a sentence or
+# like a table-of-contents line ("Introduction 4", "Options …").
+_NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+([^\W\d_][^\n]{1,90})$")
+_NOT_A_TITLE_END = re.compile(r"(?:[.,;:…]|\s\d+)$")
+_JUNK_TITLE = re.compile(r"^(?:untitled|title|document\d*|slide \d+)$|\.(?:dvi|tex|docx?|pdf|ps)$")
+
+
+@dataclass(frozen=True)
+class OutlineEntry:
+    """One bookmark: its depth (0 = top), its title, the 1-based page it points to."""
+
+    level: int
+    title: str
+    page: int
+
+
+def clean_title(text: str) -> str:
+    """One line, at most MAX_TITLE_CHARS.
+
+    >>> clean_title("  The  Maxima\\nBook ")
+    'The Maxima Book'
+    """
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_TITLE_CHARS else text[: MAX_TITLE_CHARS - 1] + "…"
+
+
+def document_title(metadata_title: str, source: str) -> str:
+    """The metadata title when it is a real one, else the file name without `.pdf`.
+
+    >>> document_title("The Maxima Book", "m/maximabook.pdf"), document_title("", "doc/ledmac.pdf")
+    ('The Maxima Book', 'ledmac')
+    >>> document_title("Microsoft Word - report.docx", "a/report.pdf")
+    'report'
+    """
+    title = clean_title(metadata_title or "")
+    if not title or _JUNK_TITLE.search(title.lower()) or title.startswith("Microsoft Word - "):
+        return clean_title(PurePath(source).stem)
+    return title
+
+
+def read_structure(doc) -> tuple[str, tuple[OutlineEntry, ...]]:
+    """(metadata title, outline) of an opened PDF; ("", ()) when it has none or they fail."""
+    reader = getattr(doc, "structure", None)
+    if reader is None:
+        return "", ()
+    try:
+        title, outline = reader()
+    except Exception:  # a broken outline must not cost the text
+        return "", ()
+    return clean_title(title), tuple(outline[:MAX_OUTLINE_ENTRIES])
+
+
+def pdfium_structure(pdf) -> tuple[str, list[OutlineEntry]]:
+    """Title and outline through pypdfium2 (its walk stops at cycles and at MAX depth)."""
+    title = str(pdf.get_metadata_dict().get("Title") or "")
+    entries = []
+    for item in pdf.get_toc(max_depth=MAX_OUTLINE_DEPTH):
+        dest = item.get_dest()
+        index = dest.get_index() if dest is not None else None
+        text = clean_title(item.get_title() or "")
+        if index is not None and text:
+            entries.append(OutlineEntry(item.level, text, index + 1))
+        if len(entries) >= MAX_OUTLINE_ENTRIES:
+            break
+    return title, entries
+
+
+def pypdf_structure(reader) -> tuple[str, list[OutlineEntry]]:
+    """Title and outline through pypdf (nested lists are deeper levels)."""
+    title = str((reader.metadata or {}).get("/Title") or "")
+    entries: list[OutlineEntry] = []
+
+    def walk(items, level: int) -> None:
+        for item in items:
+            if len(entries) >= MAX_OUTLINE_ENTRIES or level >= MAX_OUTLINE_DEPTH:
+                return
+            if isinstance(item, list):
+                walk(item, level + 1)
+                continue
+            page = reader.get_destination_page_number(item)
+            text = clean_title(str(item.title or ""))
+            if page is not None and page >= 0 and text:
+                entries.append(OutlineEntry(level, text, page + 1))
+
+    walk(reader.outline, 0)
+    return title, entries
+
+
+def _outline_paths(outline: Sequence[OutlineEntry]) -> dict[int, list[tuple[str, tuple]]]:
+    """Per page, in outline order: (title, full section path) of the entries pointing there."""
+    by_page: dict[int, list[tuple[str, tuple]]] = defaultdict(list)
+    stack: list[str] = []
+    for entry in outline:
+        level = max(0, min(entry.level, len(stack)))
+        stack = [*stack[:level], entry.title]
+        by_page[entry.page].append((entry.title, tuple(stack)))
+    return by_page
+
+
+def _number(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def _follows(previous: tuple[int, ...] | None, number: tuple[int, ...]) -> bool:
+    """Whether heading `number` can come next: the first, a child, or a later sibling."""
+    if previous is None:
+        return number[0] <= 2 and all(n <= 1 for n in number[1:])
+    if number == (*previous, 1):
+        return True
+    for depth in range(min(len(previous), len(number))):
+        if number[:depth] == previous[:depth] and len(number) == depth + 1:
+            return 1 <= number[depth] - previous[depth] <= 2
+    return False
+
+
+class Sections:
+    """Where sections begin, page by page, from the outline or from numbered headings."""
+
+    def __init__(self, title: str, outline: Sequence[OutlineEntry]) -> None:
+        self.title = title
+        self._outline = _outline_paths(outline)
+        self._detect = not outline
+        self._path: tuple[str, ...] = ()
+        self._number: tuple[int, ...] | None = None
+
+    def on_page(self, page: PageText) -> list[tuple[int, tuple[str, ...]]]:
+        """(character offset, section path) where each section on this page begins, in
+        order; the first is (0, the path carried over from the pages before)."""
+        found = [(0, self._path)]
+        if self._detect:
+            found.extend(self._detected(page.text))
+        else:
+            found.extend(self._located(page))
+        self._path = found[-1][1]
+        return found
+
+    def _located(self, page: PageText) -> list[tuple[int, tuple[str, ...]]]:
+        folded = page.text.casefold()
+        found, at = [], 0
+        for title, path in self._outline.get(page.page, ()):
+            where = folded.find(" ".join(title.split()).casefold(), at)
+            if where < 0:  # numbered in the outline only, or set in another font
+                bare = re.sub(r"^[\d.]+\s+", "", title).casefold()
+                where = folded.find(bare, at) if bare else -1
+            at = max(at, where)
+            found.append((at, path))
+        return found
+
+    def _detected(self, text: str) -> list[tuple[int, tuple[str, ...]]]:
+        found, offset, path = [], 0, self._path
+        for line in text.splitlines(keepends=True):
+            match = _NUMBERED.match(line.strip())
+            if match and not _NOT_A_TITLE_END.search(match[2]) and len(match[2].split()) <= 12:
+                number = _number(match[1])
+                if _follows(self._number, number):
+                    self._number = number
+                    path = (*path[: len(number) - 1], clean_title(line))
+                    found.append((offset + len(line) - len(line.lstrip()), path))
+            offset += len(line)
+        return found
+
+
+class DocumentStructure:
+    """What the chunker asks about a document: sections per page and each chunk's header."""
+
+    def __init__(self, title: str, outline: Sequence[OutlineEntry], headers: Headers) -> None:
+        self.title = title
+        self.sections = Sections(title, outline)
+        self.headers = headers
+
+    def on_page(self, page: PageText) -> list[tuple[int, tuple[str, ...]]]:
+        return self.sections.on_page(page)
+
+    def heading(self, section: tuple[str, ...], n_tokens: int) -> str:
+        return self.headers.heading(self.title, section, n_tokens)
