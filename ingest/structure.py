@@ -40,9 +40,10 @@ MAX_TITLE_CHARS = 120
 
 # "3.3 Runtime Options", "2. Installation": a number of up to four parts, then a title
 # that starts with a letter, has at most 12 words and does not end like a sentence or
-# like a table-of-contents line ("Introduction 4", "Options …").
+# like a table-of-contents line ("Introduction 4", "Options …"); a short capitalized
+# title may end in one period ("2. Warming up.", as PARI's manuals write them).
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+([^\W\d_][^\n]{1,90})$")
-_NOT_A_TITLE_END = re.compile(r"(?:[.,;:…]|\s\d+)$")
+_NOT_A_TITLE_END = re.compile(r"(?:[,;:…]|\.\.|\s\d+)$")
 _JUNK_TITLE = re.compile(r"^(?:untitled|title|document\d*|slide \d+)$|\.(?:dvi|tex|docx?|pdf|ps)$")
 
 
@@ -138,6 +139,19 @@ def _outline_paths(outline: Sequence[OutlineEntry]) -> dict[int, list[tuple[str,
     return by_page
 
 
+def _title_like(text: str) -> bool:
+    """Whether the text after a heading number reads as a title, not a sentence.
+
+    >>> [_title_like(t) for t in ("Runtime Options", "Warming up.", "apples were eaten.")]
+    [True, True, False]
+    """
+    if _NOT_A_TITLE_END.search(text) or len(text.split()) > 12:
+        return False
+    if text.endswith("."):
+        return text[0].isupper() and len(text.split()) <= 6 and "." not in text[:-1]
+    return True
+
+
 def _number(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("."))
 
@@ -191,7 +205,7 @@ class Sections:
         found, offset, path = [], 0, self._path
         for line in text.splitlines(keepends=True):
             match = _NUMBERED.match(line.strip())
-            if match and not _NOT_A_TITLE_END.search(match[2]) and len(match[2].split()) <= 12:
+            if match and _title_like(match[2]):
                 number = _number(match[1])
                 if _follows(self._number, number):
                     self._number = number

@@ -25,12 +25,13 @@ import numpy as np
 from core.settings import Settings
 from core.types import Passage
 from ingest.embed import Embedder
-from ingest.store import IndexSnapshot
+from ingest.store import IndexSnapshot, StoredChunk
 from ingest.store.writer import CHUNKS
 from retrieval.dense import check_embedder, cosines, nearest
 from retrieval.fusion import Candidate, distinct_passages, fuse
-from retrieval.keyword import KeywordIndex
+from retrieval.keyword import KeywordIndex, idf
 from retrieval.query import keyword_terms, select_sources
+from retrieval.rerank import RERANK_DEPTH, rescore
 from retrieval.threads import single_threaded
 
 _FILTER_CACHE = 16
@@ -111,9 +112,25 @@ class Retriever:
         if not ranked or max(c.relevance for c in ranked) < floor:
             return []
         # Enough chunks for k passages even if every other one merges into a neighbour.
-        chunks = self.snapshot.chunks_by_ids([c.id for c in ranked[: 4 * k]])
+        chunks = self.snapshot.chunks_by_ids([c.id for c in ranked[: max(4 * k, RERANK_DEPTH)]])
+        if self.settings.rerank:
+            chunks = self._reranked(query, ranked, chunks)
         score = {c.id: c.relevance for c in ranked}
-        return distinct_passages([(c, score[c.id]) for c in chunks], k)
+        return distinct_passages([(c, score[c.id]) for c in chunks[: 4 * k]], k)
+
+    def _reranked(
+        self, query: str, ranked: list[Candidate], chunks: list[StoredChunk]
+    ) -> list[StoredChunk]:
+        """The top RERANK_DEPTH chunks in the order of `retrieval.rerank`, then the rest."""
+        top, rest = chunks[:RERANK_DEPTH], chunks[RERANK_DEPTH:]
+        fused = {c.id: (c.fused, c.cosine) for c in ranked[:RERANK_DEPTH]}
+        terms = keyword_terms(query)
+        n = self.keyword.n_docs or len(self.snapshot)
+        weights = {t: idf(n, df) for t, df in self.keyword.doc_freq(terms).items() if df}
+        found = [(c.id, *fused.get(c.id, (0.0, 0.0)), c.text, c.heading) for c in top]
+        order = rescore(query, found, weights)
+        by_id = {c.id: c for c in top}
+        return [by_id[i] for i, _ in order] + rest
 
     def candidates(self, query: str, files: Sequence[str] | None = None) -> list[Candidate]:
         """Every chunk either search found, fused, best first, before floor and merging."""

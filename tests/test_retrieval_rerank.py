@@ -1,0 +1,81 @@
+"""The second look at the top: each signal, the re-scoring, and its place in the search."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.settings import Settings
+from ingest.pipeline import run_ingest
+from retrieval.rerank import phrase, proximity, rescore, section_match, term_weights, words
+from retrieval.search import Retriever
+from tests import pdf_factory as pdfs
+from tests.fakes import FakeEmbedder
+
+IDF = {"heap": 4.0, "size": 1.0, "runtime": 2.0, "options": 1.0}
+
+
+def test_proximity_rewards_the_rare_terms_together():
+    weights = term_weights(["heap", "size"], IDF)
+    together = words("use --heap to set the heap size of the lisp")
+    apart = words("the heap grows. " + "other words here " * 6 + "a size")
+    assert proximity(together, weights) == 1.0
+    assert proximity(apart, weights) == pytest.approx(4.0 / 5.0)
+    assert proximity(words("nothing relevant"), weights) == 0.0
+
+
+def test_phrase_counts_runs_of_question_words_but_not_of_stopwords():
+    question = words("How do I set the runtime options?")
+    assert phrase(question, words("These runtime options are read first")) == pytest.approx(1 / 3)
+    assert phrase(question, words("set the runtime options with -r")) == 1.0
+    assert phrase(question, words("how do I cook")) == 0.0  # stopwords alone
+
+
+def test_section_match_is_the_share_of_question_weight_in_the_header():
+    weights = term_weights(["runtime", "options"], IDF)
+    assert section_match(words("SBCL › 3.3 Runtime Options"), weights) == 1.0
+    assert section_match(words("SBCL › 4 Debugger"), weights) == 0.0
+    assert section_match((), {}) == 0.0
+
+
+def test_rescore_moves_the_chunk_with_the_answer_up_and_keeps_ties_in_order():
+    ranked = [
+        (1, 0.0325, 0.5, "The heap is large. Runtime errors happen. Options vary in size.", ""),
+        (2, 0.0320, 0.5, "--dynamic-space-size sets the heap size.", "3.3 Runtime Options"),
+        (3, 0.0300, 0.5, "unrelated words", ""),
+    ]
+    order = [i for i, _ in rescore("heap size runtime options", ranked, IDF)]
+    assert order == [2, 1, 3]
+    same = [(1, 0.03, 0.4, "a b", ""), (2, 0.03, 0.4, "c d", "")]
+    assert [i for i, _ in rescore("zebra", same, {"zebra": 3.0})] == [1, 2]
+    assert rescore("anything", [], IDF) == []
+
+
+def _ingest(tmp_path, rerank: bool) -> Settings:
+    docs = tmp_path / "docs"
+    if not docs.is_dir():
+        docs.mkdir()
+        filler = "The collector and the compiler share settings in this manual. " * 4
+        pdfs.text_pdf(
+            docs / "lisp.pdf",
+            [
+                filler + "\nThe heap grows as needed and its size is a runtime detail.",
+                filler + "\n--dynamic-space-size sets the heap size at runtime, in megabytes.",
+            ],
+        )
+    settings = Settings(index_dir=tmp_path / "index", chunk_tokens=40, chunk_overlap=0)
+    settings = settings.model_copy(update={"rerank": rerank})
+    if not settings.index_dir.is_dir():
+        run_ingest([docs], settings, embedder=FakeEmbedder(), parser_processes=0)
+    return settings
+
+
+def test_rerank_only_reorders_what_the_search_found(tmp_path):
+    plain, reranked = _ingest(tmp_path, False), _ingest(tmp_path, True)
+    question = "heap size at runtime in megabytes"
+    with Retriever.open(plain, FakeEmbedder()) as r:
+        before = r.search(question, k=5)
+    with Retriever.open(reranked, FakeEmbedder()) as r:
+        after = r.search(question, k=5)
+        assert r.search("zebra giraffe okapi", k=5) == []  # the floor still decides
+    assert sorted(p.chunk_id for p in before) == sorted(p.chunk_id for p in after)
+    assert "megabytes" in after[0].text
