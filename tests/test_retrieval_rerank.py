@@ -39,7 +39,7 @@ def test_section_match_is_the_share_of_question_weight_in_the_header():
 
 def test_rescore_moves_the_chunk_with_the_answer_up_and_keeps_ties_in_order():
     ranked = [
-        (1, 0.0325, 0.5, "The heap is large. Runtime errors happen. Options vary in size.", ""),
+        (1, 0.0325, 0.5, "The heap is large. " + "Other words. " * 6 + "Options vary in size.", ""),
         (2, 0.0320, 0.5, "--dynamic-space-size sets the heap size.", "3.3 Runtime Options"),
         (3, 0.0300, 0.5, "unrelated words", ""),
     ]
