@@ -1,8 +1,9 @@
 """`python -m retrieval "QUERY" [--index DIR] [-k N] [--file GLOB] [--json]`: search the index.
 
 With `--json`, stdout carries one JSON array, best first, each item
-`{"source", "page_start", "page_end", "score", "text", "title", "section"}` (`[]` when nothing
-is relevant); notes and errors go to stderr. Without it, a readable list.
+`{"source", "page_start", "page_end", "score", "text", "ocr", "title", "section"}`
+(`[]` when nothing is relevant); notes and errors go to stderr. Without it, a
+readable list.
 Exit codes: 0 done (even with no results), 2 a usage or index error.
 """
 

@@ -16,7 +16,7 @@ from tests import pdf_factory as pdfs
 from tests.test_retrieval_search import FILLER, TopicEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
-KEYS = {"source", "page_start", "page_end", "score", "text", "title", "section"}
+KEYS = {"source", "page_start", "page_end", "score", "text", "ocr", "title", "section"}
 
 
 @pytest.fixture

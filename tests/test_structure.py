@@ -211,7 +211,7 @@ def test_a_generation_from_before_gets_the_new_columns_on_its_next_write(tmp_pat
     con = chunks_db.open_writable(path)
     con.execute("COMMIT")
     assert {"heading", "title", "section"} <= set(chunks_db.columns(con, "chunks"))
-    assert chunks_db.columns(con, chunks_db.FTS_TABLE) == ["text", "heading"]
+    assert chunks_db.columns(con, chunks_db.FTS_TABLE) == {"text", "heading"}
     found = con.execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH 'old'").fetchall()
     assert found == [(1,)]
     con.close()
