@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
+from app import documents_view
 from app.conversation import ChatTurn, Tuning, conversation_markdown
 from app.runtime import clear_conversation, show_error
 from app.safe_markdown import escape_text
@@ -13,38 +12,14 @@ from app.service import AppService, ModelStatus
 from app.session_work import SessionWork
 from ingest.store.manifest import Manifest
 
+count = documents_view.count
 SEARCH_KEY = "search_documents"
 REMOVE_KEY = "remove_documents"
 
 
-def count(n: int, noun: str) -> str:
-    """'1 document', '3 documents'."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def when(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp)) if timestamp else "-"
-
-
 def documents_section(svc: AppService, manifest: Manifest | None) -> None:
-    st.header("Documents")
-    if manifest is None or not manifest.documents:
-        st.caption("No documents yet.")
-    else:
-        st.caption(
-            f"{count(len(manifest.documents), 'document')}, {count(manifest.pages, 'page')}, "
-            f"{count(manifest.chunks, 'chunk')}; updated {when(manifest.updated_at)}"
-        )
-        rows = [
-            {
-                "Document": d.source,
-                "Pages": d.pages,
-                "Chunks": d.chunks,
-                "Added": when(d.ingested_at),
-            }
-            for d in sorted(manifest.documents.values(), key=lambda d: d.source)
-        ]
-        st.dataframe(rows, hide_index=True, width="stretch")
+    documents_view.render(manifest)
+    if manifest is not None and manifest.documents:
         _remove_form(svc, sorted(manifest.documents))
     if manifest is not None and manifest.skipped:
         with st.expander(f"Skipped files ({len(manifest.skipped)})"):

@@ -37,6 +37,12 @@ def plain(markdown: str) -> str:
     return " ".join(re.sub(r"\\(.)", r"\1", markdown.replace("**", "")).split())
 
 
+def listed(at: AppTest) -> list[str]:
+    """The document names in the sidebar's list (bold file name, then its folder)."""
+    names = [re.match(r"\*\*(.+?)\*\*", m.value) for m in at.sidebar.markdown]
+    return [re.sub(r"\\(.)", r"\1", n.group(1)) for n in names if n]
+
+
 def all_markdown(at: AppTest) -> list[str]:
     return [m.value for m in at.markdown]
 
@@ -220,8 +226,7 @@ def test_upload_adds_pdfs_and_reports_rejected_ones(app_env):
     assert any("fake.pdf is not a PDF" in plain(w.value) for w in at.warning)
     saved = sorted(p.name for p in (app_env / "uploads").iterdir())
     assert saved == ["escape warranty.pdf"]  # the name cannot leave the uploads folder
-    documents = at.sidebar.dataframe[0].value
-    assert list(documents["Document"]) == ["escape warranty.pdf"]
+    assert listed(at) == ["escape warranty.pdf"]
     assert not at.chat_input[0].disabled  # searchable at once
     answer = ask(at).chat_message[1].markdown[0].value
     assert "two years" in answer
@@ -240,7 +245,7 @@ def test_folder_path_is_ingested_and_skips_are_explained(app_env):
     assert any("broken.pdf: empty file" in plain(w.value) for w in at.warning)
     skipped = [plain(m.value) for m in at.sidebar.expander[0].markdown]
     assert skipped == ["broken.pdf: empty file (0 bytes)"]
-    assert list(at.sidebar.dataframe[0].value["Document"]) == ["warranty.pdf"]
+    assert listed(at) == ["warranty.pdf"]
 
 
 def test_remove_a_document(indexed):
@@ -248,9 +253,30 @@ def test_remove_a_document(indexed):
     at.multiselect(key="remove_documents").set_value(["rockets.pdf"]).run()
     next(b for b in at.button if b.label == "Remove").click().run()
     assert not at.exception, at.exception
-    assert list(at.sidebar.dataframe[0].value["Document"]) == ["warranty.pdf"]
+    assert listed(at) == ["warranty.pdf"]
     assert any("Removed 1 document" in plain(s.value) for s in at.success)
     assert at.multiselect(key="search_documents").options == ["warranty.pdf"]
+
+
+def test_documents_are_found_by_any_part_of_their_path_and_sorted(app_env):
+    docs = app_env / "docs"
+    deep = docs / "auto-multiple-choice-doc-pdf" / "usr" / "share" / "doc"
+    deep.mkdir(parents=True)
+    text_pdf(deep / "auto-multiple-choice.en.pdf", WARRANTY_PAGES + ROCKET_PAGES)
+    text_pdf(docs / "alpha rockets.pdf", ROCKET_PAGES)
+    run_ingest([docs], Settings(), embedder=FakeEmbedder(), parser_processes=0)
+    at = start()
+    assert listed(at) == ["alpha rockets.pdf", "auto-multiple-choice.en.pdf"]  # by name
+    folder = plain(at.sidebar.markdown[1].value)
+    assert "auto-multiple-choice-doc-pdf/\u200busr/\u200bshare/\u200bdoc/" in folder  # whole
+    details = [plain(c.value) for c in at.sidebar.caption]
+    assert any(d.startswith("3 pages; added ") for d in details)
+    at.text_input(key="document_query").input("ROCK").run()
+    assert listed(at) == ["alpha rockets.pdf"]
+    assert any(c.value == "1 of 2 match" for c in at.sidebar.caption)
+    at.text_input(key="document_query").input("").run()
+    at.selectbox(key="document_order").set_value("Most pages").run()
+    assert listed(at) == ["auto-multiple-choice.en.pdf", "alpha rockets.pdf"]  # 3 pages, 1
 
 
 def test_errors_are_messages_with_a_next_step(app_env):

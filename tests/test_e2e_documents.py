@@ -1,0 +1,59 @@
+"""The document list in a real browser: a deep path shown whole, found by a search.
+
+Skipped, with the reason, only where Chromium or Playwright is missing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from core.settings import Settings
+from ingest.pipeline import run_ingest
+from tests.browser_app import chromium_page, missing_browser_reason, running_app
+from tests.fakes import FakeEmbedder
+from tests.pdf_factory import text_pdf
+
+pytestmark = [
+    pytest.mark.skipif(bool(missing_browser_reason()), reason=missing_browser_reason()),
+    pytest.mark.timeout(300),
+]
+WAIT_MS = 120_000
+DEEP = "auto-multiple-choice-doc-pdf/usr/share/doc/auto-multiple-choice-doc-pdf"
+
+
+def test_long_paths_are_readable_and_documents_are_found(tmp_path):
+    docs = tmp_path / "docs"
+    (docs / DEEP).mkdir(parents=True)
+    text_pdf(docs / DEEP / "auto-multiple-choice.en.pdf", ["Scanning answer sheets."] * 3)
+    for i in range(8):
+        text_pdf(docs / f"manual{i}.pdf", [f"Manual {i} about rivers."])
+    run_ingest(
+        [docs], Settings(index_dir=tmp_path / "index"), embedder=FakeEmbedder(), parser_processes=0
+    )
+    env = {
+        "RAG_INDEX_DIR": str(tmp_path / "index"),
+        "RAG_DOCUMENTS_DIR": str(tmp_path / "uploads"),
+        "RAG_MODELS_DIR": str(tmp_path / "models"),
+        "RAG_CONVERSATIONS_DIR": str(tmp_path / "conversations"),
+        "RAG_APP_FACTORY": "tests.app_fakes:no_model",
+    }
+    with (
+        running_app(env, tmp_path / "streamlit.log") as url,
+        chromium_page(tmp_path / "profile") as page,
+    ):
+        page.goto(url)
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_text("auto-multiple-choice.en.pdf", exact=True).wait_for(timeout=WAIT_MS)
+        box = sidebar.get_by_label("Find a document")
+        box.fill("multiple choice")
+        box.press("Enter")
+        sidebar.get_by_text("1 of 9 match").wait_for(timeout=WAIT_MS)
+        entry = sidebar.get_by_test_id("stMarkdownContainer").filter(
+            has_text="auto-multiple-choice.en.pdf"
+        )
+        shown = entry.inner_text().replace("\u200b", "")
+        fits = entry.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+        names = sidebar.get_by_test_id("stMarkdownContainer").all_inner_texts()
+    assert DEEP + "/" in shown  # the whole folder, not "auto-multiple-choice-doc-pd…"
+    assert fits  # wrapped inside the sidebar, not cut or scrolled
+    assert not any(n.startswith("manual") for n in names)
