@@ -12,8 +12,8 @@ SPEC is `path.pdf:FIRST-LAST:LANG` (LANG as tesseract names it: eng, fra, spa).
 scanner gives), ingests it with `parse_file` exactly as the workers do (OCR'd
 at the OCR dpi), and compares each page with the born-digital text of the same
 page read the same way: character error rate = edit distance / truth length,
-whitespace collapsed, per language and per page type ("code/formula" when
-more than 8% of a page's characters are symbols). `scans` ingests the seed
+whitespace collapsed, per language and per page type ("formula/symbols" when
+a quarter of a page's lines hold a math sign or are letter-spaced). `scans` ingests the seed
 PDFs and their image-only renderings with the real embedding model and asks
 the questions of both; the evidence pages come from the born-digital text for
 both, so an OCR typo inside the evidence phrase does not hide a right page.
@@ -40,8 +40,6 @@ import pypdfium2 as pdfium
 
 from ingest.ocr import OcrConfig
 from ingest.parse_pool import FileDone, OcrPageRead, PagesParsed, parse_file
-
-_PUNCT = set(".,;:'\"!?()-")
 
 
 def image_only_pdf(src: Path, first: int, last: int, dpi: int) -> bytes:
@@ -76,10 +74,22 @@ def normalized(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
-def symbol_share(text: str) -> float:
-    chars = [c for c in text if not c.isspace()]
-    odd = sum(1 for c in chars if not c.isalnum() and c not in _PUNCT)
-    return odd / len(chars) if chars else 0.0
+def page_type(text: str) -> str:
+    """'formula/symbols' for pages of formulas, code or character lists, else 'prose'.
+
+    >>> page_type("l1 ≤ x1 ≤ u1\\nThe bounds of the variables.")
+    'formula/symbols'
+    >>> page_type("The warranty lasts two years.\\nIt covers parts.")
+    'prose'
+    """
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+
+    def symbolic(words: list[str]) -> bool:
+        math = any(unicodedata.category(c) == "Sm" for w in words for c in w)
+        singles = sum(len(w) == 1 and w.isalnum() for w in words)
+        return math or (len(words) >= 6 and singles >= len(words) * 2 / 3)
+
+    return "formula/symbols" if sum(map(symbolic, lines)) >= len(lines) / 4 else "prose"
 
 
 def cer(args) -> dict:
@@ -109,7 +119,7 @@ def cer(args) -> dict:
                             "file": path.name,
                             "page": page,
                             "lang": lang,
-                            "type": "code/formula" if symbol_share(want) > 0.08 else "prose",
+                            "type": page_type(truth.get(page, "")),
                             "engine": engine,
                             "scan_dpi": scan_dpi,
                             "ocr_dpi": ocr_dpi,

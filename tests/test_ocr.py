@@ -95,7 +95,7 @@ def test_a_scan_with_a_few_real_words_is_read_by_ocr(tmp_path):
 
 
 def test_a_born_digital_pdf_is_never_rendered(tmp_path):
-    path = pdfs.text_pdf(tmp_path / "text.pdf", [TEXT_PAGE, "Short page.", "x"])
+    path = pdfs.text_pdf(tmp_path / "text.pdf", [TEXT_PAGE, "Short page.", "", "x"])
     engine = CountingEngine()
     assert _prepared(path, OcrConfig(cache_dir=None), engine) == []
     assert engine.calls == 0

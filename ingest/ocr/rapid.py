@@ -25,11 +25,10 @@ def _engine():
         from rapidocr import RapidOCR
     except ImportError as err:
         raise OcrUnavailable("RapidOCR is not installed", hint=INSTALL_HINT) from err
-    import logging
-
-    logging.getLogger("RapidOCR").setLevel(logging.ERROR)
-    # One thread per parser process, like tesseract: the pool runs one per core.
-    return RapidOCR(params={"EngineConfig.onnxruntime.intra_op_num_threads": 1})
+    # One thread per parser process, like tesseract: the pool runs one per core. Pages
+    # are read as the wheel's defaults size them (longest side at most 2000 pixels).
+    params = {"EngineConfig.onnxruntime.intra_op_num_threads": 1, "Global.log_level": "error"}
+    return RapidOCR(params=params)
 
 
 class RapidOcrEngine:

@@ -116,6 +116,8 @@ class OcrReader:
 
     def _route(self, index: int, text: str) -> str | None:
         problem = text_layer_problem(text)
+        if problem == "no text layer" and self._blank(index):
+            return None  # a page left blank (between chapters): nothing to read
         if problem is None and is_short(text):
             page = self._page(index)
             if page is not None:
@@ -123,6 +125,13 @@ class OcrReader:
                     if looks_scanned(image_coverage(page)):
                         problem = "scan with a short text layer"
         return problem
+
+    def _blank(self, index: int) -> bool:
+        page = self._page(index)
+        if page is None:
+            return False
+        with contextlib.closing(page):
+            return next(iter(page.get_objects(max_depth=1)), None) is None
 
     def _page(self, index: int):
         if self._pdf is None:

@@ -14,6 +14,8 @@ True
 'garbled text layer'
 >>> text_layer_problem("Ã©tÃ© trÃ¨s Ã©lÃ¨ve Ã  cÃ´tÃ© dÃ©jÃ  Ã©crit")
 'garbled text layer'
+>>> text_layer_problem("bsxfun . . . . . . . . . . . . . . . . . . . . . . 628") is None
+True
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ import unicodedata
 
 # Fewer visible characters than this and the page is "short": its images are looked at.
 SHORT_PAGE_CHARS = 200
-# Share of the page's area that images must cover for a short page to count as a scan.
-SCAN_IMAGE_COVERAGE = 0.5
+# Share of the page's area that images must cover for a short page to count as a scan:
+# a scan covers the whole page; a born-digital figure leaves at least the margins.
+SCAN_IMAGE_COVERAGE = 0.8
 _GARBAGE_SHARE = 0.1
 _MIN_WORDLIKE_SHARE = 0.3
 # UTF-8 read as Latin-1/cp1252: "Ã©", "Ã¨", "Â " ...
+# Leaders and rules ("Install . . . . 12", "Name: ____"): an index page is mostly dots.
+_LEADERS = re.compile(r"(?:\.\s?){3,}|_{3,}|-{3,}|…")
 _MOJIBAKE = re.compile("[ÃÂ][\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u0178\u017d]")
 
 
@@ -56,7 +61,8 @@ def text_layer_problem(text: str) -> str | None:
         return "garbled text layer"
     if len(_MOJIBAKE.findall(text)) > _GARBAGE_SHARE * n / 2:
         return "garbled text layer"
-    if n >= 20 and sum(ch.isalnum() for ch in chars) < _MIN_WORDLIKE_SHARE * n:
+    kept = [ch for ch in _LEADERS.sub(" ", text) if not ch.isspace()]
+    if len(kept) >= 20 and sum(ch.isalnum() for ch in kept) < _MIN_WORDLIKE_SHARE * len(kept):
         return "garbled text layer"
     return None
 
@@ -69,7 +75,7 @@ def is_short(text: str) -> bool:
 def looks_scanned(image_coverage: float) -> bool:
     """A short page whose images cover this share of its area is read as a scan.
 
-    >>> looks_scanned(0.95), looks_scanned(0.1)
+    >>> looks_scanned(0.95), looks_scanned(0.6)
     (True, False)
     """
     return image_coverage >= SCAN_IMAGE_COVERAGE
