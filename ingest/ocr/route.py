@@ -21,7 +21,6 @@ True
 from __future__ import annotations
 
 import re
-import unicodedata
 
 # Fewer visible characters than this and the page is "short": its images are looked at.
 SHORT_PAGE_CHARS = 200
@@ -30,40 +29,39 @@ SHORT_PAGE_CHARS = 200
 SCAN_IMAGE_COVERAGE = 0.8
 _GARBAGE_SHARE = 0.1
 _MIN_WORDLIKE_SHARE = 0.3
-# UTF-8 read as Latin-1/cp1252: "Ã©", "Ã¨", "Â " ...
+_SAMPLE_CHARS = 600
 # Leaders and rules ("Install . . . . 12", "Name: ____"): an index page is mostly dots.
 _LEADERS = re.compile(r"(?:\.\s?){3,}|_{3,}|-{3,}|…")
+# UTF-8 read as Latin-1/cp1252: "Ã©", "Ã¨", "Â " ...
 _MOJIBAKE = re.compile("[ÃÂ][\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u0178\u017d]")
-
-
-def _is_private_use(ch: str) -> bool:
-    return unicodedata.category(ch) == "Co"
-
-
-def _is_junk(ch: str) -> bool:
-    """Glyphs with no meaning to a reader: private use, U+FFFD, control characters."""
-    if ch == "\ufffd" or _is_private_use(ch):
-        return True
-    return unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f"
+# Glyphs with no meaning to a reader: private use, U+FFFD, control characters.
+_JUNK = re.compile("[\ue000-\uf8ff\U000f0000-\U0010ffff\ufffd\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+_SYMBOL = re.compile(r"[^\w\s]|_")  # neither letter, digit nor space
+# Regular expressions and str methods, not loops over characters: every born-digital
+# page passes here, and must not be slowed down.
 
 
 def visible_chars(text: str) -> int:
-    return sum(1 for ch in text if not ch.isspace())
+    return len("".join(text.split()))
 
 
 def text_layer_problem(text: str) -> str | None:
     """Why the text layer cannot be used as it is, or None when it looks like text."""
-    chars = [ch for ch in text if not ch.isspace()]
-    if not chars:
+    n = visible_chars(text)
+    if not n:
         return "no text layer"
-    n = len(chars)
-    if sum(map(_is_junk, chars)) > _GARBAGE_SHARE * n:
+    if _JUNK.subn("", text)[1] > _GARBAGE_SHARE * n:
         return "garbled text layer"
-    if len(_MOJIBAKE.findall(text)) > _GARBAGE_SHARE * n / 2:
+    if ("Ã" in text or "Â" in text) and len(_MOJIBAKE.findall(text)) > _GARBAGE_SHARE * n / 2:
         return "garbled text layer"
-    kept = [ch for ch in _LEADERS.sub(" ", text) if not ch.isspace()]
-    if len(kept) >= 20 and sum(ch.isalnum() for ch in kept) < _MIN_WORDLIKE_SHARE * len(kept):
-        return "garbled text layer"
+    # A garbled layer is garbled throughout: its first characters tell.
+    sample = text[:_SAMPLE_CHARS]
+    if n >= 20 and _SYMBOL.subn("", sample)[1] > (1 - _MIN_WORDLIKE_SHARE) * visible_chars(sample):
+        # Mostly symbols: garbage, unless they are leaders (an index page).
+        rest = _LEADERS.sub(" ", text)
+        kept = visible_chars(rest)
+        if kept >= 20 and _SYMBOL.subn("", rest)[1] > (1 - _MIN_WORDLIKE_SHARE) * kept:
+            return "garbled text layer"
     return None
 
 
