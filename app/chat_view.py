@@ -50,6 +50,8 @@ def _notes(turn: ChatTurn) -> None:
 def _progress(job: Job) -> str:
     """What a pending answer shows while it has no text yet: what it waits for, and since when."""
     waited = f"{job.waited():.0f} s"
+    if job.cancel.is_set():
+        return f"Stopping (the model finishes the step it is in) ... {waited}"
     if job.state == "queued":
         return f"Waiting for the question before it to be answered ... {waited}"
     if job.state == "searching":

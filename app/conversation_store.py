@@ -4,7 +4,8 @@ A session is named by a random id kept in the page's address (`?session=...`);
 its turns are one versioned JSON file under `conversations_dir`, rewritten
 atomically after every answer and deleted when the user clears the
 conversation. A damaged or unknown-version file is set aside (renamed
-`.bad`), never trusted and never fatal: the session starts empty.
+`.bad`), never trusted and never fatal: the session starts empty. Files not
+written for `RAG_CONVERSATIONS_KEEP_DAYS` days are deleted (`prune`).
 
 >>> import tempfile
 >>> from core.types import Passage
@@ -29,6 +30,7 @@ import os
 import re
 import secrets
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -132,3 +134,22 @@ class ConversationStore:
 
     def delete(self, session_id: str) -> None:
         self.path(session_id).unlink(missing_ok=True)
+
+    def prune(self, keep_days: int, now: float | None = None) -> int:
+        """Delete conversations (and set-aside .bad files) not written for `keep_days` days."""
+        if keep_days <= 0:
+            return 0
+        cutoff = (time.time() if now is None else now) - keep_days * 86400
+        deleted = 0
+        try:
+            entries = list(self.folder.iterdir())
+        except OSError:
+            return 0
+        for path in entries:
+            try:
+                if path.suffix in (".json", ".bad", ".tmp") and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    deleted += 1
+            except OSError:
+                continue  # another session deleted or rewrote it meanwhile
+        return deleted

@@ -46,6 +46,7 @@ class PageView:
     marks: int = 0  # rectangles drawn on this page
     coverage: float = 0.0
     problem: str = ""
+    main_page: int = 0  # the page holding most of the passage; 0 if none was found
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ def render_page(
         height=image.height,
         marks=len(rects),
         coverage=marks.coverage if marks else 0.0,
+        main_page=(marks.main_page or 0) if marks else 0,
     )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 SEED = 12  # letters a run must share before it counts (shorter seeds match by chance)
 MAX_GAP = 2000  # letters a later run may skip on the page (removed headers, figure labels)
@@ -55,6 +55,12 @@ class Marks:
     rects: dict[int, tuple[Rect, ...]]  # page -> rectangles
     found: int
     total: int
+    by_page: dict[int, int] = field(default_factory=dict)  # page -> letters found there
+
+    @property
+    def main_page(self) -> int | None:
+        """The page holding most of the passage (where to open a passage over pages)."""
+        return max(self.by_page, key=lambda p: (self.by_page[p], -p)) if self.by_page else None
 
     @property
     def coverage(self) -> float:
@@ -157,10 +163,12 @@ def mark_passage(passage_text: str, pages: Sequence[PageLetters], boxes: BoxLook
     runs = match_letters(wanted, joined)
     chars_by_page: dict[int, list[int]] = {}
     found = 0
+    by_page: dict[int, int] = {}
     for start, end in runs:
         found += end - start
         for k in range(start, end):
             page, char = owner[k]
+            by_page[page] = by_page.get(page, 0) + 1
             chars = chars_by_page.setdefault(page, [])
             if not chars or chars[-1] != char:
                 chars.append(char)
@@ -168,7 +176,7 @@ def mark_passage(passage_text: str, pages: Sequence[PageLetters], boxes: BoxLook
         page: tuple(line_rects([boxes(page, c) for c in chars]))
         for page, chars in chars_by_page.items()
     }
-    return Marks(rects, found, len(wanted))
+    return Marks(rects, found, len(wanted), by_page)
 
 
 def line_rects(boxes: Sequence[Rect]) -> list[Rect]:

@@ -74,6 +74,8 @@ def session_work(svc: AppService) -> SessionWork:
         owner = (id(svc), svc.model_version)  # a new service or model: a new conversation
         if current is not None and (current.owner == owner or current.busy()):
             return current
+        if current is None:  # a session new to this process: a moment to drop old ones
+            store(svc).prune(svc.settings.conversations_keep_days)
         with st.spinner("Loading the language model ..."):
             conv = svc.new_conversation()
         # Settings changed: keep what was said on screen. First visit: what is on disk.

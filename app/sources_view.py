@@ -78,21 +78,27 @@ def render_sources(svc: AppService, turn_index: int, turn: ChatTurn) -> None:
 
 
 def _page(svc: AppService, passage: Passage, key: str) -> None:
+    zoom = ZOOMS.get(st.session_state.get(f"zoom-{key}") or "100%", 1.0)
     page = passage.page_start
-    if passage.page_end > passage.page_start:
-        page = st.select_slider(
-            "Page",
-            options=list(range(passage.page_start, passage.page_end + 1)),
-            key=f"page-{key}",
-        )
-    zoom = st.segmented_control(
-        "Zoom", list(ZOOMS), default="100%", key=f"zoom-{key}", label_visibility="collapsed"
-    )
     try:
-        view = svc.page_view(passage, page, ZOOMS.get(zoom or "100%", 1.0))
+        view = svc.page_view(passage, page, zoom)
+        if passage.page_end > passage.page_start:
+            # Open where most of the passage is, not on the page it merely ends a line of.
+            main = view.main_page or passage.page_start
+            page = st.select_slider(
+                "Page",
+                options=list(range(passage.page_start, passage.page_end + 1)),
+                value=main,
+                key=f"page-{key}",
+            )
+            if page != passage.page_start:
+                view = svc.page_view(passage, page, zoom)
     except Exception as exc:  # the UI boundary: a damaged PDF, ...
         show_error(exc, "Showing the page")
         return
+    st.segmented_control(
+        "Zoom", list(ZOOMS), default="100%", key=f"zoom-{key}", label_visibility="collapsed"
+    )
     if view.problem:
         st.warning(escape_text(view.problem))
         return

@@ -181,6 +181,9 @@ class Settings(BaseSettings):
         Path("data/conversations"),
         description="Each browser session's conversation, kept so that a reload shows it again.",
     )
+    conversations_keep_days: int = Field(
+        90, ge=0, description="Saved conversations untouched this long are deleted; 0 = never."
+    )
 
     # Document structure in the chunks, and the second look at the top (issue 14).
     chunk_format: int = Field(

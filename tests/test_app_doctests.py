@@ -10,6 +10,8 @@ import pytest
 MODULES = [
     "app.conversation",
     "app.conversation_store",
+    "app.documents_view",
+    "app.ingest_job",
     "app.passage_marks",
     "app.safe_markdown",
     "app.sources_view",

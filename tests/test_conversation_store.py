@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -66,3 +67,15 @@ def test_damaged_or_future_files_are_set_aside(tmp_path, content):
     assert store.path(sid).with_suffix(".bad").read_text() == content
     store.save(sid, [TURN])  # the session goes on
     assert store.load(sid) == [TURN]
+
+
+def test_old_conversations_are_pruned_and_recent_ones_kept(tmp_path):
+    store = ConversationStore(tmp_path)
+    old, recent = new_session_id(), new_session_id()
+    store.save(old, [TURN])
+    store.save(recent, [TURN])
+    long_ago = store.path(old).stat().st_mtime - 91 * 86400
+    os.utime(store.path(old), (long_ago, long_ago))
+    assert store.prune(0) == 0 and store.load(old) == [TURN]  # 0: kept forever
+    assert store.prune(90) == 1
+    assert store.load(old) == [] and store.load(recent) == [TURN]

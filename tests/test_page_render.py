@@ -82,3 +82,11 @@ def test_a_changed_or_removed_document_is_reported_not_shown(tmp_path):
     assert "changed on disk since it was indexed" in check_file(doc, "h.pdf")
     pdf.unlink()
     assert "gone from disk" in check_file(doc, "h.pdf")
+
+
+def test_a_passage_over_two_pages_knows_which_page_holds_most_of_it(tmp_path):
+    pdf = text_pdf(tmp_path / "h.pdf", PAGES)
+    passage = "The office is closed on holidays. " + PASSAGE + " Returns are accepted."
+    view = render_page(pdf, 1, passage, (1, 2))
+    assert view.coverage == 1.0 and view.main_page == 2
+    assert render_page(pdf, 1, PAGES[0], (1, 2)).main_page == 1
