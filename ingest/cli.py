@@ -109,9 +109,12 @@ def format_summary(report: IngestReport, list_max: int = 20) -> str:
     ]
     ocr = report.extra.get("ocr", {})
     if ocr.get("pages"):
+        files = len(ocr["files"])
+        cached = ocr["pages"] - ocr["read_now"]
         lines.append(
-            f"  OCR: {ocr['pages']} pages in {len(ocr['files'])} files "
-            f"({ocr['read_now']} read now in {ocr['seconds']:.1f} s, the rest from the OCR cache)"
+            f"  OCR: {ocr['pages']} pages in {files} file{'s' if files != 1 else ''} "
+            f"({ocr['read_now']} read in {ocr['seconds']:.1f} s"
+            + (f", {cached} from the OCR cache)" if cached else ")")
         )
     reused = report.extra.get("reused_vectors", 0)
     if reused:

@@ -66,6 +66,7 @@ class Run:
         self.reused = 0
         self.ocr_pages = 0
         self.ocr_began: float | None = None
+        self.ocr_last = 0.0
         self.ocr_files: dict[str, OcrStats] = {}
         self.reuse = plan.reuse
         self.pages_known = self.bytes_known = 0
@@ -105,7 +106,8 @@ class Run:
                 self.pages_done += len(event.pages)
             elif isinstance(event, OcrPageRead):
                 self.ocr_pages += 1
-                began = time.monotonic() - event.seconds
+                self.ocr_last = time.monotonic()
+                began = self.ocr_last - event.seconds
                 self.ocr_began = began if self.ocr_began is None else min(self.ocr_began, began)
             elif isinstance(event, FileDone) and event.index in self.state:
                 st = self.state[event.index]
@@ -284,7 +286,8 @@ class Run:
     def _ocr_rate(self) -> float:
         if self.ocr_began is None:
             return 0.0
-        return self.ocr_pages / max(time.monotonic() - self.ocr_began, 1e-3)
+        # Over the time OCR ran: the rate of OCR, not of the whole ingest.
+        return self.ocr_pages / max(self.ocr_last - self.ocr_began, 1e-3)
 
 
 def _why_empty(ocr: OcrStats | None) -> str:
