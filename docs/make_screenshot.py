@@ -4,7 +4,8 @@
 
 Indexes the folder with the real embedder into a temporary directory, runs the
 app as `make run` does (no model file: answers quote passages), asks the
-question in headless Chromium and saves a small PNG. Needs Debian's
+question in headless Chromium and saves a small PNG of the answer and its
+cited page, highlighted. Needs Debian's
 `chromium` and the `playwright` package (see `make test`).
 """
 
@@ -26,6 +27,7 @@ from tests.browser_app import (  # noqa: E402
     chromium_page,
     missing_browser_reason,
     running_app,
+    wait_until_idle,
 )
 
 DEFAULT_FOLDER = ROOT.parent / "shared" / "corpus" / "seeds"
@@ -42,7 +44,10 @@ def main(argv: list[str]) -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        env = {"RAG_INDEX_DIR": str(tmp / "index")}
+        env = {
+            "RAG_INDEX_DIR": str(tmp / "index"),
+            "RAG_CONVERSATIONS_DIR": str(tmp / "conversations"),
+        }
         report = run_ingest([folder], Settings(index_dir=tmp / "index"))
         print(f"indexed {len(report.added)} PDFs, {report.pages} pages", file=sys.stderr)
         with (
@@ -51,10 +56,10 @@ def main(argv: list[str]) -> int:
         ):
             page.goto(url)
             ask_in_browser(page, question, timeout_ms=90_000)
-            page.wait_for_timeout(1000)  # let the expander finish opening
-            # The chat scrolls to its end; show the question at the top instead.
-            question_box = page.get_by_test_id("stChatMessage").first
-            question_box.evaluate("element => element.scrollIntoView({block: 'start'})")
+            wait_until_idle(page, 90_000)  # a running page draws its elements faded
+            # The chat scrolls to its end; show the answer at the top, its cited page below.
+            answer = page.get_by_test_id("stChatMessage").nth(1)
+            answer.evaluate("element => element.scrollIntoView({block: 'start'})")
             page.wait_for_timeout(300)
             page.screenshot(path=str(tmp / "raw.png"))
         image = Image.open(tmp / "raw.png").convert("RGB")
