@@ -59,7 +59,7 @@ def turn_to_json(turn: ChatTurn) -> dict[str, Any]:
         "question": turn.question,
         "answer": turn.answer,
         "mode": turn.mode,
-        "passages": [{**p.to_json(), "chunk_id": p.chunk_id} for p in turn.passages],
+        "passages": [_passage_json(p) for p in turn.passages],
         "citations": [c.to_json() for c in turn.citations],
         "query": turn.query,
         "notes": list(turn.notes),
@@ -68,22 +68,41 @@ def turn_to_json(turn: ChatTurn) -> dict[str, Any]:
     }
 
 
+def _passage_json(p: Passage) -> dict[str, Any]:
+    return {
+        "source": p.source,
+        "page_start": p.page_start,
+        "page_end": p.page_end,
+        "score": p.score,
+        "text": p.text,
+        "chunk_id": p.chunk_id,
+        "ocr_confidence": p.ocr_confidence,
+        "title": p.title,
+        "section": list(p.section),
+    }
+
+
+def _passage(p: dict[str, Any]) -> Passage:
+    ocr = p.get("ocr_confidence")
+    return Passage(
+        str(p["source"]),
+        int(p["page_start"]),
+        int(p["page_end"]),
+        float(p["score"]),
+        str(p["text"]),
+        str(p.get("chunk_id", "")),
+        ocr_confidence=None if ocr is None else float(ocr),
+        title=str(p.get("title", "")),
+        section=tuple(str(s) for s in p.get("section", ())),
+    )
+
+
 def turn_from_json(data: dict[str, Any]) -> ChatTurn:
     return ChatTurn(
         question=str(data["question"]),
         answer=str(data["answer"]),
         mode=str(data["mode"]),
-        passages=tuple(
-            Passage(
-                str(p["source"]),
-                int(p["page_start"]),
-                int(p["page_end"]),
-                float(p["score"]),
-                str(p["text"]),
-                str(p.get("chunk_id", "")),
-            )
-            for p in data["passages"]
-        ),
+        passages=tuple(_passage(p) for p in data["passages"]),
         citations=tuple(
             Citation(int(c["n"]), str(c["source"]), int(c["page_start"]), int(c["page_end"]))
             for c in data["citations"]

@@ -16,7 +16,12 @@ TURN = ChatTurn(
     "How long? «ünïcode»",
     "Two years [1]. The moon [unsupported].",
     "generative",
-    (Passage("dir/acme.pdf", 4, 5, 0.8125, "Two years.\n- bullet", "abc123"),),
+    (
+        Passage("dir/acme.pdf", 4, 5, 0.8125, "Two years.\n- bullet", "abc123"),
+        Passage(
+            "scan.pdf", 1, 1, 0.5, "OCR text", ocr_confidence=0.91, title="T", section=("1", "1.2")
+        ),
+    ),
     (Citation(1, "dir/acme.pdf", 4, 5),),
     query="warranty length",
     notes=("trimmed",),
