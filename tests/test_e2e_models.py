@@ -61,7 +61,7 @@ def test_the_user_switches_between_installed_models(tmp_path):
         page.goto(url)
         sidebar = page.get_by_test_id("stSidebar")
         sidebar.get_by_text("beta.gguf", exact=True).wait_for(timeout=WAIT_MS)
-        sidebar.get_by_test_id("stSelectbox").click()
+        sidebar.get_by_test_id("stSelectbox").filter(has_text="Installed models").click()
         page.get_by_role("option").first.wait_for(timeout=WAIT_MS)
         listed = "\n".join(page.get_by_role("option").all_inner_texts())
         page.get_by_role("option").filter(has_text="alpha.gguf").click()
