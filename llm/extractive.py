@@ -32,7 +32,10 @@ LABEL = (
     "Quoted from your documents (no language model is loaded, so this is not a generated answer):"
 )
 MAX_SENTENCE_CHARS = 400
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*(?:[-*\u2022]|\d+[.)])\s)")
+# Not after an initial ("Michael J. Vrhel", "Ph.D.") or "e.g." / "i.e.": those end no sentence.
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])(?<![\s.][A-Z]\.)(?<!e\.g\.)(?<!i\.e\.)\s+|\n\s*\n|\n(?=\s*(?:[-*\u2022]|\d+[.)])\s)"
+)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _STOPWORDS_TEXT = """
     a an and are as at be by can could did do does for from had has have how i if in into is
@@ -77,7 +80,11 @@ def _stem(word: str) -> str:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of at least three words, long ones shortened."""
+    """Sentences of at least three words, long ones shortened.
+
+    >>> split_sentences("By Michael J. Vrhel, Ph.D. Artifex. Use e.g. gs here. Then stop now.")
+    ['By Michael J. Vrhel, Ph.D. Artifex.', 'Use e.g. gs here.', 'Then stop now.']
+    """
     sentences = []
     for raw in _SENTENCE_END.split(text):
         sentence = " ".join(raw.split())

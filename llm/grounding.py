@@ -40,6 +40,16 @@ LEXICAL_SUPPORT = 0.6  # share of a sentence's content words found in the passag
 COMBINED_SUPPORT = 0.55  # mean of that share and the best sentence cosine
 MODEL_MARK_SUPPORT = 0.45  # a model's own [n] stays at this lower bar
 SECOND_CITATION_MARGIN = 0.05
+# A sentence adding names written as code (`speye`, -sOutputICCProfile) that a passage states
+# exactly, with every number: that passage supports it at least this much by words, however
+# the model phrased the rest ("you can use the ... option followed by the path").
+CODE_NAME_SUPPORT = 0.8
+# Counts written as words must match like digits: "three" is checked as "3".
+_NUMBER_WORDS = {
+    w: str(n)
+    for n, w in enumerate(["two", "three", "four", "five", "six", "seven", "eight", "nine"], 2)
+}
+_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
 
 
@@ -75,9 +85,10 @@ class Attributor:
         question: str = "",
     ) -> None:
         self._passages = tuple(passages)
-        self._asked = set(content_words(question))
+        self._asked = _words(question)
+        self._question = question
         self._embedder = embedder
-        self._words = [set(content_words(p.text)) for p in self._passages]
+        self._words = [_words(p.text) for p in self._passages]
         self._tokens = [set(_tokens(p.text)) for p in self._passages]
         self._owner: list[int] = []
         self._vectors: np.ndarray | None = None
@@ -106,18 +117,21 @@ class Attributor:
 
     def scores(self, text: str) -> list[float]:
         """Support of `text` by each passage, in [0, 1]."""
-        words = set(content_words(text))
+        words = _words(text)
         if not words or not self._passages:
             return []
         # What the sentence adds to the question is what needs support: restating the
         # question is not evidence. Numbers and names written as code must match exactly.
         new = (words - self._asked) or words
+        names = _code_names(text) - set(_tokens(self._question))
         exact = {t for t in _tokens(text) if _NUMBER.search(t)} | _code_names(text)
         lexical = []
         for have, tokens in zip(self._words, self._tokens, strict=True):
             share = len(new & have) / len(new)
             if exact and not exact <= tokens:  # a number or a name the passage does not state
                 share *= 0.5
+            elif names:  # the passage states the names the answer adds, as written: strong
+                share = max(share, CODE_NAME_SUPPORT)
             lexical.append(share)
         if self._embedder is None:
             return lexical
@@ -154,5 +168,22 @@ def _code_names(text: str) -> set[str]:
     return names
 
 
+def _words(text: str) -> set[str]:
+    """Content words; counts are numbers, checked as digits (`_tokens`), not as words."""
+    return set(content_words(_digits(text)))
+
+
+def _digits(text: str) -> str:
+    """
+    >>> _digits("Three to five pages, not someone")
+    '3 to 5 pages, not someone'
+    """
+    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(0).lower()], text)
+
+
 def _tokens(text: str) -> list[str]:
-    return re.findall(r"[^\W_]+(?:[.,][0-9]+)*", text.lower())
+    """
+    >>> _tokens("Three options, 1.66 and -dUseFastColor")
+    ['3', 'options', '1.66', 'and', 'dusefastcolor']
+    """
+    return re.findall(r"[^\W_]+(?:[.,][0-9]+)*", _digits(text).lower())

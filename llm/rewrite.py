@@ -123,11 +123,29 @@ def clean_query(text: str, question: str, history: Sequence[Turn]) -> str | None
     query = query.strip().strip("\"'`\u201c\u201d").strip()
     if not query or len(query) > MAX_QUERY_CHARS or NOT_FOUND_ANSWER.lower() in query.lower():
         return None
+    said = set(content_words(query))
+    if not keeps_the_question(question, said):
+        return None
     known = set(content_words(question))
     for turn in history[-2:]:
         known.update(content_words(turn.question))
         known.update(content_words(turn.answer))
-    return query if known & set(content_words(query)) else None
+    return query if known & said else None
+
+
+def keeps_the_question(question: str, said: set[str]) -> bool:
+    """A rewrite keeps at least half of what the follow-up itself asks about.
+
+    Small models rewrite "And which option sets the folder it searches for those
+    profiles?" as the previous answer's command line: the folder is lost.
+
+    >>> keeps_the_question("And which option sets the folder?", set(content_words("gs -sOut")))
+    False
+    >>> keeps_the_question("And for how long?", set(content_words("Acme warranty length")))
+    True
+    """
+    own = [w for w in dict.fromkeys(content_words(question)) if w not in _GENERIC]
+    return 2 * sum(w in said for w in own) >= len(own)
 
 
 def standalone_query(

@@ -131,6 +131,19 @@ def test_unusable_model_rewrite_falls_back_to_the_heuristic():
     assert retriever.queries[-1][0] == "acme warranty cover And for how long?"
 
 
+def test_a_rewrite_that_drops_what_the_follow_up_asks_falls_back_to_the_heuristic():
+    # Seen with the 1.5B model: "And which option sets the folder it searches for those
+    # profiles?" was rewritten as the previous answer's command line; the folder was lost.
+    retriever = RecordingRetriever()
+    session, _ = session_with(
+        ["Defects in materials [1].", "Acme warranty defects in materials", "X [1]."], retriever
+    )
+    session.ask("What does the Acme warranty cover?").text  # noqa: B018
+    session.ask("And which form must a claim under it be filed on?").text  # noqa: B018
+    assert retriever.queries[-1][0].startswith("acme warranty cover")
+    assert "form" in retriever.queries[-1][0]
+
+
 def test_standalone_questions_are_not_rewritten():
     retriever = RecordingRetriever()
     session, fake = session_with(["Defects [1].", "Claims in writing [2]."], retriever)

@@ -157,3 +157,25 @@ def test_attribution_by_meaning_uses_the_embedder():
     unsupported = grounder.attribute("Bananas grow on tall plants.")
     assert supported.cited == (2,) and supported.supported
     assert not unsupported.supported and unsupported.cited == ()
+
+
+def test_a_name_written_as_code_that_one_passage_states_is_support_there():
+    # Seen with the 1.5B model: the right option, wrapped in its own words, judged unsupported.
+    passages = [
+        Passage("gs.pdf", 5, 5, 0.7, "ICC Manager, Link Cache, Named Color Profile, DeviceN."),
+        Passage(
+            "gs.pdf", 6, 6, 0.7, "The device profile: -sOutputICCProfile = x.icc"
+        ),
+    ]
+    attributor = Attributor(passages, question="How do I set the output device's ICC profile?")
+    said = "You can use the `-sOutputICCProfile` option followed by the path to your file [1]."
+    sentence = attributor.attribute(said)
+    assert sentence.supported and sentence.cited == (2,)
+    assert not attributor.attribute("Use the `-sDefaultICCDir` option for the file.").supported
+
+
+def test_counts_written_as_words_must_match_like_digits():
+    passages = [Passage("amc.pdf", 2, 2, 0.7, "Each exam may hold 3 to 5 questions per page.")]
+    attributor = Attributor(passages, question="How many questions per page?")
+    assert attributor.attribute("An exam holds three to five questions per page.").supported
+    assert not attributor.attribute("An exam holds seven to nine questions per page.").supported
