@@ -62,6 +62,14 @@ def stamped_scan_pdf(path: Path, scanned: str, stamp: str) -> Path:
     return path
 
 
+def giant_page_pdf(path: Path, text: str, inches: int = 200) -> Path:
+    """A scanned page `inches` wide and high: at 300 dpi it would be 3.6 gigapixels."""
+    image = page_images([text], dpi=72)[0].convert("L")
+    path = Path(path)
+    image.save(path, "PDF", resolution=image.width / inches)
+    return path
+
+
 def image_bomb_pdf(path: Path, side: int = 20_000) -> Path:
     """One page showing a side x side grayscale image that inflates to side² bytes.
 

@@ -195,17 +195,21 @@ def test_missing_tesseract_says_how_to_install_it(tmp_path, settings, monkeypatc
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_hostile_image_page_costs_only_itself(tmp_path):
-    """An image that inflates to 400 MB under a 256 MB parser limit: that file alone fails."""
-    bomb = ocr_pdfs.image_bomb_pdf(tmp_path / "bomb.pdf")
+    """An image that inflates to 1.6 GB, and a 200-inch page (3.6 gigapixels at 300 dpi),
+    under a 512 MB parser limit: each costs at most itself; the giant page is read smaller."""
+    bomb = ocr_pdfs.image_bomb_pdf(tmp_path / "bomb.pdf", side=40_000)
+    giant = ocr_pdfs.giant_page_pdf(tmp_path / "giant.pdf", SCAN_PAGE)
     good = ocr_pdfs.image_pdf(tmp_path / "good.pdf", [SCAN_PAGE])
     config = OcrConfig(cache_dir=tmp_path / "cache")
-    pool = ParserPool(1, memory_mb=256, parse=functools.partial(parse_file, ocr=config))
-    events = list(pool.events([bomb, good]))
+    pool = ParserPool(1, memory_mb=512, parse=functools.partial(parse_file, ocr=config))
+    events = list(pool.events([bomb, giant, good]))
     ends = {e.index: e for e in events if isinstance(e, FileDone | FileFailed)}
     bomb_end = ends[0]
     assert isinstance(bomb_end, FileFailed) or not bomb_end.ocr.pages
-    assert isinstance(ends[1], FileDone) and [p for p, _ in ends[1].ocr.pages] == [1]
-    assert any(isinstance(e, OcrPageRead) and e.index == 1 for e in events)
+    assert isinstance(ends[1], FileDone) and any(
+        isinstance(e, OcrPageRead) and e.index == 1 for e in events
+    )
+    assert isinstance(ends[2], FileDone) and [p for p, _ in ends[2].ocr.pages] == [1]
 
 
 def test_chunk_store_from_before_ocr_gains_the_column(tmp_path):

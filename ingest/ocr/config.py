@@ -23,7 +23,7 @@ class OcrConfig:
     min_confidence: float = 0.6  # mean word confidence (0..1) below which a page is warned
     cache_dir: Path | None = None  # None: no cache
     page_timeout_seconds: float = 120.0
-    max_pixels: int = 40_000_000  # a page is rendered at a lower dpi rather than above this
+    max_pixels: int = 25_000_000  # rendered at a lower dpi rather than above (A3 at 300 fits)
 
     @property
     def cache_path(self) -> Path | None:
