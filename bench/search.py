@@ -14,9 +14,11 @@ The measurement runs in a fresh process per size: load the index and the
 real embedding model, then ask 100 questions (the seeds_dev and
 manuals_tricky questions, plus word windows of random chunks) once each
 through `Retriever.search` and report the median and p95 of the whole call
-(query embedding + dense + keyword + fusion + reading the passages), its
-parts, resident memory per chunk, disk per chunk, the IVF recall@10 against
-exact search, and how often the keyword postings budget changed the BM25 top 50.
+(query embedding + dense + keyword + fusion + re-ranking + reading the
+passages), its parts, the same call without re-ranking, resident memory per
+chunk, disk per chunk, the IVF recall@10 against exact search, and how often
+the keyword postings budget changed the BM25 top 50. Chunks carry a header
+(chunk format 2: "Synthetic manual N › section"), keyword-indexed like real ones.
 """
 
 from __future__ import annotations
@@ -86,8 +88,22 @@ def build(index_dir: Path, n: int, seed: int = 0) -> dict:
             size = min(CHUNKS_PER_DOCUMENT, n - start)
             source = f"synthetic/doc{start // CHUNKS_PER_DOCUMENT:04d}.pdf"
             drawn = words[rng.choice(len(words), size=(size, WORDS_PER_CHUNK), p=p)]
+            # Chunk format 2: every 20 chunks a section named by 3 words; the header
+            # ("title › section") goes into the keyword index like a real one.
+            titles = words[rng.choice(len(words), size=(size // 20 + 1, 3), p=p)]
+            title = f"Synthetic manual {start // CHUNKS_PER_DOCUMENT}"
             chunks = [
-                Chunk(source, i, i // 3 + 1, i // 3 + 1, " ".join(row), WORDS_PER_CHUNK)
+                Chunk(
+                    source,
+                    i,
+                    i // 3 + 1,
+                    i // 3 + 1,
+                    " ".join(row),
+                    WORDS_PER_CHUNK,
+                    title=title,
+                    section=(f"{i // 20 + 1} " + " ".join(titles[i // 20]),),
+                    heading=f"{title} › {i // 20 + 1} " + " ".join(titles[i // 20]),
+                )
                 for i, row in enumerate(drawn)
             ]
             vectors = centres[rng.integers(0, len(centres), size)]
@@ -140,8 +156,9 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
     for q in windows[:5]:  # warm-up: caches and code paths, not counted
         retriever.search(q)
     parts: dict[str, list[float]] = {
-        k: [] for k in ("total", "embed", "dense", "keyword", "keyword_exact")
+        k: [] for k in ("total", "embed", "dense", "keyword", "keyword_exact", "no_rerank")
     }
+    plain = settings.model_copy(update={"rerank": False})
     chunks_file = snap.index_dir / snap.manifest.generation_dir / "chunks.sqlite"
     exact_keyword = KeywordIndex(chunks_file, postings_budget=10**12)
     overlap, two_step = [], 0
@@ -159,7 +176,12 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
         t4 = time.perf_counter()
         exact = exact_keyword.search(terms, settings.keyword_candidates)
         t5 = time.perf_counter()
-        for key, value in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
+        retriever.settings = plain  # the same search without the second look (retrieval.rerank)
+        retriever.search(q)
+        retriever.settings = settings
+        t6 = time.perf_counter()
+        times = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)
+        for key, value in zip(parts, times, strict=True):
             parts[key].append(value * 1000)
         plan = retriever.keyword.plan(terms)
         two_step += bool(plan.rescored or plan.dropped)
@@ -256,7 +278,7 @@ def _row(r: dict) -> str:
         f"{r['chunks']:>9,} chunks ({r['vector_index']}): "
         f"median {m['total']} ms (p95 {p95['total']}) "
         f"= embed {m['embed']} + dense {m['dense']} + keyword {m['keyword']} + rest "
-        f"(exact BM25 would be {m['keyword_exact']}); "
+        f"(exact BM25 would be {m['keyword_exact']}; without re-ranking {m['no_rerank']}); "
         f"RSS {r['rss_bytes_per_chunk']['after_queries_anon']} B/chunk "
         f"(+{r['rss_bytes_per_chunk']['after_queries_file']} mapped), "
         f"disk {r['disk_bytes_per_chunk']} B/chunk{ivf}"
