@@ -13,6 +13,7 @@ from retrieval.eval.metrics import (
     Ranked,
     evidence_pages,
     first_hit,
+    holds_keys,
     load_questions,
     summarize,
 )
@@ -81,6 +82,7 @@ def test_a_whole_run_ingests_asks_and_reports(tmp_path, monkeypatch):
             "question": "The okapi is a relative of which animal?",
             "source": "zoo.pdf",
             "evidence": "relative of the giraffe",
+            "answer_keys": ["giraffe"],
         },
         {
             "id": "q2",
@@ -94,7 +96,7 @@ def test_a_whole_run_ingests_asks_and_reports(tmp_path, monkeypatch):
     monkeypatch.setenv("RAG_CHUNK_TOKENS", "48")
     monkeypatch.setenv("RAG_CHUNK_OVERLAP", "8")
     args = build_parser().parse_args(
-        ["--qa", str(qa), "--docs", str(docs), "--no-baseline", "--floor", "0.2"]
+        ["--qa", str(qa), "--docs", str(docs), "--no-baseline", "--floor", "0.2", "--previous"]
     )
     report = evaluate(args)
     ours = report["systems"]["ours"]
@@ -104,6 +106,21 @@ def test_a_whole_run_ingests_asks_and_reports(tmp_path, monkeypatch):
         1.0,
         1.0,
     )
+    assert ours["answer_keys@1"] == 1.0  # the first passage holds "giraffe"
+    # The previous default (plain chunks, no re-ranking) ran on its own index beside ours.
+    previous = report["systems"]["previous_default"]
+    assert (previous["hit@1"], previous["unanswerable_empty"]) == (1.0, 1.0)
+    assert report["per_question"][0]["previous_rank"] == 1
     assert report["index"]["keyword_search"] and report["evidence_not_found"] == []
     table = format_table(report)
-    assert "hit@1" in table and "1.000" in table
+    assert "hit@1" in table and "1.000" in table and "previous_default" in table
+
+
+def test_answer_keys_are_matched_whole_after_folding():
+    assert holds_keys("Written on February 10, 2025", ["february 10", "2025"])
+    assert holds_keys("Written in 2024", ["2025"]) is False
+    assert holds_keys("anything", ()) is None
+    assert (
+        summarize([Ranked(True, 1, 5, True), Ranked(True, 2, 5, False)], 5)["answer_keys@1"] == 0.5
+    )
+    assert summarize([Ranked(True, 1, 5)], 5)["answer_keys@1"] is None

@@ -21,6 +21,7 @@ class BaselineHit:
     source: str  # relative to the documents folder, like ours
     page_start: int
     page_end: int
+    text: str = ""
 
 
 class LangChainDefault:
@@ -69,7 +70,10 @@ class LangChainDefault:
         found = self.store.similarity_search(question, k=k)
         return [
             BaselineHit(
-                self.relative(d.metadata["source"]), d.metadata["page"] + 1, d.metadata["page"] + 1
+                self.relative(d.metadata["source"]),
+                d.metadata["page"] + 1,
+                d.metadata["page"] + 1,
+                d.page_content,
             )
             for d in found
         ]

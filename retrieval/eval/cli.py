@@ -128,7 +128,7 @@ def _previous(args, overrides: dict, embedder, tmp: Path):
 
 
 def _ask(questions, retriever, baseline, k: int, previous=None) -> dict:
-    from retrieval.eval.metrics import Ranked, evidence_pages, first_hit, summarize
+    from retrieval.eval.metrics import Ranked, evidence_pages, first_hit, holds_keys, summarize
 
     page_texts = [retriever.snapshot.page_text]
     sources = set(retriever.snapshot.manifest.documents)
@@ -152,21 +152,29 @@ def _ask(questions, retriever, baseline, k: int, previous=None) -> dict:
             "ours_scores": [round(p.score, 3) for p in passages],
             "best_relevance": round(max((c.relevance for c in candidates), default=0.0), 3),
         }
-        ours.append(Ranked(q.answerable, row["ours_rank"], len(passages)))
+        keys = q.answer_keys if q.answerable else ()
+        first = passages[0].text if passages else ""
+        ours.append(Ranked(q.answerable, row["ours_rank"], len(passages), holds_keys(first, keys)))
         if previous is not None:
             started = time.perf_counter()
             old = previous.search(q.question, k)
             times["previous_default"].append(time.perf_counter() - started)
             spans = [(p.source, p.page_start, p.page_end) for p in old]
             row["previous_rank"] = first_hit(spans, pages)
-            before.append(Ranked(q.answerable, row["previous_rank"], len(old)))
+            first = old[0].text if old else ""
+            before.append(
+                Ranked(q.answerable, row["previous_rank"], len(old), holds_keys(first, keys))
+            )
         if baseline is not None:
             started = time.perf_counter()
             hits = baseline.search(q.question, k)
             times["langchain_default"].append(time.perf_counter() - started)
             spans = [(h.source, h.page_start, h.page_end) for h in hits]
             row["baseline_rank"] = first_hit(spans, pages)
-            theirs.append(Ranked(q.answerable, row["baseline_rank"], len(hits)))
+            first = hits[0].text if hits else ""
+            theirs.append(
+                Ranked(q.answerable, row["baseline_rank"], len(hits), holds_keys(first, keys))
+            )
         rows.append(row)
     systems = {"ours": summarize(ours, k)}
     if previous is not None:
@@ -199,6 +207,7 @@ def format_table(report: dict) -> str:
         ("mrr", "answerable: MRR"),
         ("answerable_empty", "answerable: no passage returned"),
         ("unanswerable_empty", f"unanswerable ({first['unanswerable']}): none returned"),
+        ("answer_keys@1", "first passage holds the answer keys"),
         ("median_ms", "median search latency, ms"),
     ]
     for key, label in labels:

@@ -43,6 +43,7 @@ class Question:
     question: str
     source: str | None
     evidence: str | None
+    answer_keys: tuple[str, ...] = ()  # words an answer must hold (seeds_dev has them)
 
     @property
     def answerable(self) -> bool:
@@ -53,7 +54,11 @@ def load_questions(path: Path) -> list[Question]:
     return parse_rows(
         path,
         lambda row: Question(
-            str(row["id"]), row["question"], row.get("source"), row.get("evidence")
+            str(row["id"]),
+            row["question"],
+            row.get("source"),
+            row.get("evidence"),
+            tuple(row.get("answer_keys") or ()),
         ),
         hint="write one JSON object per line with id, question, source and evidence",
     )
@@ -110,6 +115,24 @@ def evidence_pages(q: Question, sources: Iterable[str], page_texts: Sequence[Pag
     return found
 
 
+def holds_keys(text: str, keys: Sequence[str]) -> bool | None:
+    """Whether a passage holds every answer key (None: the question has none).
+
+    A right answer can sit on a page that the evidence rule does not credit (the
+    same fact in another file), so "the first passage holds the answer" is the
+    measure a model reading only the first passage cares about.
+
+    >>> holds_keys("GANs, introduced by Ian Goodfellow in 2014", ["Goodfellow", "2014"])
+    True
+    >>> holds_keys("GANs are generative", ["Goodfellow"]), holds_keys("x", [])
+    (False, None)
+    """
+    if not keys:
+        return None
+    folded = normalize(text)
+    return all(normalize(key) in folded for key in keys)
+
+
 def first_hit(passages: Sequence[tuple[str, int, int]], pages: set) -> int | None:
     """1-based rank of the first (source, page_start, page_end) that holds an evidence page."""
     for rank, (source, start, end) in enumerate(passages, 1):
@@ -125,6 +148,7 @@ class Ranked:
     answerable: bool
     first_hit: int | None
     returned: int
+    keys_at_1: bool | None = None  # the first passage holds every answer key
 
 
 def summarize(results: Sequence[Ranked], k: int) -> dict:
@@ -140,6 +164,7 @@ def summarize(results: Sequence[Ranked], k: int) -> dict:
         if answerable
         else None
     )
+    keyed = [r for r in answerable if r.keys_at_1 is not None]
     return {
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
@@ -148,4 +173,5 @@ def summarize(results: Sequence[Ranked], k: int) -> dict:
         "mrr": None if mrr is None else round(mrr, 3),
         "answerable_empty": share(answerable, lambda r: r.returned == 0),
         "unanswerable_empty": share(unanswerable, lambda r: r.returned == 0),
+        "answer_keys@1": share(keyed, lambda r: r.keys_at_1),
     }
