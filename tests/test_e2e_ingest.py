@@ -21,6 +21,7 @@ from tests.browser_app import (
     chromium_page,
     missing_browser_reason,
     running_app,
+    wait_until_idle,
 )
 from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf
@@ -32,6 +33,23 @@ pytestmark = [
 CHUNKING = {"chunk_tokens": 40, "chunk_overlap": 8}
 FILES = 17
 WAIT_MS = 180_000
+
+
+def open_expander(page, label: str, inside) -> None:
+    """Open an expander and wait until `inside` shows; a click landing while the first
+    run of the page is still drawing can be undone by it, so it is tried again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    wait_until_idle(page, WAIT_MS)
+    for _ in range(5):
+        if inside.is_visible():
+            return
+        page.get_by_text(label, exact=True).click()
+        try:
+            inside.wait_for(state="visible", timeout=10_000)
+        except PlaywrightTimeout:
+            continue
+    inside.wait_for(state="visible", timeout=WAIT_MS)
 
 
 def test_an_ingest_survives_clicks_answers_go_on_and_stop_keeps_finished_files(tmp_path):
@@ -63,8 +81,8 @@ def test_an_ingest_survives_clicks_answers_go_on_and_stop_keeps_finished_files(t
         chromium_page(tmp_path / "profile") as page,
     ):
         page.goto(url)
-        page.get_by_text("Add PDFs").click()
         box = page.get_by_label("Or the path of a folder (or PDF) on this computer")
+        open_expander(page, "Add PDFs", box)
         box.fill(str(folder))
         page.get_by_role("button", name="Add folder").click()
         bar = page.get_by_test_id("stProgress")
