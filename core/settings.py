@@ -195,8 +195,8 @@ class Settings(BaseSettings):
     )
     rerank: bool = Field(
         True,
-        description="Re-score the fused top candidates with phrase, proximity and "
-        "section-title matches (retrieval.rerank).",
+        description="Re-score the fused top 10 with the chunk cosine, rare-term proximity, "
+        "phrase and section-title matches (retrieval.rerank).",
     )
 
     @model_validator(mode="after")
