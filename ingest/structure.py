@@ -44,6 +44,7 @@ MAX_TITLE_CHARS = 120
 # title may end in one period ("2. Warming up.", as PARI's manuals write them).
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+([^\W\d_][^\n]{1,90})$")
 _NOT_A_TITLE_END = re.compile(r"(?:[,;:…]|\.\.|\s\d+)$")
+_NO_TITLE = {"no title", "untitled"}
 _JUNK_TITLE = re.compile(r"^(?:untitled|title|document\d*|slide \d+)$|\.(?:dvi|tex|docx?|pdf|ps)$")
 
 
@@ -144,8 +145,12 @@ def _title_like(text: str) -> bool:
 
     >>> [_title_like(t) for t in ("Runtime Options", "Warming up.", "apples were eaten.")]
     [True, True, False]
+    >>> _title_like("No Title")  # texinfo's running header of a manual without a title
+    False
     """
     if _NOT_A_TITLE_END.search(text) or len(text.split()) > 12:
+        return False
+    if text.casefold() in _NO_TITLE:
         return False
     if text.endswith("."):
         return text[0].isupper() and len(text.split()) <= 6 and "." not in text[:-1]
