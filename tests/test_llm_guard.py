@@ -163,9 +163,7 @@ def test_a_name_written_as_code_that_one_passage_states_is_support_there():
     # Seen with the 1.5B model: the right option, wrapped in its own words, judged unsupported.
     passages = [
         Passage("gs.pdf", 5, 5, 0.7, "ICC Manager, Link Cache, Named Color Profile, DeviceN."),
-        Passage(
-            "gs.pdf", 6, 6, 0.7, "The device profile: -sOutputICCProfile = x.icc"
-        ),
+        Passage("gs.pdf", 6, 6, 0.7, "The device profile: -sOutputICCProfile = x.icc"),
     ]
     attributor = Attributor(passages, question="How do I set the output device's ICC profile?")
     said = "You can use the `-sOutputICCProfile` option followed by the path to your file [1]."
