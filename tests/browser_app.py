@@ -108,6 +108,27 @@ def app_process(
         _stop(process)
 
 
+def indexed_app_env(tmp_path: Path, docs: Path, factory: str, **extra: str) -> dict[str, str]:
+    """Index `docs` (fake embedder) under `tmp_path`; the environment of an app on that index.
+
+    `factory` names the app's parts in `tests.app_fakes`; `extra` adds RAG_* settings.
+    """
+    from core.settings import Settings
+    from ingest.pipeline import run_ingest
+    from tests.fakes import FakeEmbedder
+
+    index = tmp_path / "index"
+    run_ingest([docs], Settings(index_dir=index), embedder=FakeEmbedder(), parser_processes=0)
+    return {
+        "RAG_INDEX_DIR": str(index),
+        "RAG_DOCUMENTS_DIR": str(tmp_path / "uploads"),
+        "RAG_MODELS_DIR": str(tmp_path / "models"),
+        "RAG_CONVERSATIONS_DIR": str(tmp_path / "conversations"),
+        "RAG_APP_FACTORY": f"tests.app_fakes:{factory}",
+        **extra,
+    }
+
+
 @contextmanager
 def running_app(env: Mapping[str, str], log_path: Path, timeout: float = 60.0) -> Iterator[str]:
     """`streamlit run app/main.py` on 127.0.0.1; yields its URL; stops it (and its children)."""

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.settings import Settings
-from ingest.pipeline import run_ingest
-from tests.browser_app import chromium_page, missing_browser_reason, running_app
-from tests.fakes import FakeEmbedder
+from tests.browser_app import chromium_page, indexed_app_env, missing_browser_reason, running_app
 from tests.pdf_factory import text_pdf
 
 pytestmark = [
@@ -27,16 +24,7 @@ def test_long_paths_are_readable_and_documents_are_found(tmp_path):
     text_pdf(docs / DEEP / "auto-multiple-choice.en.pdf", ["Scanning answer sheets."] * 3)
     for i in range(8):
         text_pdf(docs / f"manual{i}.pdf", [f"Manual {i} about rivers."])
-    run_ingest(
-        [docs], Settings(index_dir=tmp_path / "index"), embedder=FakeEmbedder(), parser_processes=0
-    )
-    env = {
-        "RAG_INDEX_DIR": str(tmp_path / "index"),
-        "RAG_DOCUMENTS_DIR": str(tmp_path / "uploads"),
-        "RAG_MODELS_DIR": str(tmp_path / "models"),
-        "RAG_CONVERSATIONS_DIR": str(tmp_path / "conversations"),
-        "RAG_APP_FACTORY": "tests.app_fakes:no_model",
-    }
+    env = indexed_app_env(tmp_path, docs, "no_model")
     with (
         running_app(env, tmp_path / "streamlit.log") as url,
         chromium_page(tmp_path / "profile") as page,

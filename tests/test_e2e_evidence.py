@@ -16,16 +16,14 @@ import os
 import pytest
 from PIL import Image
 
-from core.settings import Settings
-from ingest.pipeline import run_ingest
 from tests.browser_app import (
     ask_in_browser,
     chromium_page,
+    indexed_app_env,
     missing_browser_reason,
     running_app,
     wait_until_idle,
 )
-from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf
 
 pytestmark = [
@@ -62,17 +60,7 @@ def test_the_cited_page_is_shown_highlighted_and_citations_link_to_sources(tmp_p
     docs.mkdir()
     text_pdf(docs / "handbook.pdf", PAGES)
     text_pdf(docs / "other.pdf", ["Unrelated text about rockets and engines. " * 5])
-    run_ingest(
-        [docs], Settings(index_dir=tmp_path / "index"), embedder=FakeEmbedder(), parser_processes=0
-    )
-    env = {
-        "RAG_INDEX_DIR": str(tmp_path / "index"),
-        "RAG_DOCUMENTS_DIR": str(tmp_path / "uploads"),
-        "RAG_MODELS_DIR": str(tmp_path / "models"),
-        "RAG_CONVERSATIONS_DIR": str(tmp_path / "conversations"),
-        "RAG_RELEVANCE_FLOOR": "0.05",
-        "RAG_APP_FACTORY": "tests.app_fakes:scripted",
-    }
+    env = indexed_app_env(tmp_path, docs, "scripted", RAG_RELEVANCE_FLOOR="0.05")
     with (
         running_app(env, tmp_path / "streamlit.log") as url,
         chromium_page(tmp_path / "profile", height=800) as page,

@@ -12,16 +12,14 @@ import os
 
 import pytest
 
-from core.settings import Settings
-from ingest.pipeline import run_ingest
 from tests.browser_app import (
     ask_in_browser,
     chromium_page,
+    indexed_app_env,
     missing_browser_reason,
     running_app,
     wait_until_idle,
 )
-from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf
 from tests.tiny_gguf import TINY, write_llama_gguf
 
@@ -37,23 +35,18 @@ def test_the_user_switches_between_installed_models(tmp_path):
     docs.mkdir()
     models.mkdir()
     text_pdf(docs / "handbook.pdf", ["The warranty lasts two years from the date of delivery."])
-    run_ingest(
-        [docs], Settings(index_dir=tmp_path / "index"), embedder=FakeEmbedder(), parser_processes=0
-    )
     write_llama_gguf(models / "alpha.gguf", TINY)
     write_llama_gguf(models / "beta.gguf", TINY)
     os.utime(models / "alpha.gguf", (1, 1))  # beta is the newest: it is loaded first
-    env = {
-        "RAG_INDEX_DIR": str(tmp_path / "index"),
-        "RAG_DOCUMENTS_DIR": str(tmp_path / "uploads"),
-        "RAG_MODELS_DIR": str(models),
-        "RAG_CONVERSATIONS_DIR": str(tmp_path / "conversations"),
-        "RAG_RELEVANCE_FLOOR": "0.05",
-        "RAG_LLM_N_CTX": "1024",
-        "RAG_LLM_N_THREADS": "1",
-        "RAG_LLM_MAX_TOKENS": "32",
-        "RAG_APP_FACTORY": "tests.app_fakes:real_model",
-    }
+    env = indexed_app_env(
+        tmp_path,
+        docs,
+        "real_model",
+        RAG_RELEVANCE_FLOOR="0.05",
+        RAG_LLM_N_CTX="1024",
+        RAG_LLM_N_THREADS="1",
+        RAG_LLM_MAX_TOKENS="32",
+    )
     with (
         running_app(env, tmp_path / "streamlit.log") as url,
         chromium_page(tmp_path / "profile") as page,

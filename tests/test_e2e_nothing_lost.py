@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from core.settings import Settings
-from ingest.pipeline import run_ingest
-from tests.browser_app import ask_in_browser, chromium_page, missing_browser_reason, running_app
-from tests.fakes import FakeEmbedder
+from tests.browser_app import (
+    ask_in_browser,
+    chromium_page,
+    indexed_app_env,
+    missing_browser_reason,
+    running_app,
+)
 from tests.pdf_factory import text_pdf
 
 pytestmark = [
@@ -33,17 +36,7 @@ def app_url(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
     text_pdf(docs / "handbook.pdf", PAGES)
-    run_ingest(
-        [docs], Settings(index_dir=tmp_path / "index"), embedder=FakeEmbedder(), parser_processes=0
-    )
-    env = {
-        "RAG_INDEX_DIR": str(tmp_path / "index"),
-        "RAG_DOCUMENTS_DIR": str(tmp_path / "uploads"),
-        "RAG_MODELS_DIR": str(tmp_path / "models"),
-        "RAG_CONVERSATIONS_DIR": str(tmp_path / "conversations"),
-        "RAG_RELEVANCE_FLOOR": "0.05",
-        "RAG_APP_FACTORY": "tests.app_fakes:slow_model",
-    }
+    env = indexed_app_env(tmp_path, docs, "slow_model", RAG_RELEVANCE_FLOOR="0.05")
     with running_app(env, tmp_path / "streamlit.log") as url:
         yield url
 
