@@ -156,25 +156,15 @@ def _ask(questions, retriever, baseline, k: int, previous=None) -> dict:
         first = passages[0].text if passages else ""
         ours.append(Ranked(q.answerable, row["ours_rank"], len(passages), holds_keys(first, keys)))
         if previous is not None:
-            started = time.perf_counter()
-            old = previous.search(q.question, k)
-            times["previous_default"].append(time.perf_counter() - started)
-            spans = [(p.source, p.page_start, p.page_end) for p in old]
-            row["previous_rank"] = first_hit(spans, pages)
-            first = old[0].text if old else ""
-            before.append(
-                Ranked(q.answerable, row["previous_rank"], len(old), holds_keys(first, keys))
+            row["previous_rank"], ranked = _timed_rank(
+                previous.search, q, k, pages, keys, times["previous_default"]
             )
+            before.append(ranked)
         if baseline is not None:
-            started = time.perf_counter()
-            hits = baseline.search(q.question, k)
-            times["langchain_default"].append(time.perf_counter() - started)
-            spans = [(h.source, h.page_start, h.page_end) for h in hits]
-            row["baseline_rank"] = first_hit(spans, pages)
-            first = hits[0].text if hits else ""
-            theirs.append(
-                Ranked(q.answerable, row["baseline_rank"], len(hits), holds_keys(first, keys))
+            row["baseline_rank"], ranked = _timed_rank(
+                baseline.search, q, k, pages, keys, times["langchain_default"]
             )
+            theirs.append(ranked)
         rows.append(row)
     systems = {"ours": summarize(ours, k)}
     if previous is not None:
@@ -223,3 +213,15 @@ def format_table(report: dict) -> str:
 
 def _cell(value) -> str:
     return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _timed_rank(search, q, k: int, pages, keys, times: list[float]):
+    """Another system's rank of the evidence for `q`, timed into `times`, and its Ranked row."""
+    from retrieval.eval.metrics import Ranked, first_hit, holds_keys
+
+    started = time.perf_counter()
+    hits = search(q.question, k)
+    times.append(time.perf_counter() - started)
+    rank = first_hit([(h.source, h.page_start, h.page_end) for h in hits], pages)
+    first = hits[0].text if hits else ""
+    return rank, Ranked(q.answerable, rank, len(hits), holds_keys(first, keys))
