@@ -218,3 +218,24 @@ def wait_until_idle(page: Any, timeout_ms: int = 90_000, quiet_ms: int = 1000) -
             return
         page.wait_for_timeout(100)
     raise TimeoutError(f"the page script was still running after {timeout_ms} ms")
+
+
+def open_selectbox(page: Any, scope: Any, label: str, timeout_ms: int = 90_000) -> Any:
+    """Open the selectbox labelled `label` inside `scope`; return its options' locator.
+
+    A click that lands while the page script reruns is lost (the dropdown is redrawn
+    closed), so the page is let settle first and the click is retried until it opens.
+    """
+    options = page.get_by_role("option")
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        wait_until_idle(page, timeout_ms)
+        box = scope.get_by_test_id("stSelectbox").filter(has_text=label)
+        box.get_by_role("combobox").click()
+        try:
+            options.first.wait_for(timeout=5_000)
+            return options
+        except Exception:  # Playwright's TimeoutError: the click was lost to a rerun
+            if time.monotonic() > deadline:
+                raise
+            page.keyboard.press("Escape")

@@ -17,6 +17,7 @@ from tests.browser_app import (
     chromium_page,
     indexed_app_env,
     missing_browser_reason,
+    open_selectbox,
     running_app,
     wait_until_idle,
 )
@@ -54,10 +55,9 @@ def test_the_user_switches_between_installed_models(tmp_path):
         page.goto(url)
         sidebar = page.get_by_test_id("stSidebar")
         sidebar.get_by_text("beta.gguf", exact=True).wait_for(timeout=WAIT_MS)
-        sidebar.get_by_test_id("stSelectbox").filter(has_text="Installed models").click()
-        page.get_by_role("option").first.wait_for(timeout=WAIT_MS)
-        listed = "\n".join(page.get_by_role("option").all_inner_texts())
-        page.get_by_role("option").filter(has_text="alpha.gguf").click()
+        options = open_selectbox(page, sidebar, "Installed models", WAIT_MS)
+        listed = "\n".join(options.all_inner_texts())
+        options.filter(has_text="alpha.gguf").click()
         wait_until_idle(page, WAIT_MS)
         sidebar.get_by_role("button", name="Switch model").click()
         page.get_by_text("Answers now come from alpha.gguf").wait_for(timeout=WAIT_MS)
