@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 
-from retrieval.query import fold, keyword_terms
+from core.text import CITATION, WORD, fold, search_terms, singular
 
 # Every ASCII punctuation character: escaping all of them leaves no Markdown syntax.
 _ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
@@ -33,15 +33,13 @@ _ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 _MODEL_SPECIAL = re.compile(r"([\\<\[\]$])")
 # Code keeps its text literally (the renderer shows it as text), so it is not escaped.
 _CODE = re.compile(r"(?ms)^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?^[ \t]*\1[ \t]*$|(`+)[^`\n]+?\2(?!`)")
-_CITATION = re.compile(r"\[\s*\d+(?:\s*[,;\-\u2013]\s*\d+)*\s*\]")
 # Citations side by side ("[2][3]") are one run: bold each alone and "**[2]****[3]**" shows.
-_CITATION_RUN = re.compile(rf"{_CITATION.pattern}(?:\s*{_CITATION.pattern})*")
+_CITATION_RUN = re.compile(rf"{CITATION.pattern}(?:\s*{CITATION.pattern})*")
 _NUMBER = re.compile(r"\d+")
 # The answers layer writes this after a sentence no passage supports (llm.grounding).
 UNSUPPORTED = "[unsupported]"
 _UNSUPPORTED_SENTENCE = re.compile(r"([^\n.!?]*?)\s*" + re.escape(UNSUPPORTED))
 UNSUPPORTED_BADGE = ":orange-badge[not in the sources]"
-_WORD = re.compile(r"[^\W_]+")
 
 
 def escape_text(text: str) -> str:
@@ -115,7 +113,7 @@ def _citation_run(run: str, anchor: Anchor | None) -> str:
     if anchor is None:
         return "**" + _MODEL_SPECIAL.sub(r"\\\1", run) + "**"
     links = []
-    for citation in _CITATION.finditer(run):
+    for citation in CITATION.finditer(run):
         label = "**" + _MODEL_SPECIAL.sub(r"\\\1", citation.group(0)) + "**"
         first = int(_NUMBER.search(citation.group(0)).group(0))
         links.append(f"[{label}](#{anchor(first)})")
@@ -128,16 +126,7 @@ def question_terms(question: str) -> set[str]:
     >>> sorted(question_terms("How long do the warranties of GPT-4 models last?"))
     ['4', 'gpt', 'last', 'long', 'model', 'warranty']
     """
-    return {_singular(t) for t in keyword_terms(question) if len(t) > 1 or t.isdigit()}
-
-
-def _singular(word: str) -> str:
-    # Only the plain English plural ("models", "warranties"), without a stemmer's surprises.
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
+    return {singular(t) for t in search_terms(question) if len(t) > 1 or t.isdigit()}
 
 
 def highlight(text: str, question: str, keep_lines: bool = False) -> str:
@@ -149,8 +138,8 @@ def highlight(text: str, question: str, keep_lines: bool = False) -> str:
     terms = question_terms(question)
     out: list[str] = []
     last = 0
-    for match in _WORD.finditer(text):
-        if _singular(fold(match.group(0))) not in terms:
+    for match in WORD.finditer(text):
+        if singular(fold(match.group(0))) not in terms:
             continue
         out.append(_ASCII_PUNCTUATION.sub(r"\\\1", text[last : match.start()]))
         out.append(f"**{match.group(0)}**")  # a word has no punctuation: nothing to escape

@@ -42,9 +42,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.settings import Settings
+from core.text import content_words
 from core.types import Passage
 from llm.chat import ChatSession
-from llm.extractive import content_words
 from llm.llama_cpp_backend import LlamaCppGenerator
 from llm.llama_log import captured_llama_log
 from llm.types import GenerationParams, Message

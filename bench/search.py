@@ -53,9 +53,9 @@ def _questions() -> list[str]:
 
 
 def _vocabulary(rng) -> list[str]:
-    from retrieval.query import STOPWORDS, keyword_terms
+    from core.text import STOPWORDS, search_terms
 
-    question_words = sorted({t for q in _questions() for t in keyword_terms(q)})
+    question_words = sorted({t for q in _questions() for t in search_terms(q)})
     rng.shuffle(question_words)
     head = sorted(STOPWORDS) + question_words
     return head + [f"w{i}x" for i in range(VOCABULARY - len(head))]
@@ -132,11 +132,11 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
     import numpy as np
 
     from core.settings import Settings
+    from core.text import search_terms
     from ingest.embed import load_embedder
     from ingest.store.ann import IvfIndex
     from retrieval.dense import nearest
     from retrieval.keyword import KeywordIndex
-    from retrieval.query import keyword_terms
     from retrieval.search import Retriever
     from retrieval.threads import single_threaded
 
@@ -171,7 +171,7 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
         t2 = time.perf_counter()
         nearest(snap.vectors, vector, settings.dense_candidates, nprobe=settings.ivf_nprobe)
         t3 = time.perf_counter()
-        terms = keyword_terms(q)
+        terms = search_terms(q)
         hits = retriever.keyword.search(terms, settings.keyword_candidates)
         t4 = time.perf_counter()
         exact = exact_keyword.search(terms, settings.keyword_candidates)

@@ -1,4 +1,15 @@
-"""Text that is safe to show: file names that are not valid UTF-8, or hold control characters.
+"""Text helpers used across the layers, each written once.
+
+Words (`fold`, `STOPWORDS`, `singular`, `stem`, `content_words`, `search_terms`),
+sentences (`sentence_spans`, `split_sentences`), the `[n]` citation pattern, and
+text that is safe to show (`printable`, `redact_paths`).
+
+>>> content_words("What do the Warranties cover?")
+['warranty', 'cover']
+>>> search_terms("What does ELBO stand for?")
+['elbo']
+
+Text that is safe to show: file names that are not valid UTF-8, or hold control characters.
 
 A file name is bytes on POSIX; Python hands undecodable bytes over as lone
 surrogates ("surrogateescape"), which cannot be encoded, stored in SQLite or
@@ -64,3 +75,132 @@ def redact_paths(text: str) -> str:
     '…/manifest.json is damaged (see https://x.org/a)'
     """
     return _ABSOLUTE_PATH.sub(lambda m: f"…/{m.group(1)}", text)
+
+
+# Words: runs of letters and digits, as the FTS5 `unicode61` tokenizer cuts them.
+WORD = re.compile(r"[^\W_]+")
+
+# Words that carry no topic. Dropping them keeps keyword search from ranking chunks by
+# how often they say "the" or "what" (and spares their long posting lists), and keeps
+# the answer checks from counting them as evidence. "stand(s)" and "called" are how
+# questions ask for a name ("What does ELBO stand for?").
+_STOPWORDS_TEXT = """
+a about above after again against all also am an and any are as at be because been
+before being below between both but by can could did do does doing done down during
+each either few for from further get gets got had has have having he her here hers
+him his how i if in into is it its itself just may me might more most much many must
+my no nor not now of off on once only or other our ours out over own same shall she
+should so some such than that the their theirs them then there these they this those
+through to too under until up upon us very via was we were what when where which while
+who whom whose why will with would you your yours stand stands called
+"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics, as the keyword index folds them.
+
+    >>> fold("Café ÉTÉ")
+    'cafe ete'
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def search_terms(question: str) -> list[str]:
+    """Distinct folded words of a question, in order; stopwords go unless nothing else is left.
+
+    >>> search_terms("GPT-4's NEAR(\\"x\\") AND caf\\u00e9")
+    ['gpt', '4', 's', 'near', 'x', 'cafe']
+    >>> search_terms("To be or not to be")
+    ['to', 'be', 'or', 'not']
+    """
+    tokens = list(dict.fromkeys(WORD.findall(fold(question))))
+    content = [t for t in tokens if t not in STOPWORDS]
+    return content or tokens
+
+
+def singular(word: str) -> str:
+    """The plain English plural stripped, without a stemmer's surprises.
+
+    >>> [singular(w) for w in ("models", "warranties", "class", "gs")]
+    ['model', 'warranty', 'class', 'gs']
+    """
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def stem(word: str) -> str:
+    """A light stem: "covers", "covered" and "covering" meet, as do "introduce(d)".
+
+    >>> [stem(w) for w in ("warranties", "covered", "installing", "introduce", "settings")]
+    ['warranty', 'cover', 'install', 'introduc', 'sett']
+    >>> [stem(w) for w in ("options", "introduced", "training", "loss", "gs")]
+    ['option', 'introduc', 'train', 'loss', 'gs']
+    """
+    if len(word) > 4 and word.endswith("ies"):
+        return singular(word)
+    word = singular(word)
+    if len(word) > 5 and word.endswith("ing"):
+        word = word[:-3]
+    elif len(word) > 4 and word.endswith("ed"):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def content_words(text: str) -> list[str]:
+    """Folded, stemmed words that carry meaning (no stopwords, no single letters)."""
+    return [stem(w) for w in WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1]
+
+
+# A citation of passages: [1], [1, 3], [2-4]; group 1 holds the numbers.
+CITATION = re.compile(r"\[\s*(\d+(?:\s*[,;\-\u2013]\s*\d+)*)\s*\]")
+
+MAX_SENTENCE_CHARS = 400
+_ITEM = r"\n\s*(?:[-*\u2022]|\d+[.)])\s"
+# A sentence ends after . ! or ? (a closing quote or bracket may follow), but not after
+# an initial ("Michael J. Vrhel"), "e.g." or "i.e."; at a blank line; or before a list
+# item. A single line break is a PDF's wrapping, not an end.
+_SENTENCE_END = re.compile(
+    r"[.!?]+(?<![\s.][A-Z]\.)(?<!e\.g\.)(?<!i\.e\.)[\"'\u201d\u2019)\]]?(?=\s|$)"
+    rf"|(?=\n\s*\n)|(?={_ITEM})"
+)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, in order, without surrounding blanks.
+
+    >>> t = "By Michael J. Vrhel, Ph.D. Artifex. He said 'go.' Then\\n- a list"
+    >>> [t[a:b] for a, b in sentence_spans(t)]
+    ['By Michael J. Vrhel, Ph.D. Artifex.', "He said 'go.'", 'Then', '- a list']
+    """
+    spans, start = [], 0
+    for end in [*(m.end() for m in _SENTENCE_END.finditer(text)), len(text)]:
+        piece = text[start:end]
+        if piece.strip():
+            left = start + len(piece) - len(piece.lstrip())
+            spans.append((left, start + len(piece.rstrip())))
+        start = end
+    return spans
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of at least three words, whitespace collapsed, long ones shortened.
+
+    >>> split_sentences("By Michael J. Vrhel, Ph.D. Artifex. Use e.g. gs here. Then stop now.")
+    ['By Michael J. Vrhel, Ph.D. Artifex.', 'Use e.g. gs here.', 'Then stop now.']
+    """
+    sentences = []
+    for start, end in sentence_spans(text):
+        sentence = " ".join(text[start:end].split())
+        if len(sentence.split()) < 3:
+            continue
+        if len(sentence) > MAX_SENTENCE_CHARS:
+            sentence = sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0] + " ..."
+        sentences.append(sentence)
+    return sentences

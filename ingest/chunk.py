@@ -52,19 +52,16 @@ offsets give exact cuts of the original text in one pass instead.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 from core.errors import ConfigError, RagError
+from core.text import sentence_spans
 from core.types import Chunk, PageText
 from ingest.token_split import split_at_token_boundaries
 
-# After ., ! or ? (possibly closed by a quote or bracket) and before more text.
 __all__ = ["Chunker", "TokenCounter", "chunk_pages", "iter_chunks", "split_at_token_boundaries"]
-
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'”’)\]])\s+")
 
 
 class Structure(Protocol):
@@ -178,12 +175,12 @@ class Chunker:
             while next_start < len(starts) and starts[next_start][0] < offset:
                 next_start += 1  # a line belongs to the last section begun before its end
             separator = "\n"
-            for sentence in _SENTENCE_BREAK.split(line.strip()):
-                if sentence.strip():
-                    texts.append(sentence.strip())
-                    separators.append(separator)
-                    line_sections.append(starts[next_start - 1][1])
-                    separator = " "
+            text = line.strip()
+            for start, end in sentence_spans(text):
+                texts.append(text[start:end])
+                separators.append(separator)
+                line_sections.append(starts[next_start - 1][1])
+                separator = " "
         counts = self.counter.count_tokens(texts) if texts else []
         units = list(zip(texts, separators, counts, line_sections, strict=True))
         if any(count > self._unit_budget for count in counts):

@@ -40,7 +40,17 @@ __all__ = [
 ]
 
 # Real readers accept junk before the header (e.g. mail or HTTP remnants) within 1 KiB.
-_HEADER_SEARCH_BYTES = 1024
+# Readers accept a %PDF- header anywhere in the first kilobyte (some writers put junk first).
+HEADER_BYTES = 1024
+
+
+def has_pdf_header(head: bytes) -> bool:
+    """Do a file's first `HEADER_BYTES` hold a `%PDF-` header?
+
+    >>> has_pdf_header(b"\\xef\\xbb\\xbf%PDF-1.7"), has_pdf_header(b"PK\\x03\\x04")
+    (True, False)
+    """
+    return b"%PDF-" in head[:HEADER_BYTES]
 
 
 @runtime_checkable
@@ -102,10 +112,10 @@ def check_file(path: Path) -> None:
         )
     try:
         with path.open("rb") as handle:
-            head = handle.read(_HEADER_SEARCH_BYTES)
+            head = handle.read(HEADER_BYTES)
     except OSError as err:
         raise _unreadable(path, err) from err
-    if b"%PDF-" not in head:
+    if not has_pdf_header(head):
         raise PdfError(
             "not a PDF (no %PDF header)",
             hint=f"{path.name} is another kind of file named .pdf; convert it to PDF first",

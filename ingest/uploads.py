@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from core.errors import PdfError, RagError
+from ingest.extract import HEADER_BYTES, has_pdf_header
 
 # 255 bytes per name, less ".pdf" (4), " (9999)" (7) and ".", ".<pid>.part" (at most 14).
 MAX_NAME_BYTES = 255 - 4 - 7 - 14 - 30  # and a margin for file systems that count otherwise
@@ -93,8 +94,8 @@ def _stream_to(tmp: Path, stream: BinaryIO, name: str, max_bytes: int) -> str:
     """Copy `stream` into `tmp` block by block, checking the header and the size limit."""
     digest, written = hashlib.sha256(), 0
     with open(tmp, "wb") as out:
-        head = stream.read(1024)
-        if b"%PDF-" not in head:
+        head = stream.read(HEADER_BYTES)
+        if not has_pdf_header(head):
             raise PdfError(f"{name} is not a PDF (no %PDF header)", hint="upload PDF files only")
         block = head
         while block:

@@ -18,82 +18,25 @@ Quoted from your documents (no language model is loaded, so this is not a genera
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 
+from core.text import content_words, split_sentences
 from core.types import Passage
 from llm.prompt import unbracket_numbers
 
 LABEL = (
     "Quoted from your documents (no language model is loaded, so this is not a generated answer):"
 )
-MAX_SENTENCE_CHARS = 400
-# Not after an initial ("Michael J. Vrhel", "Ph.D.") or "e.g." / "i.e.": those end no sentence.
-_SENTENCE_END = re.compile(
-    r"(?<=[.!?])(?<![\s.][A-Z]\.)(?<!e\.g\.)(?<!i\.e\.)\s+|\n\s*\n|\n(?=\s*(?:[-*\u2022]|\d+[.)])\s)"
-)
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_STOPWORDS_TEXT = """
-    a an and are as at be by can could did do does for from had has have how i if in into is
-    it its may might must not of on or our shall should so than that the their them then there
-    these they this those to was we were what when where which who whom why will with would you
-    your about also any all more most much many such only own same very just"""
-STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 
 class SentenceEmbedder(Protocol):
     """What extractive mode needs from an embedder: L2-normalized vectors."""
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
-
-
-def content_words(text: str) -> list[str]:
-    """Lower-cased words that carry meaning, crudely stemmed.
-
-    >>> content_words("What do the Warranties cover?")
-    ['warranty', 'cover']
-    """
-    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
-
-
-def _stem(word: str) -> str:
-    """Crude suffix stripping, enough for "covers", "covered" and "covering" to meet.
-
-    >>> [_stem(w) for w in ("warranties", "covered", "introduces", "training", "loss")]
-    ['warranty', 'cover', 'introduc', 'train', 'loss']
-    """
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        word = word[:-1]
-    if len(word) > 5 and word.endswith("ing"):
-        word = word[:-3]
-    elif len(word) > 4 and word.endswith("ed"):
-        word = word[:-2]
-    if len(word) > 4 and word.endswith("e"):
-        word = word[:-1]
-    return word
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of at least three words, long ones shortened.
-
-    >>> split_sentences("By Michael J. Vrhel, Ph.D. Artifex. Use e.g. gs here. Then stop now.")
-    ['By Michael J. Vrhel, Ph.D. Artifex.', 'Use e.g. gs here.', 'Then stop now.']
-    """
-    sentences = []
-    for raw in _SENTENCE_END.split(text):
-        sentence = " ".join(raw.split())
-        if len(sentence.split()) < 3:
-            continue
-        if len(sentence) > MAX_SENTENCE_CHARS:
-            sentence = sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0] + " ..."
-        sentences.append(sentence)
-    return sentences
 
 
 def best_sentences(

@@ -30,8 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.text import content_words, split_sentences
 from core.types import Passage
-from llm.extractive import SentenceEmbedder, content_words, split_sentences
+from llm.extractive import SentenceEmbedder
 from llm.prompt import cited_numbers, strip_citations
 
 UNSUPPORTED_MARK = "[unsupported]"

@@ -31,8 +31,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 
+from core.text import content_words
 from core.types import Passage
-from llm.extractive import SentenceEmbedder, best_sentences, content_words
+from llm.extractive import SentenceEmbedder, best_sentences
 from llm.grounding import AnswerSentence, Attributor
 from llm.prompt import NOT_FOUND_ANSWER, SYSTEM, unbracket_numbers
 

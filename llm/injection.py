@@ -24,8 +24,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+from core.text import sentence_spans
 from core.types import Passage
-from llm.windows import sentence_spans
 
 REMOVED = "[instructions removed]"
 _ORDERS = re.compile(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from core.text import CITATION
 from core.types import Passage
 from llm.types import Citation, Message, Turn
 
@@ -53,7 +54,6 @@ _MARKUP = re.compile(
     re.IGNORECASE,
 )
 _INST = re.compile(r"\[\s*/?\s*INST\s*\]", re.IGNORECASE)
-_CITATION = re.compile(r"\[\s*(\d+(?:\s*(?:[,;]|[-\u2013])\s*\d+)*)\s*\]")
 _ATTRIBUTE_UNSAFE = re.compile(r'["<>\n\r]')
 
 
@@ -69,7 +69,7 @@ def unbracket_numbers(text: str) -> str:
     >>> unbracket_numbers("as shown in [3, 4] and [12]")
     'as shown in (3, 4) and (12)'
     """
-    return _CITATION.sub(lambda m: "(" + m.group(1) + ")", text)
+    return CITATION.sub(lambda m: "(" + m.group(1) + ")", text)
 
 
 def format_passage(n: int, passage: Passage) -> str:
@@ -118,7 +118,7 @@ def build_messages(
 def cited_numbers(text: str, n_passages: int) -> list[int]:
     """Passage numbers cited in `text` as [1], [1, 3], [1][2] or [2-4]; out of range dropped."""
     found: set[int] = set()
-    for match in _CITATION.finditer(text):
+    for match in CITATION.finditer(text):
         for part in re.split(r"\s*[,;]\s*", match.group(1)):
             bounds = [int(x) for x in re.split(r"\s*[-\u2013]\s*", part)]
             low, high = bounds[0], bounds[-1]
@@ -141,4 +141,4 @@ def strip_citations(text: str) -> str:
     >>> strip_citations("It lasts two years [1][2], in writing [3].")
     'It lasts two years, in writing.'
     """
-    return re.sub(r"\s*" + _CITATION.pattern, "", text).strip()
+    return re.sub(r"\s*" + CITATION.pattern, "", text).strip()

@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from core.text import content_words
 from llm.budget import fit_prompt
-from llm.extractive import content_words
 from llm.prompt import NOT_FOUND_ANSWER, SYSTEM, history_messages
 from llm.protocols import Generator
 from llm.types import GenerationParams, Message, Turn

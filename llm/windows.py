@@ -20,24 +20,12 @@ stays in it. Page provenance is the chunk's: the window is a span of its text.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
+from core.text import content_words, sentence_spans
 from core.types import Passage
-from llm.extractive import content_words
 
 WINDOW_WORDS = 90
-# Sentences end at . ! ?, a blank line or a list item; a single line break is a PDF's
-# wrapping, not an end.
-_ITEM = r"\n\s*(?:[-*\u2022]|\d+[.)])\s"
-_SENTENCE = re.compile(
-    rf"\S(?:.|\n(?!\s*\n|{_ITEM[2:]}))*?(?:[.!?]+(?=\s|$)|(?=\n\s*\n)|(?={_ITEM})|$)", re.S
-)
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of `text`, in order."""
-    return [m.span() for m in _SENTENCE.finditer(text)]
 
 
 def passage_window(question: str, passage: Passage, max_words: int = WINDOW_WORDS) -> Passage:

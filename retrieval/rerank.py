@@ -41,10 +41,9 @@ moved the seed question it was meant for down, not up.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
-from retrieval.query import STOPWORDS, fold, keyword_terms
+from core.text import STOPWORDS, WORD, fold, search_terms, stem
 
 RERANK_DEPTH = 10
 WINDOW = 12
@@ -53,27 +52,10 @@ PHRASE_WEIGHT = 0.1
 SECTION_WEIGHT = 0.1
 COSINE_WEIGHT = 0.5
 
-_TOKEN = re.compile(r"[^\W_]+")
-_SUFFIXES = ("ings", "ing", "ed", "s")
-
-
-def stem(word: str) -> str:
-    """A light stem, enough to match "options" with "option" and "installing" with "install".
-
-    >>> [stem(w) for w in ("options", "installing", "introduced", "introduce", "gs", "class")]
-    ['option', 'install', 'introduc', 'introduc', 'gs', 'class']
-    """
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
-            word = word[: -len(suffix)]
-            break
-    # "introduced" and "introduce" alike.
-    return word[:-1] if word.endswith("e") and len(word) > 4 else word
-
 
 def words(text: str) -> list[str]:
     """Folded, stemmed words of a text, as the signals compare them."""
-    return [stem(t) for t in _TOKEN.findall(fold(text))]
+    return [stem(t) for t in WORD.findall(fold(text))]
 
 
 def proximity(chunk: Sequence[str], weights: Mapping[str, float], window: int = WINDOW) -> float:
@@ -146,7 +128,7 @@ def rescore(
     """(id, new score) best first, for (id, fused score, cosine, text, heading) best first."""
     if not ranked:
         return []
-    weights = term_weights(keyword_terms(question), idf)
+    weights = term_weights(search_terms(question), idf)
     question_words = words(question)
     top = max(fused for _, fused, _, _, _ in ranked) or 1.0
     scored = []

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.settings import Settings
+from core.text import search_terms
 from core.types import Passage
 from ingest.embed import Embedder
 from ingest.store import IndexSnapshot, StoredChunk
@@ -30,7 +31,7 @@ from ingest.store.writer import CHUNKS
 from retrieval.dense import check_embedder, cosines, nearest
 from retrieval.fusion import Candidate, distinct_passages, fuse
 from retrieval.keyword import KeywordIndex, idf
-from retrieval.query import keyword_terms, select_sources
+from retrieval.query import select_sources
 from retrieval.rerank import RERANK_DEPTH, rescore
 from retrieval.threads import single_threaded
 
@@ -124,7 +125,7 @@ class Retriever:
         """The top RERANK_DEPTH chunks in the order of `retrieval.rerank`, then the rest."""
         top, rest = chunks[:RERANK_DEPTH], chunks[RERANK_DEPTH:]
         fused = {c.id: (c.fused, c.cosine) for c in ranked[:RERANK_DEPTH]}
-        terms = keyword_terms(query)
+        terms = search_terms(query)
         n = self.keyword.n_docs or len(self.snapshot)
         weights = {t: idf(n, df) for t, df in self.keyword.doc_freq(terms).items() if df}
         found = [(c.id, *fused.get(c.id, (0.0, 0.0)), c.text, c.heading) for c in top]
@@ -151,7 +152,7 @@ class Retriever:
             nprobe=s.ivf_nprobe if s.vector_index != "flat" else 1 << 30,
         )
         keyword = self.keyword.search(
-            keyword_terms(query),
+            search_terms(query),
             s.keyword_candidates,
             sources=None if allowed is None else allowed.sources,
         )

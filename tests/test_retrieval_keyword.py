@@ -6,10 +6,11 @@ import sqlite3
 
 import pytest
 
+from core.text import search_terms
 from core.types import Chunk, PageText
 from ingest.store import chunks_db
 from retrieval.keyword import KeywordIndex, idf
-from retrieval.query import keyword_terms, match_expression
+from retrieval.query import match_expression
 
 
 def _db(path, texts: list[str], with_fts: bool = True):
@@ -27,18 +28,18 @@ def _db(path, texts: list[str], with_fts: bool = True):
 
 
 def test_question_words_become_quoted_terms_without_stopwords():
-    assert keyword_terms("How do I set the -dOverrideICC option?") == [
+    assert search_terms("How do I set the -dOverrideICC option?") == [
         "set",
         "doverrideicc",
         "option",
     ]
-    assert keyword_terms("Élan vital") == ["elan", "vital"]
-    assert match_expression(keyword_terms('x" OR y')) == '"x" OR "y"'
+    assert search_terms("Élan vital") == ["elan", "vital"]
+    assert match_expression(search_terms('x" OR y')) == '"x" OR "y"'
 
 
 def test_stems_and_diacritics_match_as_the_index_folds_them(tmp_path):
     index = KeywordIndex(_db(tmp_path / "c.sqlite", ["Caching keys in the café", "other"]))
-    hits = index.search(keyword_terms("cache cafe"), 5)
+    hits = index.search(search_terms("cache cafe"), 5)
     assert [h.id for h in hits] == [1]
     assert 0 < hits[0].coverage <= 1
 

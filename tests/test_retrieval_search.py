@@ -7,9 +7,9 @@ import re
 import pytest
 
 from core.settings import Settings
+from core.text import STOPWORDS, search_terms
 from ingest.pipeline import run_ingest
 from ingest.store import IndexSnapshot
-from retrieval.query import STOPWORDS, keyword_terms
 from retrieval.search import Retriever
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
@@ -183,5 +183,5 @@ def test_fts_syntax_in_a_question_is_only_text(library, query):
     _, settings = library
     with _retriever(settings) as r:
         r.search(query)  # must not raise
-        hits = r.keyword.search(keyword_terms(f"{query} net.retry_timeout"), 3)
+        hits = r.keyword.search(search_terms(f"{query} net.retry_timeout"), 3)
         assert r.snapshot.chunks_by_ids([hits[0].id])[0].page_start == 1
