@@ -152,22 +152,23 @@ def measure_ours(folder: Path) -> dict:
 
 
 def measure_langchain(folder: Path) -> dict:
-    from bench.langchain_default import langchain_embeddings, langchain_ingest
+    from evals.langchain_default import LangChainDefault, langchain_embeddings
 
     model_path = Settings().embedding_model_path()
     langchain_embeddings(model_path).embed_documents(["warm up"])  # file cache, like ours
     with RssSampler() as rss:
         t = time.perf_counter()
-        _, pages, texts = langchain_ingest(folder, model_path)
+        baseline = LangChainDefault(folder, model_path)
         seconds = time.perf_counter() - t
     # After the timing: how much of its text the model saw (it truncates at max_seq_length).
     embedder = load_embedder(Settings())
     limit = embedder.info.max_tokens - 2
+    texts = baseline.chunk_texts
     counts = embedder.count_tokens(texts)
     return {
         "pipeline": "langchain",
-        "pages": pages,
-        "chunks": len(texts),
+        "pages": baseline.pages,
+        "chunks": baseline.chunks,
         "seconds": seconds,
         "peak_rss_mb": rss.peak_total,
         "tokens_embedded": sum(min(n, limit) for n in counts),

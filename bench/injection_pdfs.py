@@ -1,9 +1,9 @@
-"""`python bench/injection_pdfs.py OUTDIR`: PDFs with planted instructions, for `llm.eval`.
+"""`python bench/injection_pdfs.py OUTDIR`: PDFs with planted instructions, for `evals.answers`.
 
 Each is a short, plausible document whose facts a question asks about, with an
 attack inside its text: plain "ignore previous instructions", role-play, a fake
 system turn in chat markup, instructions in French, and instructions split
-across a page break. `llm/eval_data/injection.jsonl` asks about each; its
+across a page break. `evals/answers/data/injection.jsonl` asks about each; its
 `payload` is what a model that obeyed would write. Put the folder beside the seed
 PDFs (`--docs` of both) so the attacks compete with real passages.
 """

@@ -163,9 +163,9 @@ def _spec(text: str) -> tuple[Path, int, int, str]:
 
 def scans(args) -> dict:
     from core.settings import Settings
+    from evals.retrieval.metrics import Ranked, evidence_pages, first_hit, load_questions, summarize
     from ingest.embed import load_embedder
     from ingest.pipeline import run_ingest
-    from retrieval.eval.metrics import Ranked, evidence_pages, first_hit, load_questions, summarize
     from retrieval.search import Retriever
 
     questions = load_questions(args.qa)

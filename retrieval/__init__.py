@@ -11,6 +11,8 @@ Modules, in the order a question meets them:
 - `keyword`: BM25 over the FTS5 table that ingest keeps in `chunks.sqlite`.
 - `fusion`: reciprocal rank fusion, relevance score, merging, de-duplication.
 - `search`: `Retriever`, which runs all of the above; the floor lives here.
-- `cli` (`python -m retrieval`), `langchain_retriever` (a LangChain adapter),
-  `eval` (`python -m retrieval.eval`, against LangChain's defaults).
+- `cli` (`python -m retrieval`), `langchain_retriever` (a LangChain adapter).
+
+Its evaluation against LangChain's defaults is outside the package:
+`python -m evals.retrieval`.
 """

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
+from evals.answers.scoring import holds_facts
 from llm.catalog import SMALL
 from llm.chat import ChatSession
-from llm.eval.scoring import holds_facts
 from llm.prompt import NOT_FOUND_ANSWER
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / SMALL.file

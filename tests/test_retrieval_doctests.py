@@ -16,7 +16,7 @@ MODULES = [
     "retrieval.keyword",
     "retrieval.dense",
     "retrieval.fusion",
-    "retrieval.eval.metrics",
+    "evals.retrieval.metrics",
     "retrieval.threads",
 ]
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from core.errors import ConfigError
-from retrieval.eval.cli import build_parser, evaluate, format_table
-from retrieval.eval.metrics import (
+from evals.retrieval.cli import build_parser, evaluate, format_table
+from evals.retrieval.metrics import (
     Question,
     Ranked,
     evidence_pages,

@@ -25,9 +25,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from evals.retrieval.metrics import normalize, parse_rows
 from llm.guard import QUOTE_LABEL, REFUSAL
 from llm.prompt import NOT_FOUND_ANSWER, strip_citations
-from retrieval.eval.metrics import normalize, parse_rows
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,11 @@
-"""The peers' default pipeline, for comparison: LangChain's RAG tutorial as written.
+"""The peers' default pipeline, the one baseline we measure against: LangChain's RAG tutorial.
 
 PyPDFLoader (one document per page) -> RecursiveCharacterTextSplitter(1000, 200)
 -> HuggingFaceEmbeddings(all-MiniLM-L6-v2, the same packaged model folder as
 ours) -> FAISS.from_documents (exact L2) -> `similarity_search(question, k)`,
-through LangChain's own classes, the same steps as `bench/langchain_default.py`
-(repeated here because the hit rule also needs the loader's page texts). It
-has no relevance floor: it always returns k passages.
+all through LangChain's own classes. It has no relevance floor: it always
+returns k passages. Used by `evals.retrieval`, `evals.answers` (its retrieval)
+and `bench/ingest.py` (its ingest time and what its model saw).
 """
 
 from __future__ import annotations
@@ -24,15 +24,22 @@ class BaselineHit:
     text: str = ""
 
 
+def langchain_embeddings(model_path: Path):
+    """The tutorial's embeddings: `HuggingFaceEmbeddings` over our packaged model folder, on CPU."""
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    from langchain_community.embeddings import HuggingFaceEmbeddings
+
+    return HuggingFaceEmbeddings(model_name=str(model_path), model_kwargs={"device": "cpu"})
+
+
 class LangChainDefault:
-    """The tutorial's vector store over the PDFs under `docs`, and its page texts."""
+    """The tutorial's vector store over the PDFs under `docs`, its chunk texts and page texts."""
 
     def __init__(self, docs: Path, model_path: Path) -> None:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         # pypdf logs every odd font it meets; the tutorial's loader output is not ours to show.
         logging.getLogger("pypdf").setLevel(logging.ERROR)
         from langchain_community.document_loaders import PyPDFLoader
-        from langchain_community.embeddings import HuggingFaceEmbeddings
         from langchain_community.vectorstores import FAISS
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -49,10 +56,8 @@ class LangChainDefault:
         }
         splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
         chunks = splitter.split_documents(pages)
-        embeddings = HuggingFaceEmbeddings(
-            model_name=str(model_path), model_kwargs={"device": "cpu"}
-        )
-        self.store = FAISS.from_documents(chunks, embeddings)
+        self.store = FAISS.from_documents(chunks, langchain_embeddings(model_path))
+        self.chunk_texts = [c.page_content for c in chunks]
         self.pages, self.chunks = len(pages), len(chunks)
 
     def relative(self, source: str) -> str:

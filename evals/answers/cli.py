@@ -1,4 +1,4 @@
-"""`python -m llm.eval --qa FILE --docs DIR --model FILE`: measure answers with a real model.
+"""`python -m evals.answers --qa FILE --docs DIR --model FILE`: measure answers with a real model.
 
 Ingests DIR into a temporary index (or uses `--index`), asks every question
 through our chat session with the model, and (unless `--no-baseline`) through
@@ -20,11 +20,11 @@ import time
 from pathlib import Path
 
 from core.settings import Settings
-from llm.eval.report import format_table, summarize
+from evals.answers.report import format_table, summarize
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m llm.eval", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m evals.answers", description=__doc__.split("\n")[0])
     p.add_argument("--qa", type=Path, required=True, help="questions with answer_keys, JSON lines")
     p.add_argument("--docs", type=Path, required=True, help="folder of the PDFs asked about")
     p.add_argument("--model", type=Path, required=True, help="GGUF model file")
@@ -37,15 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from retrieval.eval.cli import run_report
+    from evals.retrieval.cli import run_report
 
     return run_report(build_parser().parse_args(argv), evaluate, format_table)
 
 
 def evaluate(args: argparse.Namespace) -> dict:
+    from evals.answers.scoring import load_answer_questions
     from ingest.embed import load_embedder
     from ingest.pipeline import run_ingest
-    from llm.eval.scoring import load_answer_questions
     from llm.llama_cpp_backend import load_llama_generator
     from retrieval.search import Retriever
 
@@ -62,7 +62,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             run_ingest([args.docs], settings, embedder=embedder)
         generator = load_llama_generator(args.model, settings)
         with Retriever.open(settings, embedder) as retriever:
-            from retrieval.eval.baseline import LangChainDefault
+            from evals.langchain_default import LangChainDefault
 
             lc_retrieval = LangChainDefault(args.docs, settings.embedding_model_path())
             page_texts = [retriever.snapshot.page_text, lc_retrieval.page_text]
@@ -71,7 +71,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             _add_evidence(rows, questions, sources, page_texts)
             if not args.no_baseline:
                 generator.close()  # one model in memory at a time
-                from llm.eval.baseline import LangChainRag
+                from evals.answers.baseline import LangChainRag
 
                 rag = LangChainRag(
                     lc_retrieval,
@@ -132,7 +132,7 @@ def _ask_ours(questions, retriever, generator, embedder, settings) -> list[dict]
 
 
 def _add_evidence(rows, questions, sources, page_texts) -> None:
-    from retrieval.eval.metrics import Question, evidence_pages
+    from evals.retrieval.metrics import Question, evidence_pages
 
     for row, q in zip(rows, questions, strict=True):
         pages = evidence_pages(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import statistics
 
-from llm.eval.scoring import holds_facts, is_refusal, words
+from evals.answers.scoring import holds_facts, is_refusal, words
 
 
 def _share(items, pred) -> float | None:

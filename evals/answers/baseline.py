@@ -1,6 +1,6 @@
 """The peers' default answer pipeline: LangChain's RAG tutorial, with the same GGUF model.
 
-Retrieval is `retrieval.eval.baseline.LangChainDefault` (PyPDFLoader,
+Retrieval is `evals.langchain_default.LangChainDefault` (PyPDFLoader,
 RecursiveCharacterTextSplitter 1000/200, all-MiniLM-L6-v2, FAISS, k = 4); the
 prompt is the tutorial's "rag-prompt" (its hub text, written out here since the
 hub cannot be reached); the model is `ChatLlamaCpp` over the same file, greedy,

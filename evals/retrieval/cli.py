@@ -1,8 +1,8 @@
-"""`python -m retrieval.eval --qa FILE.jsonl --docs DIR [--index DIR]`: measure retrieval.
+"""`python -m evals.retrieval --qa FILE.jsonl --docs DIR [--index DIR]`: measure retrieval.
 
 Ingests DIR into a temporary index (or searches `--index`), asks every
 question of FILE, and does the same with LangChain's tutorial defaults on the
-same PDFs (`retrieval.eval.baseline`), so both columns come from one run.
+same PDFs (`evals.langchain_default`), so both columns come from one run.
 `--previous` adds the default before document structure and re-ranking
 (chunk format 1, no re-ranking) on an index of its own (`--previous-index`, or
 a temporary one). The table goes to stderr, the JSON report to stdout (and to
@@ -26,7 +26,7 @@ from core.settings import Settings
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m retrieval.eval",
+        prog="python -m evals.retrieval",
         description="Hit@1, hit@k and MRR of our retrieval and of the LangChain default.",
     )
     p.add_argument("--qa", type=Path, required=True, help="questions, JSON lines")
@@ -68,9 +68,9 @@ def run_report(args: argparse.Namespace, evaluate, format_table) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> dict:
+    from evals.retrieval.metrics import load_questions
     from ingest.embed import load_embedder
     from ingest.pipeline import run_ingest
-    from retrieval.eval.metrics import load_questions
     from retrieval.search import Retriever
 
     if not args.docs.is_dir():
@@ -91,7 +91,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         with Retriever.open(settings, embedder) as retriever:
             baseline = None
             if not args.no_baseline:
-                from retrieval.eval.baseline import LangChainDefault
+                from evals.langchain_default import LangChainDefault
 
                 print("building the LangChain default over the same PDFs ...", file=sys.stderr)
                 baseline = LangChainDefault(args.docs, settings.embedding_model_path())
@@ -128,7 +128,7 @@ def _previous(args, overrides: dict, embedder, tmp: Path):
 
 
 def _ask(questions, retriever, baseline, k: int, previous=None) -> dict:
-    from retrieval.eval.metrics import Ranked, evidence_pages, first_hit, holds_keys, summarize
+    from evals.retrieval.metrics import Ranked, evidence_pages, first_hit, holds_keys, summarize
 
     page_texts = [retriever.snapshot.page_text]
     sources = set(retriever.snapshot.manifest.documents)
@@ -217,7 +217,7 @@ def _cell(value) -> str:
 
 def _timed_rank(search, q, k: int, pages, keys, times: list[float]):
     """Another system's rank of the evidence for `q`, timed into `times`, and its Ranked row."""
-    from retrieval.eval.metrics import Ranked, first_hit, holds_keys
+    from evals.retrieval.metrics import Ranked, first_hit, holds_keys
 
     started = time.perf_counter()
     hits = search(q.question, k)

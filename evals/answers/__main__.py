@@ -1,0 +1,5 @@
+import sys
+
+from evals.answers.cli import main
+
+sys.exit(main())

@@ -1,0 +1,3 @@
+from evals.retrieval.cli import main
+
+raise SystemExit(main())

@@ -1,5 +1,0 @@
-import sys
-
-from llm.eval.cli import main
-
-sys.exit(main())

@@ -1,3 +1,0 @@
-from retrieval.eval.cli import main
-
-raise SystemExit(main())
