@@ -5,7 +5,7 @@ usable (questions search the index as it is; finished files appear at each
 checkpoint) and a click elsewhere reruns the page without touching it. One
 ingest runs at a time per service (one index); every browser tab sees it.
 `cancel` stops it at the next progress report: the ingest pipeline then
-commits the files it finished (`ingest.store.writer.committing`) and the
+commits the files it finished (`index.writer.committing`) and the
 rest are left for the next run.
 """
 

@@ -24,8 +24,8 @@ from app.page_render import MIN_COVERAGE, DocumentFile, PageRenderer, PageView, 
 from core.errors import IndexNotFoundError, ModelError, PdfError, RagError
 from core.settings import Settings
 from core.types import IngestReport, Passage
+from index.manifest import MANIFEST, Manifest, read_manifest
 from ingest.pipeline import ProgressCallback
-from ingest.store.manifest import MANIFEST, Manifest, read_manifest
 
 BYTES_PER_MB = 1_000_000  # as `save_upload` prints its limit
 

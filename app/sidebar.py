@@ -10,7 +10,7 @@ from app.runtime import clear_conversation, show_error
 from app.safe_markdown import escape_text
 from app.service import AppService, ModelStatus
 from app.session_work import SessionWork
-from ingest.store.manifest import Manifest
+from index.manifest import Manifest
 
 count = documents_view.count
 SEARCH_KEY = "search_documents"

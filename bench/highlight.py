@@ -40,7 +40,7 @@ def build_index(folders: list[Path], index: Path) -> None:
 def sample(index: Path, n: int) -> list[tuple]:
     import sqlite3
 
-    from ingest.store.manifest import generation_dir_name, read_manifest
+    from index.manifest import generation_dir_name, read_manifest
 
     manifest = read_manifest(index)
     con = sqlite3.connect(index / generation_dir_name(manifest.generation) / "chunks.sqlite")

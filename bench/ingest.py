@@ -36,9 +36,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.settings import Settings
+from index import IndexSnapshot
 from ingest.embed import load_embedder
 from ingest.pipeline import run_ingest
-from ingest.store import IndexSnapshot
 
 
 class RssSampler:

@@ -59,7 +59,7 @@ CACHE = Path(tempfile.gettempdir()) / "rag-bench-llm"
 def corpus(index_dir: Path, limit_chars: int = 2_000_000) -> list[str]:
     """Chunk texts of the index (realistic text); a synthetic sample when there is none."""
     try:
-        from ingest.store import IndexSnapshot
+        from index import IndexSnapshot
 
         with IndexSnapshot.open(index_dir, verify=False) as snap:
             texts, size = [], 0

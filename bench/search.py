@@ -67,9 +67,9 @@ def build(index_dir: Path, n: int, seed: int = 0) -> dict:
 
     from core.settings import Settings
     from core.types import Chunk, PageText
+    from index import DocumentRecord, IndexWriter
     from ingest.embed import load_embedder
     from ingest.pipeline import chunking_config
-    from ingest.store import DocumentRecord, IndexWriter
 
     settings = Settings(index_dir=index_dir)
     info = load_embedder(settings).info  # only its identity: the index must match the model
@@ -133,8 +133,8 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
 
     from core.settings import Settings
     from core.text import search_terms
+    from index.ann import IvfIndex
     from ingest.embed import load_embedder
-    from ingest.store.ann import IvfIndex
     from retrieval.dense import nearest
     from retrieval.keyword import KeywordIndex
     from retrieval.search import Retriever

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.settings import Settings
-from ingest.store import IndexWriter
-from ingest.store.manifest import read_manifest
+from index import IndexWriter
+from index.manifest import read_manifest
 
 
 def remove_documents(settings: Settings, sources: Sequence[str]) -> list[str]:

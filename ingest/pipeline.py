@@ -17,15 +17,15 @@ from pathlib import Path
 from core.errors import RagError
 from core.settings import Settings
 from core.types import IngestReport
+from index import IndexWriter
+from index.ann import VectorPolicy
+from index.manifest import read_manifest
+from index.writer import committing
 from ingest.discover import discover
 from ingest.embed import Embedder, load_embedder
 from ingest.parse_pool import ParserPool, parse_file
 from ingest.plan import make_plan
 from ingest.run_loop import Progress, ProgressCallback, Run
-from ingest.store import IndexWriter
-from ingest.store.ann import VectorPolicy
-from ingest.store.manifest import read_manifest
-from ingest.store.writer import committing
 
 CHUNKER_VERSION = 1
 __all__ = ["Progress", "ProgressCallback", "chunking_config", "run_ingest"]

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from core.errors import PdfError
 from core.types import Skipped
+from index import DocumentRecord, IndexWriter
 from ingest.discover import SourceFile
 from ingest.file_checks import hash_source
 from ingest.identity import assign_sources, fresh_source
-from ingest.store import DocumentRecord, IndexWriter
 
 
 @dataclass

@@ -15,6 +15,7 @@ import numpy as np
 
 from core.errors import RagError
 from core.types import Chunk, PageText, Skipped
+from index import DocumentRecord
 from ingest.chunk import Chunker
 from ingest.extract import no_text_reason
 from ingest.file_checks import changed_since
@@ -22,7 +23,6 @@ from ingest.header import Headers
 from ingest.ocr import OcrStats
 from ingest.ocr.report import ocr_warnings
 from ingest.parse_pool import FileDone, FileFailed, FileOpened, OcrPageRead, PagesParsed
-from ingest.store import DocumentRecord
 from ingest.structure import DocumentStructure, document_title
 from ingest.vector_check import check_vectors
 

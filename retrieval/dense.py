@@ -2,7 +2,7 @@
 
 Vectors are L2-normalized, so scores are cosine similarities in [-1, 1]. The
 index is exact (`ExactIndex`) or, on large collections, IVF (`IvfIndex`, see
-`ingest.store.ann`); both take an `allowed` id filter, so a file filter is
+`index.ann`); both take an `allowed` id filter, so a file filter is
 applied inside the search and a small file is not crowded out by others.
 """
 
@@ -13,10 +13,10 @@ from dataclasses import asdict
 import numpy as np
 
 from core.types import Passage
+from index import IndexSnapshot
+from index.ann import IvfIndex, VectorBackend
+from index.manifest import check_compatible
 from ingest.embed import Embedder
-from ingest.store import IndexSnapshot
-from ingest.store.ann import IvfIndex, VectorBackend
-from ingest.store.manifest import check_compatible
 from retrieval.threads import single_threaded
 
 
@@ -34,7 +34,7 @@ def nearest(
 ) -> list[tuple[int, float]]:
     """(chunk row id, cosine) of the `limit` nearest chunks, best first.
 
-    >>> from ingest.store.ann import ExactIndex
+    >>> from index.ann import ExactIndex
     >>> index = ExactIndex(dim=2)
     >>> index.add(np.array([5, 6]), np.array([[1, 0], [0, 1]], dtype=np.float32))
     >>> hits = nearest(index, np.array([0.8, 0.6], dtype=np.float32), limit=3)

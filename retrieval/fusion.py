@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from core.types import Passage
-from ingest.store import StoredChunk
+from index import StoredChunk
 
 RRF_K = 60
 

@@ -1,4 +1,4 @@
-"""BM25 keyword search over the generation's FTS5 table (`ingest.store.chunks_db`).
+"""BM25 keyword search over the generation's FTS5 table (`index.chunks_db`).
 
 Why FTS5 and not a separate BM25 file: the table lives in `chunks.sqlite`,
 is written in the same transaction as the chunks and updated incrementally by
@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.store import chunks_db
-from ingest.store.chunks_db import FTS_TABLE
+from index import chunks_db
+from index.chunks_db import FTS_TABLE
 from retrieval.query import match_expression
 
 # FTS5's bm25() constants; a term adds at most idf * (K1 + 1) to a chunk's score.

@@ -5,7 +5,7 @@
             print(p.source, p.pages, round(p.score, 2))
 
 One question runs: embed it; take `dense_candidates` nearest chunks (exact or
-IVF, see `ingest.store.ann`) and `keyword_candidates` best BM25 chunks
+IVF, see `index.ann`) and `keyword_candidates` best BM25 chunks
 (`retrieval.keyword`); fuse them by reciprocal rank (`retrieval.fusion`);
 return nothing if no chunk's relevance reaches `relevance_floor`; else merge
 neighbours and drop near-duplicates until `k` passages remain. A file filter
@@ -25,9 +25,9 @@ import numpy as np
 from core.settings import Settings
 from core.text import search_terms
 from core.types import Passage
+from index import IndexSnapshot, StoredChunk
+from index.writer import CHUNKS
 from ingest.embed import Embedder
-from ingest.store import IndexSnapshot, StoredChunk
-from ingest.store.writer import CHUNKS
 from retrieval.dense import check_embedder, cosines, nearest
 from retrieval.fusion import Candidate, distinct_passages, fuse
 from retrieval.keyword import KeywordIndex, idf

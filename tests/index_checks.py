@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.store import IndexSnapshot
+from index import IndexSnapshot
 from retrieval.dense import dense_search
 from tests.fakes import FakeEmbedder
 

@@ -11,8 +11,8 @@ import pytest
 
 from core.errors import IndexLockedError, IndexNotFoundError
 from core.settings import Settings
+from index import IndexSnapshot
 from ingest.pipeline import run_ingest
-from ingest.store import IndexSnapshot
 from retrieval.dense import dense_search
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
@@ -63,7 +63,7 @@ def test_searches_during_an_ingest_never_see_a_torn_index(tmp_path, docs):
 def test_a_second_ingest_waits_then_refuses_with_a_clear_message(tmp_path, docs):
     index = tmp_path / "index"
     settings = Settings(index_dir=index, chunk_tokens=40, chunk_overlap=8, lock_timeout_seconds=0.5)
-    from ingest.store.lock import WriteLock
+    from index.lock import WriteLock
 
     waited = []
     # The lock stands in for an ingest in another process.

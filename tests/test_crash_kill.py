@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
+from index import IndexSnapshot
 from ingest.pipeline import run_ingest
-from ingest.store import IndexSnapshot
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from tests.index_checks import old_document_answers

@@ -14,8 +14,8 @@ import re
 import pytest
 
 from core.settings import Settings
+from index.manifest import read_manifest
 from ingest.pipeline import run_ingest
-from ingest.store.manifest import read_manifest
 from tests.browser_app import (
     ask_in_browser,
     chromium_page,

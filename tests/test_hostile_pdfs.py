@@ -7,8 +7,8 @@ import time
 import pytest
 
 from core.settings import Settings
+from index import IndexSnapshot
 from ingest.pipeline import run_ingest
-from ingest.store import IndexSnapshot
 from tests import hostile_pdfs as hostile
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder

@@ -13,8 +13,8 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
+from index import IndexSnapshot
 from ingest.clean import clean_page_text
-from ingest.store import IndexSnapshot
 from tests import pdf_factory as pdfs
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,9 +19,9 @@ import pytest
 
 from core.errors import EmbeddingError, IndexWriteError
 from core.settings import Settings
+from index import IndexSnapshot, chunks_db, lock
+from index.manifest import read_manifest
 from ingest import cli, pipeline
-from ingest.store import IndexSnapshot, chunks_db, lock
-from ingest.store.manifest import read_manifest
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from tests.test_ingest_pipeline import _pages, ingest
@@ -88,7 +88,7 @@ def test_a_full_disk_at_the_commit_is_one_message_too(
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr("ingest.store.writer.atomic_write_bytes", full)
+    monkeypatch.setattr("index.writer.atomic_write_bytes", full)
     code, err = _run_cli(capsys, docs, "--index", tmp_path / "index")
     assert code == 2 and "is full" in err and "Traceback" not in err
 
@@ -179,7 +179,7 @@ def test_bad_vectors_stop_the_run_and_are_never_written(docs, settings, damage):
 
 
 def test_index_write_error_is_a_rag_error_with_a_next_step():
-    from ingest.store.storage_errors import translate
+    from index.storage_errors import translate
 
     err = translate(OSError(errno.EACCES, "Permission denied"), Path("/srv/index"))
     assert isinstance(err, IndexWriteError) and err.hint

@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from core.settings import Settings
-from ingest.store import IndexSnapshot
-from ingest.store.manifest import VERSION, read_manifest
+from index import IndexSnapshot
+from index.manifest import VERSION, read_manifest
 from ingest.uploads import save_upload
 from tests import pdf_factory as pdfs
 from tests.test_ingest_pipeline import _pages, ingest

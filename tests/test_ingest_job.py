@@ -12,8 +12,8 @@ from app.ingest_job import IngestJob
 from app.service import AppService
 from core.errors import RagError
 from core.settings import Settings
+from index.manifest import read_manifest
 from ingest.pipeline import Progress
-from ingest.store.manifest import read_manifest
 from tests.app_fakes import SlowEmbedder
 from tests.pdf_factory import text_pdf
 

@@ -16,12 +16,12 @@ import pytest
 
 from core.errors import PdfError
 from core.settings import Settings
+from index import IndexSnapshot
+from index.manifest import read_manifest
 from ingest import discover as discover_module
 from ingest import file_checks
 from ingest.discover import discover
 from ingest.file_checks import changed_since, hash_source
-from ingest.store import IndexSnapshot
-from ingest.store.manifest import read_manifest
 from tests import pdf_factory as pdfs
 from tests.test_ingest_pipeline import _pages, ingest
 

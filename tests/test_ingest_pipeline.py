@@ -9,9 +9,9 @@ import pytest
 
 from core.errors import IndexMismatchError
 from core.settings import Settings
+from index import IndexSnapshot
+from index.manifest import read_manifest
 from ingest.pipeline import run_ingest
-from ingest.store import IndexSnapshot
-from ingest.store.manifest import read_manifest
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 

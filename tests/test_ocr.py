@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
+from index import IndexSnapshot, chunks_db
+from index.manifest import read_manifest
 from ingest.extract import open_pdf
 from ingest.ocr import OcrConfig, tesseract
 from ingest.ocr import reader as ocr_reader
@@ -22,8 +24,6 @@ from ingest.ocr.engines import OcrResult
 from ingest.ocr.reader import OcrReader
 from ingest.parse_pool import FileDone, FileFailed, OcrPageRead, ParserPool, parse_file
 from ingest.pipeline import run_ingest
-from ingest.store import IndexSnapshot, chunks_db
-from ingest.store.manifest import read_manifest
 from tests import ocr_pdfs
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from core.types import Chunk, PageText
-from ingest.store import DocumentRecord, IndexSnapshot, IndexWriter
-from ingest.store.ann import (
+from index import DocumentRecord, IndexSnapshot, IndexWriter
+from index.ann import (
     ExactIndex,
     IvfIndex,
     VectorPolicy,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.store import StoredChunk
+from index import StoredChunk
 from retrieval.fusion import RRF_K, distinct_passages, fuse, join_overlapping, relevance
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from core.text import search_terms
 from core.types import Chunk, PageText
-from ingest.store import chunks_db
+from index import chunks_db
 from retrieval.keyword import KeywordIndex, idf
 from retrieval.query import match_expression
 

@@ -8,8 +8,8 @@ import pytest
 
 from core.settings import Settings
 from core.text import STOPWORDS, search_terms
+from index import IndexSnapshot
 from ingest.pipeline import run_ingest
-from ingest.store import IndexSnapshot
 from retrieval.search import Retriever
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder

@@ -20,8 +20,8 @@ from core.errors import (
     IndexNotFoundError,
 )
 from core.types import Chunk, PageText
-from ingest.store import DocumentRecord, IndexSnapshot, IndexWriter
-from ingest.store.manifest import read_manifest
+from index import DocumentRecord, IndexSnapshot, IndexWriter
+from index.manifest import read_manifest
 
 EMB = {"model_id": "test", "dim": 8, "max_tokens": 64, "fingerprint": "f1"}
 CHUNKING = {"chunk_tokens": 32, "chunk_overlap": 4, "chunker_version": 1}
@@ -97,7 +97,7 @@ def test_failure_before_manifest_swap_leaves_old_index(tmp_path, monkeypatch):
     with _writer(tmp_path) as w:
         w.put_document(*_doc("a.pdf", 2))
         w.commit()
-    import ingest.store.writer as writer_mod
+    import index.writer as writer_mod
 
     def power_cut(*_a, **_k):
         raise OSError("simulated power cut")
@@ -125,7 +125,7 @@ def test_sigkill_during_commit_leaves_a_loadable_index(tmp_path):
     script = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(Path(__file__).parent)!r})
-        import ingest.store.writer as wm
+        import index.writer as wm
         from test_store import _doc, _writer
         def stall(*a, **k):
             open({str(marker)!r}, "w").close()

@@ -11,12 +11,12 @@ from pypdf import PdfReader, PdfWriter
 from core.errors import IndexMismatchError
 from core.settings import Settings, packaged_embedding_model
 from core.types import PageText
+from index import IndexSnapshot, chunks_db
+from index.manifest import read_manifest
 from ingest.chunk import chunk_pages
 from ingest.extract import open_pdf
 from ingest.header import HEADER_TOKENS, Headers
 from ingest.pipeline import run_ingest
-from ingest.store import IndexSnapshot, chunks_db
-from ingest.store.manifest import read_manifest
 from ingest.structure import DocumentStructure, OutlineEntry, Sections, read_structure
 from retrieval.search import Retriever
 from tests import pdf_factory as pdfs

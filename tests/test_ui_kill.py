@@ -17,8 +17,8 @@ import time
 import pytest
 
 from core.settings import Settings
+from index import IndexSnapshot
 from ingest.pipeline import run_ingest
-from ingest.store import IndexSnapshot
 from tests.browser_app import app_process, chromium_page, missing_browser_reason
 from tests.fakes import FakeEmbedder
 from tests.index_checks import old_document_answers

@@ -9,9 +9,9 @@ import pytest
 
 from core.errors import PdfError
 from core.settings import Settings
+from index import IndexSnapshot
 from ingest.manage import remove_documents
 from ingest.pipeline import run_ingest
-from ingest.store import IndexSnapshot
 from ingest.uploads import safe_filename, save_upload
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingest.store.ann import ExactIndex, IvfIndex
-from ingest.store.vectors import FlatIndex
+from index.ann import ExactIndex, IvfIndex
+from index.vectors import FlatIndex
 
 
 def _unit(rng, n, dim):

@@ -4,7 +4,7 @@
       manifest.json         format version, models, chunking, documents, file checksums
       gen-000007/
         vectors.faiss       faiss.write_index: exact IndexIDMap2(IndexFlatIP), or IVF
-                            on large collections (see ingest.store.ann)
+                            on large collections (see index.ann)
         chunks.sqlite       chunk texts, provenance, page texts, and the FTS5
                             keyword index `chunks_fts` over the chunk texts
       .lock                 held by the one writer
@@ -15,8 +15,8 @@ manifest pointing at complete files. Readers load the generation the manifest
 names and never see a mix. Nothing is pickled.
 """
 
-from ingest.store.manifest import DocumentRecord, Manifest
-from ingest.store.reader import IndexSnapshot, StoredChunk
-from ingest.store.writer import IndexWriter
+from index.manifest import DocumentRecord, Manifest
+from index.reader import IndexSnapshot, StoredChunk
+from index.writer import IndexWriter
 
 __all__ = ["DocumentRecord", "IndexSnapshot", "IndexWriter", "Manifest", "StoredChunk"]

@@ -20,17 +20,17 @@ import numpy as np
 
 from core.errors import IndexWriteError
 from core.types import Chunk, PageText
-from ingest.store import chunks_db
-from ingest.store.ann import (
+from index import chunks_db
+from index.ann import (
     ExactIndex,
     VectorBackend,
     VectorPolicy,
     fit_to_policy,
     load_vector_index,
 )
-from ingest.store.fsutil import atomic_write_bytes, fsync_dir, fsync_file, sha256_file
-from ingest.store.lock import WriteLock
-from ingest.store.manifest import (
+from index.fsutil import atomic_write_bytes, fsync_dir, fsync_file, sha256_file
+from index.lock import WriteLock
+from index.manifest import (
     MANIFEST,
     DocumentRecord,
     FileChecksum,
@@ -39,7 +39,7 @@ from ingest.store.manifest import (
     generation_dir_name,
     read_manifest,
 )
-from ingest.store.storage_errors import guarded
+from index.storage_errors import guarded
 
 VECTORS = "vectors.faiss"
 CHUNKS = "chunks.sqlite"
@@ -189,7 +189,7 @@ class IndexWriter:
         self._con.execute("COMMIT")
         self._con.close()
         self._con = None
-        # Large collections switch to approximate search here (ingest.store.ann).
+        # Large collections switch to approximate search here (index.ann).
         self._vectors = fit_to_policy(self._vectors, self._vector_policy)
         self._vectors.save(self._work / VECTORS)
         files = {}

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import IndexCorruptError
-from ingest.store import chunks_db
-from ingest.store.ann import VectorBackend, load_vector_index
-from ingest.store.fsutil import sha256_file
-from ingest.store.manifest import Manifest, read_manifest
-from ingest.store.writer import CHUNKS, VECTORS
+from index import chunks_db
+from index.ann import VectorBackend, load_vector_index
+from index.fsutil import sha256_file
+from index.manifest import Manifest, read_manifest
+from index.writer import CHUNKS, VECTORS
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ import faiss
 import numpy as np
 
 from core.errors import IndexCorruptError
-from ingest.store.vectors import FlatIndex, _as_queries, read_faiss
+from index.vectors import FlatIndex, _as_queries, read_faiss
 
 VectorKind = Literal["auto", "flat", "ivf"]
 # Cells visited per search. On real all-MiniLM-L6-v2 vectors recall@10 against exact
