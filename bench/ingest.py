@@ -140,7 +140,7 @@ def measure_ours(folder: Path) -> dict:
         "load_seconds": load,
         "rerun_seconds": rerun,
         "moved_seconds": moved,
-        "moved_reused_vectors": moved_report.extra["reused_vectors"],
+        "moved_reused_vectors": moved_report.reused_vectors,
         "model_only_chunks_per_s": len(texts) / model_only,
         "tokens_embedded": sum(c.n_tokens for c in stored),
         "peak_rss_mb": rss.peak_total,

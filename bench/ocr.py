@@ -205,13 +205,13 @@ def scans(args) -> dict:
                 ranked.append(Ranked(q.answerable, first_hit(spans, truth[q.id]), len(passages)))
                 own = evidence_pages(q, sources, [snapshot.page_text])
                 naive.append(Ranked(q.answerable, first_hit(spans, own), len(passages)))
-        ocr = ingested.extra["ocr"]
+        ocr = ingested.ocr
         report[name] = {
             "judged_by_born_digital_evidence": summarize(ranked, args.k),
             "judged_by_own_text": summarize(naive, args.k),
             "ingest_seconds": round(seconds, 1),
-            "ocr_pages": ocr["pages"],
-            "ocr_seconds": ocr["seconds"],
+            "ocr_pages": ocr.pages,
+            "ocr_seconds": round(ocr.seconds, 3),
             "warnings": [w.reason for w in ingested.warnings],
         }
     return report

@@ -6,6 +6,7 @@ files -> PageText -> Chunk -> (vectors) -> index -> Passage -> prompt -> answer
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -81,6 +82,38 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class IndexTotals:
+    """The whole index after a run (not only the files of this run)."""
+
+    dir: str = ""
+    documents: int = 0
+    pages: int = 0
+    chunks: int = 0
+
+
+@dataclass(frozen=True)
+class OcrSummary:
+    """What OCR did in one run: totals, and one JSON entry per file that needed it."""
+
+    enabled: bool = False
+    engine: str = ""
+    pages: int = 0
+    read_now: int = 0  # pages read in this run; the rest came from the OCR cache
+    seconds: float = 0.0
+    files: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {
+            "enabled": self.enabled,
+            "engine": self.engine,
+            "pages": self.pages,
+            "read_now": self.read_now,
+            "seconds": round(self.seconds, 3),
+            "files": {source: dict(entry) for source, entry in self.files.items()},
+        }
+
+
+@dataclass(frozen=True)
 class IngestReport:
     """What one ingest run did. Lists hold `source` names (paths relative to the folder)."""
 
@@ -94,7 +127,10 @@ class IngestReport:
     pages: int = 0
     chunks: int = 0
     seconds: float = 0.0
-    extra: dict = field(default_factory=dict, compare=False)
+    index: IndexTotals = IndexTotals()
+    parsed_pages: int = 0  # pages parsed in this run (unchanged files are not parsed)
+    reused_vectors: int = 0  # chunks that kept their stored vectors (moved or edited files)
+    ocr: OcrSummary = OcrSummary()
 
     @property
     def ok(self) -> bool:
@@ -102,6 +138,7 @@ class IngestReport:
 
     def to_json(self) -> dict:
         """The CLI's `--json` contract."""
+        index = self.index
         return {
             "files": self.files,
             "pages": self.pages,
@@ -113,6 +150,14 @@ class IngestReport:
             "skipped": [{"file": s.file, "reason": s.reason} for s in self.skipped],
             "warnings": [{"file": s.file, "reason": s.reason} for s in self.warnings],
             "seconds": round(self.seconds, 3),
+            "index": {
+                "dir": index.dir,
+                "documents": index.documents,
+                "pages": index.pages,
+                "chunks": index.chunks,
+            },
+            "reused_vectors": self.reused_vectors,
+            "ocr": self.ocr.to_json(),
         }
 
 

@@ -87,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         if bar is not None:
             bar.close()
     if args.json:
-        extra = {k: report.extra[k] for k in ("index", "reused_vectors", "ocr")}
-        print(json.dumps(report.to_json() | extra, ensure_ascii=False))
+        print(json.dumps(report.to_json(), ensure_ascii=False))
     print(format_summary(report), file=sys.stderr)
     return 0 if report.ok else 1
 
@@ -98,25 +97,25 @@ def _say(text: str) -> None:
 
 
 def format_summary(report: IngestReport, list_max: int = 20) -> str:
-    idx = report.extra.get("index", {})
+    idx = report.index
     lines = [
         f"{report.files} PDF files, {report.pages} pages, {report.chunks} chunks "
-        f"in {report.seconds:.1f} s -> {idx.get('dir', '?')} "
-        f"(index: {idx.get('documents', 0)} documents, {idx.get('chunks', 0)} chunks)",
+        f"in {report.seconds:.1f} s -> {idx.dir or '?'} "
+        f"(index: {idx.documents} documents, {idx.chunks} chunks)",
         f"  added {len(report.added)}, updated {len(report.updated)}, "
         f"unchanged {len(report.unchanged)}, removed {len(report.removed)}, "
         f"skipped {len(report.skipped)}",
     ]
-    ocr = report.extra.get("ocr", {})
-    if ocr.get("pages"):
-        files = len(ocr["files"])
-        cached = ocr["pages"] - ocr["read_now"]
+    ocr = report.ocr
+    if ocr.pages:
+        files = len(ocr.files)
+        cached = ocr.pages - ocr.read_now
         lines.append(
-            f"  OCR: {ocr['pages']} pages in {files} file{'s' if files != 1 else ''} "
-            f"({ocr['read_now']} read in {ocr['seconds']:.1f} s"
+            f"  OCR: {ocr.pages} pages in {files} file{'s' if files != 1 else ''} "
+            f"({ocr.read_now} read in {ocr.seconds:.1f} s"
             + (f", {cached} from the OCR cache)" if cached else ")")
         )
-    reused = report.extra.get("reused_vectors", 0)
+    reused = report.reused_vectors
     if reused:
         lines.append(f"  {reused} chunks kept their stored vectors (moved, renamed, edited files)")
     for label, names in (

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from core.errors import RagError
 from core.settings import Settings
-from core.types import IngestReport
+from core.types import IndexTotals, IngestReport, OcrSummary
 from index import IndexWriter
 from index.ann import VectorPolicy
 from index.manifest import read_manifest
@@ -141,32 +141,27 @@ def _report(plan, run, manifest, skipped, warnings, settings, started) -> Ingest
         pages=sum(manifest.documents[s].pages for s in sources),
         chunks=sum(manifest.documents[s].chunks for s in sources),
         seconds=time.monotonic() - started,
-        extra={
-            "index": {
-                "dir": str(settings.index_dir),
-                "documents": len(manifest.documents),
-                "pages": manifest.pages,
-                "chunks": manifest.chunks,
-            },
-            "parsed_pages": run.pages_done,
-            "reused_vectors": run.reused,
-            "ocr": _ocr_summary(run, settings),
-        },
+        index=IndexTotals(
+            str(settings.index_dir), len(manifest.documents), manifest.pages, manifest.chunks
+        ),
+        parsed_pages=run.pages_done,
+        reused_vectors=run.reused,
+        ocr=_ocr_summary(run, settings),
     )
 
 
-def _ocr_summary(run, settings) -> dict:
+def _ocr_summary(run, settings) -> OcrSummary:
     """The `--json` "ocr" object: totals and one entry per file that needed OCR."""
     files = {
         source: stats.to_json(settings.ocr_min_confidence)
         for source, stats in run.ocr_files.items()
         if stats.pages or stats.unreadable or stats.failed or stats.note
     }
-    return {
-        "enabled": settings.ocr,
-        "engine": settings.ocr_engine,
-        "pages": sum(f["pages"] for f in files.values()),
-        "read_now": sum(f["read_now"] for f in files.values()),
-        "seconds": round(sum(f["seconds"] for f in files.values()), 3),
-        "files": files,
-    }
+    return OcrSummary(
+        enabled=settings.ocr,
+        engine=settings.ocr_engine,
+        pages=sum(f["pages"] for f in files.values()),
+        read_now=sum(f["read_now"] for f in files.values()),
+        seconds=sum(f["seconds"] for f in files.values()),
+        files=files,
+    )

@@ -86,13 +86,13 @@ def test_a_same_content_copy_is_recognised_and_reported(tmp_path, two_folders, s
     assert warnings == {"contract-copy.pdf": "same content as doc.pdf (a copy); both are kept"}
     # Its chunks' headers name it (a PDF without a title is known by its file name), so a
     # copy under another name is embedded again; under the same name it is not.
-    assert report.extra["reused_vectors"] == 0
+    assert report.reused_vectors == 0
     (copies / "contract-copy.pdf").unlink()
     (copies / "sub").mkdir()
     shutil.copy(contracts / "doc.pdf", copies / "sub" / "doc.pdf")
     report = ingest([copies], settings)
     assert report.added == ("sub/doc.pdf",)
-    assert report.extra["reused_vectors"] > 0  # a copy is not embedded again
+    assert report.reused_vectors > 0  # a copy is not embedded again
 
 
 def test_a_file_reached_from_another_folder_keeps_its_key(tmp_path, settings):

@@ -66,7 +66,7 @@ def test_rerun_is_unchanged_and_writes_nothing(tmp_path, settings):
     again = ingest([docs], settings)
     assert again.unchanged == ("a.pdf",) and not (again.added or again.updated or again.removed)
     assert read_manifest(settings.index_dir).generation == generation
-    assert again.extra["parsed_pages"] == 0
+    assert again.parsed_pages == 0
 
 
 def test_add_change_remove_touch_only_what_changed(tmp_path, settings):
@@ -85,7 +85,7 @@ def test_add_change_remove_touch_only_what_changed(tmp_path, settings):
     assert report.updated == ("edit.pdf",)
     assert report.removed == ("drop.pdf",)
     assert report.unchanged == ("keep.pdf",)
-    assert report.extra["parsed_pages"] == 3 + 1
+    assert report.parsed_pages == 3 + 1
     with IndexSnapshot.open(settings.index_dir) as snap:
         texts = {c.source: [] for c in snap.iter_chunks()}
         for c in snap.iter_chunks():
@@ -251,8 +251,8 @@ def test_moved_and_edited_files_reuse_the_vectors_of_unchanged_chunks(tmp_path, 
     # Only chunks with new text were embedded: none of the moved file, and of the
     # edited one only those that hold the rewritten page.
     assert embedder.embedded and all("rewritten" in t for t in embedder.embedded)
-    assert report.extra["reused_vectors"] == report.chunks - len(embedder.embedded)
-    assert report.extra["reused_vectors"] >= a_chunks > 0
+    assert report.reused_vectors == report.chunks - len(embedder.embedded)
+    assert report.reused_vectors >= a_chunks > 0
     # The index is exactly what a fresh ingest of the folder makes.
     fresh = Settings(index_dir=tmp_path / "fresh", chunk_tokens=40, chunk_overlap=8)
     ingest([docs], fresh)
@@ -265,5 +265,5 @@ def test_moved_and_edited_files_reuse_the_vectors_of_unchanged_chunks(tmp_path, 
     (docs / "sub" / "a.pdf").rename(docs / "sub" / "renamed.pdf")
     embedder = CountingEmbedder()
     report = ingest([docs], settings, embedder=embedder)
-    assert report.extra["reused_vectors"] == 0
+    assert report.reused_vectors == 0
     assert embedder.embedded and all(t.startswith("renamed\n") for t in embedder.embedded)

@@ -117,7 +117,7 @@ def test_mixed_pdf_is_indexed_with_ocr_pages_marked(tmp_path, settings):
     ocr_pdfs.mixed_pdf(docs / "mixed.pdf", pages)
     report = ingest([docs], settings)
     assert report.added == ("mixed.pdf",) and not report.warnings
-    file = report.extra["ocr"]["files"]["mixed.pdf"]
+    file = report.ocr.files["mixed.pdf"]
     assert file["pages"] == 1 and file["read_now"] == 1 and file["mean_confidence"] > 0.8
     assert read_manifest(settings.index_dir).documents["mixed.pdf"].ocr_pages == 1
     with IndexSnapshot.open(settings.index_dir) as snap:
@@ -133,12 +133,12 @@ def test_second_ingest_takes_ocr_from_the_cache(tmp_path, settings):
     docs.mkdir()
     ocr_pdfs.image_pdf(docs / "scan.pdf", [SCAN_PAGE, SCAN_PAGE_2])
     first = ingest([docs], settings)
-    assert first.extra["ocr"]["read_now"] == 2
+    assert first.ocr.read_now == 2
     # A rebuild parses everything again, and a copy under another name is a new file.
     shutil.copy(docs / "scan.pdf", docs / "copy.pdf")
     again = ingest([docs], settings, rebuild=True)
-    files = again.extra["ocr"]["files"]
-    assert again.extra["ocr"]["read_now"] == 0
+    files = again.ocr.files
+    assert again.ocr.read_now == 0
     assert files["scan.pdf"]["from_cache"] == 2 and files["copy.pdf"]["from_cache"] == 2
     assert set(again.added) == {"scan.pdf", "copy.pdf"}
 
@@ -155,7 +155,7 @@ def test_low_confidence_page_is_a_warning(tmp_path, settings):
     assert report.added == ("scan.pdf",)
     (warning,) = report.warnings
     assert warning.reason.startswith("OCR confidence is low on page 1 (")
-    assert report.extra["ocr"]["files"]["scan.pdf"]["low_confidence_pages"] == [1]
+    assert report.ocr.files["scan.pdf"]["low_confidence_pages"] == [1]
 
 
 def test_ocr_turned_off_leaves_scans_unread(tmp_path, settings):
@@ -168,7 +168,7 @@ def test_ocr_turned_off_leaves_scans_unread(tmp_path, settings):
     assert reasons["scan.pdf"] == (
         "no extractable text on 1 page (scanned? OCR is turned off: set RAG_OCR=1)"
     )
-    assert report.added == ("mixed.pdf",) and report.extra["ocr"]["pages"] == 0
+    assert report.added == ("mixed.pdf",) and report.ocr.pages == 0
     (warning,) = report.warnings
     assert warning.reason.startswith("no extractable text on 1 page (scanned? OCR is turned off")
 
@@ -188,7 +188,7 @@ def test_missing_tesseract_says_how_to_install_it(tmp_path, settings, monkeypatc
     expected = "no extractable text on 1 page (1 page needs OCR, but OCR needs the `tesseract`"
     assert skipped.reason.startswith(expected)
     assert "tesseract" in skipped.reason and "make ocr" in skipped.reason
-    assert report.extra["ocr"]["files"]["scan.pdf"]["problem"]
+    assert report.ocr.files["scan.pdf"]["problem"]
 
 
 @needs_tesseract
