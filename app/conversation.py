@@ -128,7 +128,7 @@ def conversation_markdown(turns: Sequence[ChatTurn]) -> str:
     """The conversation as a Markdown document: questions, answers, cited passages.
 
     >>> p = Passage("acme.pdf", 4, 4, 0.81, "The warranty lasts two years.")
-    >>> c = Citation(1, "acme.pdf", 4, 4)
+    >>> c = Citation(1, p)
     >>> print(conversation_markdown([ChatTurn("How long?", "Two years [1].", "generative",
     ...                                       (p,), (c,))]))
     # Conversation with your PDFs

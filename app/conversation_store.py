@@ -14,7 +14,7 @@ written for `RAG_CONVERSATIONS_KEEP_DAYS` days are deleted (`prune`).
 >>> sid = new_session_id()
 >>> passage = Passage("acme.pdf", 4, 4, 0.81, "Two years.")
 >>> turn = ChatTurn("How long?", "Two years [1].", "generative",
-...                 (passage,), (Citation(1, "acme.pdf", 4, 4),))
+...                 (passage,), (Citation(1, passage),))
 >>> store.save(sid, [turn])
 >>> store.load(sid) == [turn]
 True
@@ -97,16 +97,23 @@ def _passage(p: dict[str, Any]) -> Passage:
     )
 
 
+def _citation(c: dict[str, Any], passages: tuple[Passage, ...]) -> Citation:
+    n = int(c["n"])
+    if 1 <= n <= len(passages):
+        return Citation(n, passages[n - 1])
+    # A citation whose passage was not kept: its file and pages are all it still names.
+    source, start, end = str(c["source"]), int(c["page_start"]), int(c["page_end"])
+    return Citation(n, Passage(source, start, end, 0.0, ""))
+
+
 def turn_from_json(data: dict[str, Any]) -> ChatTurn:
+    passages = tuple(_passage(p) for p in data["passages"])
     return ChatTurn(
         question=str(data["question"]),
         answer=str(data["answer"]),
         mode=str(data["mode"]),
-        passages=tuple(_passage(p) for p in data["passages"]),
-        citations=tuple(
-            Citation(int(c["n"]), str(c["source"]), int(c["page_start"]), int(c["page_end"]))
-            for c in data["citations"]
-        ),
+        passages=passages,
+        citations=tuple(_citation(c, passages) for c in data["citations"]),
         query=str(data.get("query", "")),
         notes=tuple(str(n) for n in data.get("notes", ())),
         asked_at=float(data.get("asked_at", 0.0)),

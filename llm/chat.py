@@ -3,7 +3,7 @@
     session = ChatSession(retriever, generator, settings)   # generator None: extractive
     answer = session.ask("What does the warranty cover?")
     for piece in answer: print(piece, end="")             # or st.write_stream(answer)
-    answer.citations                                        # [Citation(1, "acme.pdf", 4, 4)]
+    answer.citations                                        # [Citation(1, Passage(...))]
     session.ask("And for how long?")                        # understands the follow-up
 
 One session per user (it keeps that user's history); the generator is shared

@@ -130,10 +130,7 @@ def cited_numbers(text: str, n_passages: int) -> list[int]:
 
 def citations_for(text: str, passages: Sequence[Passage]) -> list[Citation]:
     """The passages `text` cites, in passage order."""
-    return [
-        Citation(n, passages[n - 1].source, passages[n - 1].page_start, passages[n - 1].page_end)
-        for n in cited_numbers(text, len(passages))
-    ]
+    return [Citation(n, passages[n - 1]) for n in cited_numbers(text, len(passages))]
 
 
 def strip_citations(text: str) -> str:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from core.types import Passage
+
 Role = Literal["system", "user", "assistant"]
 Mode = Literal["generative", "extractive"]
 
@@ -51,25 +53,30 @@ class Turn:
 
 @dataclass(frozen=True)
 class Citation:
-    """A passage the answer cites as [n].
+    """The passage an answer cites as [n]: its number in the prompt, and the passage itself.
 
-    >>> Citation(2, "contracts/acme.pdf", 4, 5).label
+    >>> Citation(2, Passage("contracts/acme.pdf", 4, 5, 0.7, "...")).label
     '[2] contracts/acme.pdf pp. 4-5'
     """
 
     n: int
-    source: str
-    page_start: int
-    page_end: int
+    passage: Passage
+
+    @property
+    def source(self) -> str:
+        return self.passage.source
+
+    @property
+    def page_start(self) -> int:
+        return self.passage.page_start
+
+    @property
+    def page_end(self) -> int:
+        return self.passage.page_end
 
     @property
     def label(self) -> str:
-        pages = (
-            f"p. {self.page_start}"
-            if self.page_start == self.page_end
-            else f"pp. {self.page_start}-{self.page_end}"
-        )
-        return f"[{self.n}] {self.source} {pages}"
+        return f"[{self.n}] {self.source} {self.passage.pages}"
 
     def to_json(self) -> dict:
         return {

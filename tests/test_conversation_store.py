@@ -12,17 +12,18 @@ from app.conversation_store import ConversationStore, new_session_id, valid_sess
 from core.types import Passage
 from llm.types import Citation
 
+CITED = Passage("dir/acme.pdf", 4, 5, 0.8125, "Two years.\n- bullet", "abc123")
 TURN = ChatTurn(
     "How long? «ünïcode»",
     "Two years [1]. The moon [unsupported].",
     "generative",
     (
-        Passage("dir/acme.pdf", 4, 5, 0.8125, "Two years.\n- bullet", "abc123"),
+        CITED,
         Passage(
             "scan.pdf", 1, 1, 0.5, "OCR text", ocr_confidence=0.91, title="T", section=("1", "1.2")
         ),
     ),
-    (Citation(1, "dir/acme.pdf", 4, 5),),
+    (Citation(1, CITED),),
     query="warranty length",
     notes=("trimmed",),
     asked_at=1700000000.5,
