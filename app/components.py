@@ -34,7 +34,7 @@ class Components:
 
 
 def default_components() -> Components:
-    from ingest.embed import load_embedder
+    from embed.embedder import load_embedder
     from llm.service_factory import load_generator
 
     return Components(load_embedder=load_embedder, load_generator=load_generator)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 def build_index(folders: list[Path], index: Path) -> None:
     from core.settings import Settings
-    from ingest.embed import load_embedder
+    from embed.embedder import load_embedder
     from ingest.pipeline import run_ingest
 
     settings = Settings(index_dir=index)

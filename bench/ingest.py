@@ -36,8 +36,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.settings import Settings
+from embed.embedder import load_embedder
 from index import IndexSnapshot
-from ingest.embed import load_embedder
 from ingest.pipeline import run_ingest
 
 

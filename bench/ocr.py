@@ -163,8 +163,8 @@ def _spec(text: str) -> tuple[Path, int, int, str]:
 
 def scans(args) -> dict:
     from core.settings import Settings
+    from embed.embedder import load_embedder
     from evals.retrieval.metrics import Ranked, evidence_pages, first_hit, load_questions, summarize
-    from ingest.embed import load_embedder
     from ingest.pipeline import run_ingest
     from retrieval.search import Retriever
 

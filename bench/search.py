@@ -67,8 +67,8 @@ def build(index_dir: Path, n: int, seed: int = 0) -> dict:
 
     from core.settings import Settings
     from core.types import Chunk, PageText
+    from embed.embedder import load_embedder
     from index import DocumentRecord, IndexWriter
-    from ingest.embed import load_embedder
     from ingest.pipeline import chunking_config
 
     settings = Settings(index_dir=index_dir)
@@ -133,8 +133,8 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
 
     from core.settings import Settings
     from core.text import search_terms
+    from embed.embedder import load_embedder
     from index.ann import IvfIndex
-    from ingest.embed import load_embedder
     from retrieval.dense import nearest
     from retrieval.keyword import KeywordIndex
     from retrieval.search import Retriever

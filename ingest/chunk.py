@@ -25,9 +25,9 @@ How it works, and why:
 Only the units of the chunk being built are kept between pages, so memory stays
 bounded for a 2,000-page document when pages are fed as they are parsed.
 
-This module also states what it needs from a tokenizer (`TokenCounter`) and
-how text is cut at token offsets (`ingest.token_split`); `ingest.embed`
-implements the counter with the embedding model's own tokenizer.
+What it needs from a tokenizer (`TokenCounter`) and how text is cut at token
+offsets live in `embed.tokens`; `embed.embedder` implements the counter with
+the embedding model's own tokenizer.
 
 Why not LangChain's splitters as they are: RecursiveCharacterTextSplitter calls
 its length function on every split at every level and again while merging, one
@@ -59,9 +59,9 @@ from typing import Protocol
 from core.errors import ConfigError, RagError
 from core.text import sentence_spans
 from core.types import Chunk, PageText
-from ingest.token_split import split_at_token_boundaries
+from embed.tokens import TokenCounter
 
-__all__ = ["Chunker", "TokenCounter", "chunk_pages", "iter_chunks", "split_at_token_boundaries"]
+__all__ = ["Chunker", "chunk_pages", "iter_chunks"]
 
 
 class Structure(Protocol):
@@ -75,18 +75,6 @@ class Structure(Protocol):
 
     def heading(self, section: tuple[str, ...], n_tokens: int) -> str:
         """The header embedded with a chunk of `n_tokens` under `section` ("" for none)."""
-        ...
-
-
-class TokenCounter(Protocol):
-    """Counts and cuts text in the embedding model's tokens (special tokens excluded)."""
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Tokens of each text, all texts in one batched call."""
-        ...
-
-    def split_to_tokens(self, text: str, max_tokens: int) -> list[str]:
-        """In-order pieces of at most `max_tokens` tokens; only whitespace at cuts is lost."""
         ...
 
 

@@ -17,12 +17,12 @@ from pathlib import Path
 from core.errors import RagError
 from core.settings import Settings
 from core.types import IndexTotals, IngestReport, OcrSummary
+from embed.embedder import Embedder, load_embedder
 from index import IndexWriter
 from index.ann import VectorPolicy
 from index.manifest import read_manifest
 from index.writer import committing
 from ingest.discover import discover
-from ingest.embed import Embedder, load_embedder
 from ingest.parse_pool import ParserPool, parse_file
 from ingest.plan import make_plan
 from ingest.run_loop import Progress, ProgressCallback, Run

@@ -15,7 +15,7 @@ from llm.protocols import Generator, Retriever
 
 
 def load_embedder(settings: Settings) -> Any:
-    from ingest.embed import load_embedder as load
+    from embed.embedder import load_embedder as load
 
     return load(settings)
 

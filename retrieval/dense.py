@@ -13,10 +13,10 @@ from dataclasses import asdict
 import numpy as np
 
 from core.types import Passage
+from embed.embedder import Embedder
 from index import IndexSnapshot
 from index.ann import IvfIndex, VectorBackend
 from index.manifest import check_compatible
-from ingest.embed import Embedder
 from retrieval.threads import single_threaded
 
 

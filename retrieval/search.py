@@ -25,9 +25,9 @@ import numpy as np
 from core.settings import Settings
 from core.text import search_terms
 from core.types import Passage
+from embed.embedder import Embedder
 from index import IndexSnapshot, StoredChunk
 from index.writer import CHUNKS
-from ingest.embed import Embedder
 from retrieval.dense import check_embedder, cosines, nearest
 from retrieval.fusion import Candidate, distinct_passages, fuse
 from retrieval.keyword import KeywordIndex, idf
@@ -65,7 +65,7 @@ class Retriever:
         """Load the live generation of `settings.index_dir` (and the embedder, unless given)."""
         settings = settings or Settings()
         if embedder is None:
-            from ingest.embed import load_embedder
+            from embed.embedder import load_embedder
 
             embedder = load_embedder(settings)
         snapshot = IndexSnapshot.open(settings.index_dir, verify=settings.verify_index)

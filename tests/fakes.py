@@ -24,8 +24,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ingest.chunk import split_at_token_boundaries
-from ingest.embed import EmbeddingInfo
+from embed.embedder import EmbeddingInfo
+from embed.tokens import split_at_token_boundaries
 
 # One token per word or per punctuation mark: every non-space character is in exactly one.
 TOKEN = re.compile(r"\w+|[^\w\s]")

@@ -15,8 +15,8 @@ import pytest
 from core.errors import ConfigError
 from core.settings import DEFAULT_EMBEDDING_NAME, Settings, packaged_embedding_model
 from core.types import PageText
+from embed.embedder import SentenceTransformerEmbedder, load_embedder
 from ingest.chunk import chunk_pages
-from ingest.embed import SentenceTransformerEmbedder, load_embedder
 
 SEED_PDF = Path(__file__).resolve().parents[2] / "shared/corpus/seeds/000_a6b0812c5e96f991.pdf"
 

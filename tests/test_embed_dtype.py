@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.settings import Settings
-from ingest.embed import SentenceTransformerEmbedder, cpu_has_native_bf16, resolve_dtype
+from embed.embedder import SentenceTransformerEmbedder, cpu_has_native_bf16, resolve_dtype
 
 
 def test_cpu_flags_decide_auto(tmp_path, monkeypatch):
@@ -16,7 +16,7 @@ def test_cpu_flags_decide_auto(tmp_path, monkeypatch):
     without.write_text("flags\t\t: fpu avx2 sse\n")
     assert cpu_has_native_bf16(with_bf16) and not cpu_has_native_bf16(without)
     assert not cpu_has_native_bf16(tmp_path / "missing")
-    import ingest.embed_choice as choice
+    import embed.choice as choice
 
     monkeypatch.setattr(choice, "cpu_has_native_bf16", lambda: True)
     assert resolve_dtype("auto", "cpu") == "bfloat16"

@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-import ingest.embed_choice as choice
+import embed.choice as choice
 from core.errors import ConfigError
 from core.settings import Settings
-from ingest.embed import SentenceTransformerEmbedder, load_embedder, resolve_backend
+from embed.embedder import SentenceTransformerEmbedder, load_embedder, resolve_backend
 
 TEXTS = [
     "The ELBO is the evidence lower bound used to train variational autoencoders.",
@@ -95,7 +95,7 @@ def test_openvino_telemetry_cannot_load(tmp_path):
 @needs_openvino
 @pytest.mark.model
 def test_a_model_openvino_cannot_run(tmp_path, monkeypatch):
-    import ingest.embed_openvino as backend
+    import embed.openvino_backend as backend
 
     def broken(*args, **kwargs):
         raise RuntimeError("unsupported operation aten::weird")

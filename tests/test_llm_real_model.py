@@ -22,7 +22,7 @@ pytestmark = pytest.mark.model
 
 @pytest.fixture(scope="module")
 def session_parts(tmp_path_factory):
-    from ingest.embed import load_embedder
+    from embed.embedder import load_embedder
     from ingest.pipeline import run_ingest
     from llm.llama_cpp_backend import load_llama_generator
     from retrieval.search import Retriever

@@ -27,7 +27,7 @@ def index(tmp_path, monkeypatch):
     pdfs.text_pdf(docs / "other.pdf", ["Retry budgets limit retry storms. " + FILLER])
     settings = Settings(index_dir=tmp_path / "index", chunk_tokens=48, chunk_overlap=8)
     run_ingest([docs], settings, embedder=TopicEmbedder(dim=1024), parser_processes=0)
-    monkeypatch.setattr("ingest.embed.load_embedder", lambda s: TopicEmbedder(dim=1024))
+    monkeypatch.setattr("embed.embedder.load_embedder", lambda s: TopicEmbedder(dim=1024))
     monkeypatch.setenv("RAG_RELEVANCE_FLOOR", "0.12")
     return settings.index_dir
 

@@ -1,6 +1,6 @@
 """Run the worked examples in the retrieval modules' docstrings.
 
-pytest's `--doctest-modules` only walks `testpaths` (tests, core, ingest, index);
+pytest's `--doctest-modules` only walks `testpaths` (tests, core, ingest, index, embed);
 this brings `retrieval` in without changing the project configuration.
 """
 

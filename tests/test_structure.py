@@ -128,7 +128,7 @@ def test_chunks_know_title_section_and_header():
 def test_header_and_chunk_stay_within_what_the_model_reads(tmp_path, chunk_tokens):
     from transformers import AutoTokenizer
 
-    from ingest.embed import SentenceTransformerEmbedder
+    from embed.embedder import SentenceTransformerEmbedder
 
     model = packaged_embedding_model()
     embedder = SentenceTransformerEmbedder(model, device="cpu", batch_size=8)

@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> dict:
+    from embed.embedder import load_embedder
     from evals.answers.scoring import load_answer_questions
-    from ingest.embed import load_embedder
     from ingest.pipeline import run_ingest
     from llm.llama_cpp_backend import load_llama_generator
     from retrieval.search import Retriever

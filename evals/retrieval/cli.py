@@ -68,8 +68,8 @@ def run_report(args: argparse.Namespace, evaluate, format_table) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> dict:
+    from embed.embedder import load_embedder
     from evals.retrieval.metrics import load_questions
-    from ingest.embed import load_embedder
     from ingest.pipeline import run_ingest
     from retrieval.search import Retriever
 

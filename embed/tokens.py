@@ -1,6 +1,7 @@
-"""Cutting text at token offsets: where a piece of at most N tokens should end.
+"""Token helpers shared by the embedder and the chunker: what a token counter must do
+(`TokenCounter`), and where a piece of at most N tokens should end.
 
-`ingest.embed` calls it with the embedding tokenizer's offsets; the chunker
+`embed.embedder` calls it with the embedding tokenizer's offsets; the chunker
 uses it (through `TokenCounter.split_to_tokens`) for units and chunks that are
 too long. Cuts prefer whitespace, then word boundaries.
 """
@@ -8,6 +9,21 @@ too long. Cuts prefer whitespace, then word boundaries.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
+
+__all__ = ["TokenCounter", "split_at_token_boundaries"]
+
+
+class TokenCounter(Protocol):
+    """Counts and cuts text in the embedding model's tokens (special tokens excluded)."""
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of each text, all texts in one batched call."""
+        ...
+
+    def split_to_tokens(self, text: str, max_tokens: int) -> list[str]:
+        """In-order pieces of at most `max_tokens` tokens; only whitespace at cuts is lost."""
+        ...
 
 
 def split_at_token_boundaries(

@@ -6,7 +6,7 @@ one `Embedder`. The real one, `SentenceTransformerEmbedder`, loads lazily: the
 fast tokenizer (milliseconds) serves counting and splitting, so chunking starts
 before the torch weights (seconds) are loaded for the first `embed` call.
 What a token counter must do (`TokenCounter`) and how text is cut at token
-offsets (`split_at_token_boundaries`) live in `ingest.chunk`, its user.
+offsets (`split_at_token_boundaries`) live in `embed.tokens`, shared with the chunker.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ import numpy as np
 
 from core.errors import ConfigError
 from core.settings import DEFAULT_EMBEDDING_NAME, Settings, packaged_embedding_model
-from ingest.chunk import TokenCounter, split_at_token_boundaries
-from ingest.embed_choice import (
+from embed.choice import (
     check_int8,
     cpu_has_native_bf16,
     resolve_backend,
     resolve_dtype,
 )
+from embed.tokens import TokenCounter, split_at_token_boundaries
 
 __all__ = [
     "Embedder",
@@ -46,7 +46,7 @@ __all__ = [
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from ingest.embed_openvino import OpenVinoEncoder
+    from embed.openvino_backend import OpenVinoEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -325,7 +325,7 @@ class SentenceTransformerEmbedder:
         cache_key = self.info.fingerprint  # outside the lock: `info` may load the model
         with self._load_lock:
             if self._openvino is None and self.backend == "openvino":
-                from ingest.embed_openvino import OpenVinoEncoder
+                from embed.openvino_backend import OpenVinoEncoder
 
                 try:
                     self._openvino = OpenVinoEncoder(

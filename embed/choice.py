@@ -9,9 +9,19 @@ import re
 from pathlib import Path
 
 from core.errors import ConfigError
-from ingest.embed_openvino import openvino_available
 
-__all__ = ["check_int8", "cpu_has_native_bf16", "resolve_backend", "resolve_dtype"]
+__all__ = [
+    "check_int8",
+    "cpu_has_native_bf16",
+    "openvino_available",
+    "resolve_backend",
+    "resolve_dtype",
+]
+
+
+def openvino_available() -> bool:
+    """Whether the `openvino` package is installed (found without importing it)."""
+    return importlib.util.find_spec("openvino") is not None
 
 
 def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:

@@ -19,7 +19,6 @@ then fall back to their no-op stubs.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import shutil
@@ -32,12 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ingest.cache_checksums import files_under, intact, write_checksums
+from embed.cache_checksums import files_under, intact, write_checksums
+from embed.choice import resolve_dtype
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["OpenVinoEncoder", "block_telemetry", "openvino_available"]
+__all__ = ["OpenVinoEncoder", "block_telemetry"]
 
 # OpenVINO's names for the torch dtypes the settings speak of.
 _PRECISION = {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}
@@ -58,11 +58,6 @@ def block_telemetry() -> None:
     ModuleNotFoundError: import of openvino_telemetry halted; None in sys.modules
     """
     sys.modules["openvino_telemetry"] = None  # type: ignore[assignment]
-
-
-def openvino_available() -> bool:
-    """Whether the `openvino` package is installed (found without importing it)."""
-    return importlib.util.find_spec("openvino") is not None
 
 
 def _traceable(model: SentenceTransformer) -> Any:
@@ -116,8 +111,6 @@ class OpenVinoEncoder:
         core = ov.Core()
         self._checked_cache(model, sample, graph_dir, quantize=quantize)
         if quantize:  # what int8 leaves in floating point (norms, softmax) runs in the best float
-            from ingest.embed_choice import resolve_dtype
-
             dtype = resolve_dtype("auto", "cpu")
         compiled = core.compile_model(
             core.read_model(str(graph_file)),
@@ -189,7 +182,7 @@ class OpenVinoEncoder:
         """Static int8 weights and activations (NNCF), ranges learned on fixed texts."""
         import nncf
 
-        from ingest.embed_calibration import calibration_texts
+        from embed.calibration import calibration_texts
 
         texts = calibration_texts()
         batches = []
