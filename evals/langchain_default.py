@@ -12,16 +12,9 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
-
-@dataclass(frozen=True)
-class BaselineHit:
-    source: str  # relative to the documents folder, like ours
-    page_start: int
-    page_end: int
-    text: str = ""
+from core.types import Passage
 
 
 def langchain_embeddings(model_path: Path):
@@ -71,14 +64,20 @@ class LangChainDefault:
     def sources(self) -> set[str]:
         return {source for source, _ in self._page_text}
 
-    def search(self, question: str, k: int) -> list[BaselineHit]:
-        found = self.store.similarity_search(question, k=k)
+    def search(self, question: str, k: int) -> list[Passage]:
+        """The tutorial's `similarity_search`, as our passages (its page is the PDF page).
+
+        The score is minus the distance FAISS gives (what `similarity_search` ranks by),
+        so that a higher score is better, as in ours.
+        """
+        found = self.store.similarity_search_with_score(question, k=k)
         return [
-            BaselineHit(
+            Passage(
                 self.relative(d.metadata["source"]),
                 d.metadata["page"] + 1,
                 d.metadata["page"] + 1,
+                -float(distance),
                 d.page_content,
             )
-            for d in found
+            for d, distance in found
         ]
