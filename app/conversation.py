@@ -13,10 +13,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.settings import Settings
 from core.types import Passage
 from llm.answer import Answer
-from llm.chat import ChatSession
+from llm.chat import ChatOptions, ChatSession
 from llm.protocols import Retriever
 from llm.types import Citation, Turn
 
@@ -69,12 +68,9 @@ class Conversation:
     """A chat session whose sampling and search settings can change between questions."""
 
     def __init__(
-        self, retriever: Retriever, generator: Any, settings: Settings, embedder: Any
+        self, retriever: Retriever, generator: Any, options: ChatOptions, embedder: Any
     ) -> None:
-        # A private copy: ChatSession reads passages, temperature and answer length from it
-        # at every question, so tuning here changes this conversation and no other.
-        self._settings = settings.model_copy()
-        self._session = ChatSession(retriever, generator, self._settings, embedder=embedder)
+        self._session = ChatSession(retriever, generator, options, embedder=embedder)
         self.turns: list[ChatTurn] = []
         # Turns are added by the question's worker thread and read by the page.
         self._lock = threading.Lock()
@@ -85,12 +81,15 @@ class Conversation:
 
     def ask(self, question: str, tuning: Tuning) -> Answer:
         """The answer streams when iterated; call `finish` with it afterwards."""
-        self._settings.llm_passages = tuning.passages
-        self._settings.llm_temperature = tuning.temperature
-        self._settings.llm_max_tokens = tuning.max_tokens
         # The retriever reads file filters as glob patterns; a name is matched literally.
         files = [glob.escape(name) for name in tuning.documents] or None
-        return self._session.ask(question, files=files)
+        return self._session.ask(
+            question,
+            files=files,
+            passages=tuning.passages,
+            temperature=tuning.temperature,
+            max_tokens=tuning.max_tokens,
+        )
 
     def finish(self, question: str, answer: Answer) -> ChatTurn:
         turn = ChatTurn.from_answer(question, answer)

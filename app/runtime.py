@@ -22,7 +22,7 @@ from app.safe_markdown import escape_text
 from app.service import AppService
 from app.session_work import SessionWork
 from core.errors import RagError
-from core.settings import Settings
+from core.settings import Settings, load_settings
 from core.text import redact_paths
 
 LOG = logging.getLogger("app")
@@ -37,7 +37,7 @@ def _shared_service(key: str, _settings: Settings, factory: str) -> AppService:
 
 def service() -> AppService:
     """Settings are re-read at every run (cheap), so a changed environment takes effect."""
-    settings = Settings()
+    settings = load_settings()
     factory = factory_spec()
     return _shared_service(factory + settings.model_dump_json(), settings, factory)
 

@@ -26,6 +26,7 @@ from core.settings import Settings
 from core.types import IngestReport, Passage
 from index.manifest import MANIFEST, Manifest, read_manifest
 from ingest.pipeline import ProgressCallback
+from llm.service_factory import chat_options
 
 BYTES_PER_MB = 1_000_000  # as `save_upload` prints its limit
 
@@ -114,7 +115,7 @@ class AppService:
                 f"{path.name} is not a model in the models folder",
                 hint=f"put the .gguf file in {self.settings.models_dir.name}/ first",
             )
-        settings = self.settings.model_copy(update={"llm_model": path})
+        settings = self.settings.replace(llm_model=path)
         generator = self._components.load_generator(settings)  # seconds: other pages go on
         with self._lock:
             self._generator = generator
@@ -213,12 +214,14 @@ class AppService:
     def new_conversation(self) -> Conversation:
         generator = self.generator()
         try:
-            return Conversation(_LiveIndex(self), generator, self.settings, self.embedder)
+            return Conversation(
+                _LiveIndex(self), generator, chat_options(self.settings), self.embedder
+            )
         except ModelError as exc:  # e.g. a context window too small for the answer length
             with self._lock:
                 self._model_problem = exc
                 self._generator = None
-            return Conversation(_LiveIndex(self), None, self.settings, self.embedder)
+            return Conversation(_LiveIndex(self), None, chat_options(self.settings), self.embedder)
 
     # -- adding and removing documents ------------------------------------------------------
 

@@ -179,12 +179,8 @@ def scans(args) -> dict:
     embedder = load_embedder(base)
     runs = {"born_digital": (Path(args.docs), base)}
     for dpi in args.ocr_dpi:
-        settings = base.model_copy(
-            update={
-                "index_dir": tmp / f"scan{dpi}",
-                "ocr_dpi": dpi,
-                "ocr_cache_dir": tmp / f"c{dpi}",
-            }
+        settings = base.replace(
+            index_dir=tmp / f"scan{dpi}", ocr_dpi=dpi, ocr_cache_dir=tmp / f"c{dpi}"
         )
         runs[f"scanned_{args.scan_dpi}dpi_ocr_{dpi}dpi"] = (scanned, settings)
     report, truth = {}, None

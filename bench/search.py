@@ -158,7 +158,7 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
     parts: dict[str, list[float]] = {
         k: [] for k in ("total", "embed", "dense", "keyword", "keyword_exact", "no_rerank")
     }
-    plain = settings.model_copy(update={"rerank": False})
+    plain = settings.replace(rerank=False)
     chunks_file = snap.index_dir / snap.manifest.generation_dir / "chunks.sqlite"
     exact_keyword = KeywordIndex(chunks_file, postings_budget=10**12)
     overlap, two_step = [], 0

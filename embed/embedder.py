@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from core.errors import ConfigError
-from core.settings import DEFAULT_EMBEDDING_NAME, Settings, packaged_embedding_model
+from core.settings import (
+    DEFAULT_EMBEDDING_NAME,
+    PathSettings,
+    Settings,
+    packaged_embedding_model,
+)
 from embed.choice import (
     check_int8,
     cpu_has_native_bf16,
@@ -180,7 +185,7 @@ class SentenceTransformerEmbedder:
         if self.dtype == "int8":
             check_int8(self.backend)
         self._backend_requested = backend
-        self._cache_dir = cache_dir or Settings.model_fields["model_cache_dir"].default
+        self._cache_dir = cache_dir or PathSettings().model_cache_dir
         self._openvino: OpenVinoEncoder | None = None
         self._transformer_dir = _transformer_dir(self.model_path)
         self._info: EmbeddingInfo | None = None

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from core.errors import RagError
-from core.settings import Settings
+from core.settings import load_settings
 from core.text import printable
 from core.types import IngestReport
 from ingest.signals import Terminated, sigterm_as_interrupt
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 
     bar = None if args.quiet else _ProgressBar()
     try:
-        settings = Settings(**overrides)
+        settings = load_settings(**overrides)
         with sigterm_as_interrupt():
             report = run_ingest(
                 args.paths,

@@ -56,7 +56,7 @@ def chunking_config(
     if settings.chunk_format > 1:  # absent means 1: plain chunks, as indexes built before
         config["chunk_format"] = settings.chunk_format
     for key in ("chunk_tokens", "chunk_overlap"):
-        if index_chunking and key in index_chunking and key not in settings.model_fields_set:
+        if index_chunking and key in index_chunking and key not in settings.ingest.model_fields_set:
             config[key] = index_chunking[key]
     return config
 

@@ -1,10 +1,11 @@
 """A conversation about the indexed documents: the entry point for the CLI and the UI.
 
-    session = ChatSession(retriever, generator, settings)   # generator None: extractive
+    session = ChatSession(retriever, generator, ChatOptions(passages=4))  # None: extractive
     answer = session.ask("What does the warranty cover?")
     for piece in answer: print(piece, end="")             # or st.write_stream(answer)
     answer.citations                                        # [Citation(1, Passage(...))]
     session.ask("And for how long?")                        # understands the follow-up
+    session.ask("Who pays?", passages=8, temperature=0.7)   # tuning for one question
 
 One session per user (it keeps that user's history); the generator is shared
 between sessions and serializes its own use.
@@ -27,8 +28,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
-from core.settings import Settings
 from llm.answer import Answer
 from llm.budget import fit_prompt
 from llm.extractive import SentenceEmbedder, extractive_answer
@@ -41,6 +42,21 @@ from llm.types import GenerationParams, Mode, Turn
 from llm.windows import passage_window
 
 
+@dataclass(frozen=True)
+class ChatOptions:
+    """How a session answers (the edges fill it from `Settings.search` and `Settings.llm`).
+
+    `sampling.max_tokens` is the longest answer, reserved in the model's window.
+    """
+
+    passages: int = 4  # per question: searched for and given to the model
+    history_turns: int = 4  # earlier exchanges remembered
+    rewrite_followups: bool = True  # the model rewrites a follow-up into a search query
+    sampling: GenerationParams = field(
+        default_factory=lambda: GenerationParams(max_tokens=200, temperature=0.0)
+    )
+
+
 class ChatSession:
     """Question in, streamed grounded answer out; remembers the last turns."""
 
@@ -48,15 +64,15 @@ class ChatSession:
         self,
         retriever: Retriever,
         generator: Generator | None = None,
-        settings: Settings | None = None,
+        options: ChatOptions | None = None,
         *,
         embedder: SentenceEmbedder | None = None,
     ) -> None:
         self._retriever = retriever
         self._generator = generator
-        self._settings = settings or Settings()
+        self.options = options or ChatOptions()
         self._embedder = embedder
-        self._history: deque[Turn] = deque(maxlen=self._settings.llm_history_turns)
+        self._history: deque[Turn] = deque(maxlen=self.options.history_turns)
         if generator is not None:
             # Fail now, with the size to configure, rather than at the first question.
             fit_prompt(
@@ -65,7 +81,7 @@ class ChatSession:
                 [],
                 count_prompt_tokens=generator.count_prompt_tokens,
                 n_ctx=generator.n_ctx,
-                max_tokens=self._settings.llm_max_tokens,
+                max_tokens=self.options.sampling.max_tokens,
             )
 
     @property
@@ -81,7 +97,7 @@ class ChatSession:
         self._history.clear()
 
     def restore(self, turns: Sequence[Turn]) -> None:
-        """Remember exactly these turns (the last `llm_history_turns` of them), e.g. a
+        """Remember exactly these turns (the last `history_turns` of them), e.g. a
         conversation read back from disk, or the history before a question that was stopped."""
         self._history.clear()
         self._history.extend(turns)
@@ -92,18 +108,45 @@ class ChatSession:
         if self._history and self._history[-1].question == question.strip():
             self._history.pop()
 
-    def ask(self, question: str, *, files: Sequence[str] | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        files: Sequence[str] | None = None,
+        passages: int | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> Answer:
         """Search, then answer from what was found. `files` limits the search to sources.
 
-        Rewriting and retrieval happen here; generation happens as the answer is iterated.
+        `passages`, `temperature` and `max_tokens` tune this question only (None: the
+        session's options). Rewriting and retrieval happen here; generation happens as
+        the answer is iterated.
         """
         question = question.strip()
         if not question:
             raise ValueError("the question is empty")
+        opts = self.options
+        sampling = replace(
+            opts.sampling,
+            temperature=opts.sampling.temperature if temperature is None else temperature,
+            max_tokens=opts.sampling.max_tokens if max_tokens is None else max_tokens,
+        )
         history = tuple(self._history)
-        rewriter = self._generator if self._settings.llm_rewrite_followups else None
+        rewriter = self._generator if opts.rewrite_followups else None
         query = standalone_query(question, history, rewriter)
-        passages = self._retriever.search(query, k=self._settings.llm_passages, files=files)
+        k = opts.passages if passages is None else passages
+        found = self._retriever.search(query, k=k, files=files)
+        return self._answer(question, query, found, history, sampling)
+
+    def _answer(
+        self,
+        question: str,
+        query: str,
+        passages: list,
+        history: tuple[Turn, ...],
+        sampling: GenerationParams,
+    ) -> Answer:
         remember = self._remember(question)
         if not passages:
             return Answer.fixed(NOT_FOUND_ANSWER, mode=self.mode, query=query, on_done=remember)
@@ -120,10 +163,12 @@ class ChatSession:
             history,
             count_prompt_tokens=self._generator.count_prompt_tokens,
             n_ctx=self._generator.n_ctx,
-            max_tokens=self._settings.llm_max_tokens,
+            max_tokens=sampling.max_tokens,
             build=build_messages,
         )
-        pieces = self._generator.stream(plan.messages, self._params(plan.max_tokens))
+        pieces = self._generator.stream(
+            plan.messages, replace(sampling, max_tokens=plan.max_tokens)
+        )
         flagged = [n for n, p in enumerate(plan.passages, 1) if REMOVED in p.text]
         notes = (*plan.notes, flag_note(flagged, plan.passages)) if flagged else plan.notes
         checked = GroundedStream(
@@ -142,17 +187,6 @@ class ChatSession:
             notes=notes,
             on_done=remember,
             grounding=checked,
-        )
-
-    def _params(self, max_tokens: int) -> GenerationParams:
-        s = self._settings
-        return GenerationParams(
-            max_tokens=max_tokens,
-            temperature=s.llm_temperature,
-            top_p=s.llm_top_p,
-            top_k=s.llm_top_k,
-            repeat_penalty=s.llm_repeat_penalty,
-            seed=s.llm_seed,
         )
 
     def _remember(self, question: str):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from core.errors import RagError
-from core.settings import Settings
+from core.settings import Settings, load_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--chat", action="store_true", help="then read follow-up questions from stdin")
     p.add_argument("--files", nargs="+", metavar="SOURCE", help="search only these documents")
-    p.add_argument("-k", type=int, help="passages to retrieve (default: RAG_LLM_PASSAGES)")
+    p.add_argument("-k", type=int, help="passages to retrieve (default: RAG_PASSAGES, 4)")
     return p
 
 
@@ -43,11 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.model:
         overrides["llm_model"] = args.model
     if args.k:
-        overrides["llm_passages"] = args.k
+        overrides["passages"] = args.k
     from llm import service_factory  # after argparse: `--help` stays instant
 
     try:
-        settings = Settings(**overrides)
+        settings = load_settings(**overrides)
         generator = None if args.no_model else service_factory.load_generator(settings)
         describe_model(generator, settings, sys.stderr)
         session = service_factory.build_session(settings, generator=generator)

@@ -9,9 +9,28 @@ from __future__ import annotations
 from typing import Any
 
 from core.settings import Settings
-from llm.chat import ChatSession
+from llm.chat import ChatOptions, ChatSession
 from llm.model_file import find_model_file
 from llm.protocols import Generator, Retriever
+from llm.types import GenerationParams
+
+
+def chat_options(settings: Settings) -> ChatOptions:
+    """What a chat session needs of the settings."""
+    llm = settings.llm
+    return ChatOptions(
+        passages=settings.search.passages,
+        history_turns=llm.history_turns,
+        rewrite_followups=llm.rewrite_followups,
+        sampling=GenerationParams(
+            max_tokens=llm.max_tokens,
+            temperature=llm.temperature,
+            top_p=llm.top_p,
+            top_k=llm.top_k,
+            repeat_penalty=llm.repeat_penalty,
+            seed=llm.seed,
+        ),
+    )
 
 
 def load_embedder(settings: Settings) -> Any:
@@ -47,4 +66,4 @@ def build_session(
     """A chat session over the configured index and model (extractive without a model)."""
     embedder = embedder if embedder is not None else load_embedder(settings)
     retriever = retriever or open_retriever(settings, embedder)
-    return ChatSession(retriever, generator, settings, embedder=embedder)
+    return ChatSession(retriever, generator, chat_options(settings), embedder=embedder)

@@ -16,7 +16,7 @@ import textwrap
 from pathlib import Path
 
 from core.errors import RagError
-from core.settings import Settings
+from core.settings import load_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--index", type=Path, help="index directory (default: RAG_INDEX_DIR or data/index)"
     )
-    p.add_argument("-k", type=int, help="number of passages (default: RAG_TOP_K, 5)")
+    p.add_argument("-k", type=int, help="number of passages (default: RAG_PASSAGES, 4)")
     p.add_argument(
         "--file",
         action="append",
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from retrieval.search import Retriever  # after argparse: `--help` stays instant
 
     try:
-        settings = Settings(**({"index_dir": args.index} if args.index else {}))
+        settings = load_settings(**({"index_dir": args.index} if args.index else {}))
         with Retriever.open(settings) as retriever:
             if args.file and not retriever.matching_sources(args.file):
                 print(

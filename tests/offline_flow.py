@@ -45,7 +45,7 @@ def main() -> None:
         quoted = build_session(settings, retriever=retriever).ask("What does ELBO stand for?")
         quoted_text = "".join(quoted)
         model = write_llama_gguf(work / "tiny.gguf", TINY)
-        with_model = settings.model_copy(update={"llm_model": model, "llm_n_ctx": 2048})
+        with_model = settings.replace(llm_model=model, llm_n_ctx=2048)
         from llm.service_factory import load_generator
 
         session = build_session(

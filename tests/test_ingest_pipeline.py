@@ -156,7 +156,7 @@ def test_interrupted_ingest_keeps_finished_files_and_a_rerun_finishes(tmp_path, 
                 raise KeyboardInterrupt
             return super().embed(texts)
 
-    small_batches = settings.model_copy(update={"embedding_batch_size": 1})
+    small_batches = settings.replace(embedding_batch_size=1)
     with pytest.raises(KeyboardInterrupt):
         run_ingest([docs], small_batches, embedder=CtrlCOnThirdBatch(), parser_processes=0)
     kept = len(read_manifest(settings.index_dir).documents)

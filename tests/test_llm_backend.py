@@ -235,7 +235,7 @@ def test_loaded_once_and_shared(tiny_gguf):
     settings = Settings(llm_n_ctx=256, llm_n_threads=1)
     first = load_llama_generator(tiny_gguf, settings)
     assert load_llama_generator(tiny_gguf, settings) is first
-    other = load_llama_generator(tiny_gguf, settings.model_copy(update={"llm_n_ctx": 384}))
+    other = load_llama_generator(tiny_gguf, settings.replace(llm_n_ctx=384))
     assert other is not first and other.n_ctx == 384
 
 

@@ -7,15 +7,14 @@ from dataclasses import replace
 import pytest
 
 from core.errors import ContextTooSmallError
-from core.settings import Settings
 from core.types import Passage
 from llm.answer import Answer
-from llm.chat import ChatSession
+from llm.chat import ChatOptions, ChatSession
 from llm.extractive import LABEL, best_sentences
 from llm.guard import QUOTE_LABEL
 from llm.prompt import NOT_FOUND_ANSWER, REFUSAL_SENTINEL
 from llm.rewrite import REWRITE_INSTRUCTION
-from llm.types import Turn
+from llm.types import GenerationParams, Turn
 from tests.fake_generator import ScriptedGenerator
 from tests.fakes import FakeEmbedder
 
@@ -24,6 +23,7 @@ ACME = [
     Passage("contracts/acme.pdf", 5, 6, 0.81, "The warranty lasts two years from delivery."),
     Passage("manuals/pump.pdf", 12, 12, 0.40, "Service the pump every year."),
 ]
+SHORT = GenerationParams(max_tokens=128, temperature=0.0)
 
 
 class RecordingRetriever:
@@ -40,9 +40,9 @@ class RecordingRetriever:
         return hits[:k]
 
 
-def session_with(replies, retriever=None, **settings) -> tuple[ChatSession, ScriptedGenerator]:
+def session_with(replies, retriever=None, **options) -> tuple[ChatSession, ScriptedGenerator]:
     fake = ScriptedGenerator(replies)
-    session = ChatSession(retriever or RecordingRetriever(), fake, Settings(**settings))
+    session = ChatSession(retriever or RecordingRetriever(), fake, ChatOptions(**options))
     return session, fake
 
 
@@ -60,7 +60,7 @@ def test_citations_are_exact_and_out_of_range_numbers_dropped():
     assert answer.to_json()["mode"] == "generative"
     messages, params = fake.calls[0]
     assert messages[0].role == "system" and '<source id="3"' in messages[-1].content
-    assert params.max_tokens == Settings().llm_max_tokens
+    assert params.max_tokens == ChatOptions().sampling.max_tokens
 
 
 def test_model_refusal_with_weak_evidence_stays_a_refusal_without_citations():
@@ -89,7 +89,7 @@ def test_nothing_retrieved_gives_the_fixed_answer_without_calling_the_model():
 
 def test_history_is_kept_bounded_and_sent_oldest_first():
     replies = [f"Defects in materials, {w} [1]." for w in ("here", "now", "too", "still")]
-    session, fake = session_with(replies, llm_history_turns=2)
+    session, fake = session_with(replies, history_turns=2)
     for i in range(4):
         session.ask(f"What does the warranty cover, part {i}?").text  # noqa: B018
     assert [t.question for t in session.history] == [
@@ -155,7 +155,7 @@ def test_standalone_questions_are_not_rewritten():
 
 def test_rewriting_can_be_switched_off():
     retriever = RecordingRetriever()
-    session, fake = session_with(["A [1].", "B [1]."], retriever, llm_rewrite_followups=False)
+    session, fake = session_with(["A [1].", "B [1]."], retriever, rewrite_followups=False)
     session.ask("What does the warranty cover?").text  # noqa: B018
     session.ask("and for how long?").text  # noqa: B018
     assert len(fake.calls) == 2 and retriever.queries[-1][0].startswith("warranty cover")
@@ -163,10 +163,21 @@ def test_rewriting_can_be_switched_off():
 
 def test_passage_count_and_file_filter_reach_the_retriever():
     retriever = RecordingRetriever()
-    session, _ = session_with(["x [1]."], retriever, llm_passages=2)
+    session, _ = session_with(["x [1]."], retriever, passages=2)
     answer = session.ask("What does the warranty cover?", files=["manuals/pump.pdf"])
     assert retriever.queries[0][1:] == (2, ["manuals/pump.pdf"])
     assert [p.source for p in answer.passages] == ["manuals/pump.pdf"]
+
+
+def test_tuning_for_one_question_leaves_the_next_one_alone():
+    retriever = RecordingRetriever()
+    session, fake = session_with(["x [1].", "y [1]."], retriever, passages=2)
+    session.ask("What does the warranty cover?", passages=3, temperature=0.7, max_tokens=64)
+    session.ask("What does the warranty cover?")
+    assert [q[1] for q in retriever.queries] == [3, 2]
+    (_, tuned), (_, plain) = fake.calls
+    assert (tuned.temperature, tuned.max_tokens) == (0.7, 64)
+    assert plain.temperature == 0.0 and plain.max_tokens == ChatOptions().sampling.max_tokens
 
 
 def test_prompt_injection_in_a_pdf_stays_inside_its_fence():
@@ -181,13 +192,13 @@ def test_prompt_injection_in_a_pdf_stays_inside_its_fence():
 
 def test_a_context_too_small_for_the_system_prompt_fails_at_start():
     with pytest.raises(ContextTooSmallError):
-        ChatSession(RecordingRetriever(), ScriptedGenerator(n_ctx=64), Settings())
+        ChatSession(RecordingRetriever(), ScriptedGenerator(n_ctx=64))
 
 
 def test_budget_trims_passages_for_a_small_model():
     long = [Passage(f"d{i}.pdf", 1, 1, 1 - i / 10, "warranty defects " * 150) for i in range(5)]
     fake = ScriptedGenerator(["Defects [1]."], n_ctx=512)
-    session = ChatSession(RecordingRetriever(long), fake, Settings(llm_max_tokens=128))
+    session = ChatSession(RecordingRetriever(long), fake, ChatOptions(sampling=SHORT))
     answer = session.ask("What does the warranty cover?")
     assert answer.text == "Defects [1]." and 1 <= len(answer.passages) < 5
     assert any("left out" in note for note in answer.notes)
@@ -207,7 +218,7 @@ def test_abandoned_answer_is_final_and_remembered():
 
 
 def test_extractive_mode_quotes_cited_sentences():
-    session = ChatSession(RecordingRetriever(), None, Settings())
+    session = ChatSession(RecordingRetriever(), None)
     answer = session.ask("How long does the warranty last?")
     assert answer.mode == "extractive" and answer.text.startswith(LABEL)
     quotes = answer.text.splitlines()[2:]
@@ -234,6 +245,6 @@ def test_empty_question_is_refused():
 
 def test_extractive_quotes_do_not_turn_reference_marks_into_citations():
     paper = [Passage("paper.pdf", 3, 3, 0.9, "The warranty study [2] found two years.")]
-    answer = ChatSession(RecordingRetriever(paper), None, Settings()).ask("warranty study?")
+    answer = ChatSession(RecordingRetriever(paper), None).ask("warranty study?")
     assert '"The warranty study (2) found two years." [1]' in answer.text
     assert [c.n for c in answer.citations] == [1]

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import Settings
 from core.types import Passage
 from llm.chat import ChatSession
 from llm.injection import REMOVED, without_instructions
@@ -68,7 +67,7 @@ def test_the_model_never_reads_the_attack_and_the_user_is_told():
             return [evil]
 
     fake = ScriptedGenerator(["PWNED"])
-    answer = ChatSession(One(), fake, Settings()).ask("How often is the Zorblax pump serviced?")
+    answer = ChatSession(One(), fake).ask("How often is the Zorblax pump serviced?")
     prompt = fake.calls[0][0][-1].content
     assert "PWNED" not in prompt and "Ignore all previous" not in prompt
     assert "PWNED" not in answer.text  # unsupported by what is left: quoted instead

@@ -150,7 +150,7 @@ def test_low_confidence_page_is_a_warning(tmp_path, settings):
     ocr_pdfs.image_pdf(docs / "scan.pdf", [SCAN_PAGE])
     clean = ingest([docs], settings)
     assert clean.added == ("scan.pdf",) and not clean.warnings
-    strict = settings.model_copy(update={"ocr_min_confidence": 0.999})
+    strict = settings.replace(ocr_min_confidence=0.999)
     report = ingest([docs], strict, rebuild=True)
     assert report.added == ("scan.pdf",)
     (warning,) = report.warnings
@@ -163,7 +163,7 @@ def test_ocr_turned_off_leaves_scans_unread(tmp_path, settings):
     docs.mkdir()
     ocr_pdfs.image_pdf(docs / "scan.pdf", [SCAN_PAGE])
     ocr_pdfs.mixed_pdf(docs / "mixed.pdf", [(TEXT_PAGE, False), (SCAN_PAGE, True)])
-    report = ingest([docs], settings.model_copy(update={"ocr": False}))
+    report = ingest([docs], settings.replace(ocr=False))
     reasons = {s.file: s.reason for s in report.skipped}
     assert reasons["scan.pdf"] == (
         "no extractable text on 1 page (scanned? OCR is turned off: set RAG_OCR=1)"

@@ -63,7 +63,7 @@ def _ingest(tmp_path, rerank: bool) -> Settings:
             ],
         )
     settings = Settings(index_dir=tmp_path / "index", chunk_tokens=40, chunk_overlap=0)
-    settings = settings.model_copy(update={"rerank": rerank})
+    settings = settings.replace(rerank=rerank)
     if not settings.index_dir.is_dir():
         run_ingest([docs], settings, embedder=FakeEmbedder(), parser_processes=0)
     return settings

@@ -105,8 +105,8 @@ def test_the_floor_is_the_setting(library):
     with _retriever(settings) as r:
         best = max(c.relevance for c in r.candidates(query))
     assert 0.0 < best < 1.0
-    high = settings.model_copy(update={"relevance_floor": best + 0.01})
-    low = settings.model_copy(update={"relevance_floor": best - 0.01})
+    high = settings.replace(relevance_floor=best + 0.01)
+    low = settings.replace(relevance_floor=best - 0.01)
     with _retriever(high) as r:
         assert r.search(query) == []
     with _retriever(low) as r:

@@ -7,8 +7,8 @@ import time
 
 from app.conversation import Conversation, Tuning
 from app.session_work import SessionWork
-from core.settings import Settings
 from core.types import Passage
+from llm.chat import ChatOptions
 from tests.fake_generator import ScriptedGenerator
 
 TUNING = Tuning(passages=3, temperature=0.0, max_tokens=64)
@@ -55,8 +55,7 @@ def rewrite_or(reply: str):
 
 def make(generator=None) -> tuple[SessionWork, OnePassage, list]:
     retriever = OnePassage()
-    settings = Settings(llm_rewrite_followups=False)
-    conv = Conversation(retriever, generator, settings, None)
+    conv = Conversation(retriever, generator, ChatOptions(rewrite_followups=False), None)
     saved: list = []
     return SessionWork(conv, on_turn=saved.append), retriever, saved
 
@@ -109,7 +108,7 @@ def test_stop_ends_the_answer_visibly_and_it_is_not_remembered():
 def test_a_stopped_question_never_reaches_the_follow_up_rewrite():
     generator = GatedGenerator(rewrite_or("Two years [1]."))
     retriever = OnePassage()
-    conv = Conversation(retriever, generator, Settings(llm_rewrite_followups=True), None)
+    conv = Conversation(retriever, generator, ChatOptions(rewrite_followups=True), None)
     work = SessionWork(conv)
     answered = work.submit("How long is the warranty?", TUNING)
     assert work.wait(10) and answered.state == "done"
@@ -144,7 +143,7 @@ def test_a_failing_question_is_reported_and_leaves_the_memory_as_it_was():
         def search(self, query, k=5, files=None):
             raise RuntimeError("index damaged")
 
-    conv = Conversation(Broken(), None, Settings(), None)
+    conv = Conversation(Broken(), None, ChatOptions(), None)
     work = SessionWork(conv)
     job = work.submit("How long?", TUNING)
     assert work.wait(10)

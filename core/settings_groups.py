@@ -1,0 +1,237 @@
+"""The groups of `core.settings.Settings`: each knob with its bounds and what it does.
+
+A group refuses names it does not know, so a typo is an error rather than a silent default:
+
+>>> SearchSettings(pasages=3)
+Traceback (most recent call last):
+...
+pydantic_core._pydantic_core.ValidationError: 1 validation error for SearchSettings
+pasages
+  Extra inputs are not permitted ...
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class PathSettings(_Group):
+    """Where things live on disk."""
+
+    index_dir: Path = Field(Path("data/index"), description="Directory of the search index.")
+    documents_dir: Path = Field(Path("data/documents"), description="Where uploaded PDFs are kept.")
+    models_dir: Path = Field(Path("models"), description="Where GGUF model files are looked for.")
+    conversations_dir: Path = Field(
+        Path("data/conversations"),
+        description="Each browser session's conversation, kept so that a reload shows it again.",
+    )
+    model_cache_dir: Path = Field(
+        Path("data/cache"), description="Where models converted for OpenVINO are kept."
+    )
+    ocr_cache_dir: Path = Field(
+        Path("data/cache/ocr"), description="OCR results, kept by page image hash."
+    )
+
+
+class EmbeddingSettings(_Group):
+    """The sentence-transformers model that turns chunks and questions into vectors."""
+
+    model: Path | None = Field(
+        None, description="Local sentence-transformers folder; default: packaged all-MiniLM-L6-v2."
+    )
+    batch_size: int = Field(32, ge=1, le=4096, description="Texts per embedding batch.")
+    device: str = Field(
+        "cpu", min_length=1, description="torch device for embeddings: cpu, cuda, ..."
+    )
+    dtype: Literal["auto", "float32", "bfloat16", "float16", "int8"] = Field(
+        "auto",
+        description="auto: bfloat16 on CPUs with native bf16, float16 on CUDA; "
+        "int8: OpenVINO only, fastest, slightly less exact (README).",
+    )
+    backend: Literal["auto", "torch", "openvino"] = Field(
+        "auto", description="auto: OpenVINO on the CPU when installed (faster), else torch."
+    )
+
+
+class IngestSettings(_Group):
+    """Reading PDFs, cutting them into chunks and writing the index."""
+
+    pdf_backend: Literal["pdfium", "pypdf"] = Field(
+        "pdfium", description="Text extractor; the other one is the fallback."
+    )
+    workers: int = Field(0, ge=0, le=256, description="Parser processes; 0 = automatic.")
+    file_timeout_seconds: float = Field(
+        300.0, gt=0, le=86_400, description="A PDF whose parsing stalls this long is skipped."
+    )
+    follow_symlinks: bool = Field(
+        True, description="Follow symbolic links to files and folders (loops are detected)."
+    )
+    parser_memory_mb: int = Field(
+        2048,
+        ge=0,
+        le=1_048_576,
+        description="Memory a parser process may add while parsing; 0 = no limit.",
+    )
+    # In tokens of the embedding model (all-MiniLM-L6-v2 reads at most 256).
+    chunk_tokens: int = Field(
+        192, ge=16, le=8192, description="Chunk size in embedding-model tokens."
+    )
+    chunk_overlap: int = Field(
+        32, ge=0, le=8191, description="Tokens shared by consecutive chunks (< chunk_tokens)."
+    )
+    chunk_format: int = Field(
+        2,
+        ge=1,
+        le=2,
+        description="2: chunks carry their document title and section path, embedded and "
+        "keyword-indexed as a short header; 1: plain chunks (indexes built before).",
+    )
+    checkpoint_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=86_400,
+        description="Commit finished files at least this often during an ingest.",
+    )
+    lock_timeout_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=86_400,
+        description="How long an ingest waits for another one on the same index.",
+    )
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> IngestSettings:
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than "
+                f"chunk_tokens ({self.chunk_tokens})"
+            )
+        return self
+
+
+class OcrSettings(_Group):
+    """OCR of scanned pages (ingest.ocr): only pages without a usable text layer."""
+
+    enabled: bool = Field(True, description="Read pages without a usable text layer by OCR.")
+    engine: Literal["tesseract", "rapidocr"] = Field(
+        "tesseract", description="tesseract (apt, `make ocr`; measured best) or rapidocr (pip)."
+    )
+    languages: str = Field(
+        "eng",
+        pattern=r"^[A-Za-z_]+(\+[A-Za-z_]+)*$",
+        description="Tesseract languages, e.g. eng or eng+fra (each needs tesseract-ocr-LANG).",
+    )
+    dpi: int = Field(300, ge=72, le=600, description="Resolution pages are OCR'd at.")
+    min_confidence: float = Field(
+        0.6, ge=0.0, le=1.0, description="A page OCR'd with less mean confidence is warned."
+    )
+
+
+class SearchSettings(_Group):
+    """Hybrid search (`retrieval.search.Retriever`)."""
+
+    passages: int = Field(
+        4,
+        ge=1,
+        le=50,
+        description="Passages per question: returned by search and given to the model.",
+    )
+    relevance_floor: float = Field(
+        0.24,
+        ge=0.0,
+        le=1.0,
+        description="A question whose best passage scores below this relevance (0..1) gets "
+        "no passages; calibrated on the dev questions (retrieval/README_SECTION.md).",
+    )
+    dense_candidates: int = Field(50, ge=1, le=2000, description="Chunks from vector search.")
+    keyword_candidates: int = Field(
+        50, ge=0, le=2000, description="Chunks from keyword (BM25) search; 0 turns it off."
+    )
+    keyword_postings_budget: int = Field(
+        20_000,
+        ge=1000,
+        le=100_000_000,
+        description="Above this many postings, keyword search selects chunks by a question's "
+        "rarer terms and scores them with all (large collections; see retrieval.keyword).",
+    )
+    vector_index: Literal["auto", "flat", "ivf"] = Field(
+        "auto", description="auto: exact search below ivf_min_chunks, approximate IVF above."
+    )
+    ivf_min_chunks: int = Field(250_000, ge=1, description="Where `auto` switches to IVF.")
+    ivf_nprobe: int = Field(
+        256,
+        ge=1,
+        le=65_536,
+        description="IVF cells visited per question: more is slower and more exact.",
+    )
+    rerank: bool = Field(
+        True,
+        description="Re-score the fused top 10 with the chunk cosine, rare-term proximity, "
+        "phrase and section-title matches (retrieval.rerank).",
+    )
+    verify_index: bool = Field(True, description="Check index file checksums when loading.")
+
+
+class LlmSettings(_Group):
+    """The local language model (llama.cpp). Without a model, answers quote the passages."""
+
+    model: Path | None = Field(
+        None, description="GGUF model file; default: the only (or newest) .gguf in models_dir."
+    )
+    n_ctx: int = Field(
+        4096, ge=128, le=1_048_576, description="Context window in tokens (prompt + answer)."
+    )
+    n_gpu_layers: int = Field(
+        0, ge=-1, le=100_000, description="Layers on the GPU: 0 = CPU, -1 = all."
+    )
+    n_threads: int = Field(0, ge=0, le=1024, description="CPU threads; 0 = automatic.")
+    n_batch: int = Field(512, ge=1, le=65_536, description="Prompt tokens evaluated per batch.")
+    temperature: float = Field(
+        0.0, ge=0.0, le=2.0, description="0 = greedy: the same question gets the same answer."
+    )
+    top_p: float = Field(0.95, gt=0.0, le=1.0, description="Nucleus sampling: probability kept.")
+    top_k: int = Field(40, ge=0, le=100_000, description="Most likely tokens kept; 0 = no cut.")
+    repeat_penalty: float = Field(
+        1.1, ge=1.0, le=2.0, description="Penalty on tokens already said; 1 = none."
+    )
+    max_tokens: int = Field(
+        200,
+        ge=16,
+        le=32_768,
+        description="Longest answer, in tokens (reserved); answers are kept short.",
+    )
+    seed: int | None = Field(None, description="Sampling seed, for reproducible answers.")
+    history_turns: int = Field(4, ge=0, le=100, description="Earlier question/answer pairs kept.")
+    rewrite_followups: bool = Field(
+        True, description="Let the model rewrite follow-up questions into search queries."
+    )
+    verbose: bool = Field(False, description="Show llama.cpp's own log on stderr.")
+
+
+class AppSettings(_Group):
+    """The browser page."""
+
+    upload_max_mb: int = Field(
+        200, ge=1, le=100_000, description="Largest PDF accepted by upload, in MB."
+    )
+    upload_max_files: int = Field(
+        50, ge=1, le=100_000, description="Most PDFs accepted in one upload."
+    )
+    ingest_roots: str = Field(
+        "",
+        description="Folders the app may ingest from, separated by ':'; "
+        "default: documents_dir and the user's home.",
+    )
+    conversations_keep_days: int = Field(
+        90,
+        ge=0,
+        le=36_500,
+        description="Saved conversations untouched this long are deleted; 0 = never.",
+    )
