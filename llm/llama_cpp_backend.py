@@ -17,11 +17,11 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core.errors import ContextTooSmallError, ModelError
-from core.settings import Settings
 from llm.chat_template import ChatTemplate, choose_template
 from llm.llama_log import captured_llama_log, load_failure, parse_offload
 from llm.model_file import check_gguf_file
@@ -31,31 +31,43 @@ _SHARED_LOCK = threading.Lock()
 _SHARED: dict[tuple, LlamaCppGenerator] = {}
 
 
-def load_llama_generator(path: Path, settings: Settings) -> LlamaCppGenerator:
-    """The shared generator for `path` and these settings; loads it on first use.
+@dataclass(frozen=True)
+class LlamaOptions:
+    """How llama.cpp loads a model (the edges fill it from `Settings.llm`)."""
+
+    n_ctx: int = 4096  # context window, prompt + answer
+    n_gpu_layers: int = 0  # 0 = CPU only, -1 = all
+    n_threads: int = 0  # 0 = automatic
+    n_batch: int = 512  # prompt tokens evaluated per batch
+    verbose: bool = False  # llama.cpp's own log on stderr
+
+
+def load_llama_generator(path: Path, options: LlamaOptions | None = None) -> LlamaCppGenerator:
+    """The shared generator for `path` and these options; loads it on first use.
 
     Only one model stays cached: switching models frees the previous one.
     """
     path = Path(path)
+    o = options or LlamaOptions()
     check_gguf_file(path)
     key = (
         str(path.resolve()),
         path.stat().st_mtime_ns,
-        settings.llm_n_ctx,
-        settings.llm_n_gpu_layers,
-        settings.llm_n_threads,
-        settings.llm_n_batch,
+        o.n_ctx,
+        o.n_gpu_layers,
+        o.n_threads,
+        o.n_batch,
     )
     with _SHARED_LOCK:
         if key not in _SHARED:
             _SHARED.clear()
             _SHARED[key] = LlamaCppGenerator(
                 path,
-                n_ctx=settings.llm_n_ctx,
-                n_gpu_layers=settings.llm_n_gpu_layers,
-                n_threads=settings.llm_n_threads,
-                n_batch=settings.llm_n_batch,
-                verbose=settings.llm_verbose,
+                n_ctx=o.n_ctx,
+                n_gpu_layers=o.n_gpu_layers,
+                n_threads=o.n_threads,
+                n_batch=o.n_batch,
+                verbose=o.verbose,
             )
         return _SHARED[key]
 

@@ -23,7 +23,6 @@ import struct
 from pathlib import Path
 
 from core.errors import ModelError
-from core.settings import Settings
 from llm.catalog import DEFAULT
 
 GGUF_MAGIC = b"GGUF"
@@ -35,20 +34,20 @@ _LATER_SHARD = re.compile(r"-(\d{5})-of-\d{5}\.gguf$")
 _WHERE = "put a .gguf file in {dir}/ or set RAG_LLM_MODEL (or pass --model FILE)"
 
 
-def find_model_file(settings: Settings) -> Path | None:
-    """The configured model, else the default model or the newest .gguf in `models_dir`.
+def find_model_file(model: Path | None, models_dir: Path) -> Path | None:
+    """`model` when given, else the default model or the newest .gguf in `models_dir`.
 
     A configured path that does not exist is an error, not a silent fallback.
     """
-    if settings.llm_model is not None:
-        path = Path(os.path.expanduser(settings.llm_model))
+    if model is not None:
+        path = Path(os.path.expanduser(model))
         if not path.exists():
             raise ModelError(
                 f"model file {path} does not exist",
-                hint=f"check RAG_LLM_MODEL / --model, or {_WHERE.format(dir=settings.models_dir)}",
+                hint=f"check RAG_LLM_MODEL / --model, or {_WHERE.format(dir=models_dir)}",
             )
         return path
-    folder = Path(os.path.expanduser(settings.models_dir))
+    folder = Path(os.path.expanduser(models_dir))
     if not folder.is_dir():
         return None
     candidates = [

@@ -48,12 +48,20 @@ def open_retriever(settings: Settings, embedder: Any | None = None) -> Retriever
 
 def load_generator(settings: Settings) -> Generator | None:
     """The shared local model, or None when no .gguf file is configured or found."""
-    path = find_model_file(settings)
+    path = find_model_file(settings.llm.model, settings.paths.models_dir)
     if path is None:
         return None
-    from llm.llama_cpp_backend import load_llama_generator
+    from llm.llama_cpp_backend import LlamaOptions, load_llama_generator
 
-    return load_llama_generator(path, settings)
+    llm = settings.llm
+    options = LlamaOptions(
+        n_ctx=llm.n_ctx,
+        n_gpu_layers=llm.n_gpu_layers,
+        n_threads=llm.n_threads,
+        n_batch=llm.n_batch,
+        verbose=llm.verbose,
+    )
+    return load_llama_generator(path, options)
 
 
 def build_session(

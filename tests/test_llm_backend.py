@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from core.errors import ModelError
-from core.settings import Settings
 from core.types import Passage
 from llm.budget import SAFETY_MARGIN, fit_prompt
-from llm.chat import ChatSession
-from llm.llama_cpp_backend import LlamaCppGenerator, load_llama_generator
+from llm.chat import ChatOptions, ChatSession
+from llm.llama_cpp_backend import LlamaCppGenerator, LlamaOptions, load_llama_generator
 from llm.types import GenerationParams, Message, Turn
 from tests.tiny_gguf import SAMPLE_TEXT, TINY, write_llama_gguf
 
@@ -232,10 +232,10 @@ def test_unknown_gguf_version(tiny_gguf, tmp_path):
 
 
 def test_loaded_once_and_shared(tiny_gguf):
-    settings = Settings(llm_n_ctx=256, llm_n_threads=1)
-    first = load_llama_generator(tiny_gguf, settings)
-    assert load_llama_generator(tiny_gguf, settings) is first
-    other = load_llama_generator(tiny_gguf, settings.replace(llm_n_ctx=384))
+    options = LlamaOptions(n_ctx=256, n_threads=1)
+    first = load_llama_generator(tiny_gguf, options)
+    assert load_llama_generator(tiny_gguf, options) is first
+    other = load_llama_generator(tiny_gguf, replace(options, n_ctx=384))
     assert other is not first and other.n_ctx == 384
 
 
@@ -246,8 +246,8 @@ def test_chat_session_streams_from_the_real_model(generator):
         def search(self, query, k=5, files=None):
             return [passage]
 
-    settings = Settings(llm_max_tokens=16, llm_temperature=0.0, llm_history_turns=2)
-    session = ChatSession(OnePassage(), generator, settings)
+    sampling = GenerationParams(max_tokens=16, temperature=0.0)
+    session = ChatSession(OnePassage(), generator, ChatOptions(history_turns=2, sampling=sampling))
     answer = session.ask("How long does the warranty last?")
     pieces = list(answer)
     assert pieces and answer.done and answer.mode == "generative"

@@ -15,6 +15,7 @@ from evals.answers.scoring import holds_facts
 from llm.catalog import SMALL
 from llm.chat import ChatSession
 from llm.prompt import NOT_FOUND_ANSWER
+from llm.service_factory import chat_options
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / SMALL.file
 pytestmark = pytest.mark.model
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.model
 def session_parts(tmp_path_factory):
     from embed.embedder import load_embedder
     from ingest.pipeline import run_ingest
-    from llm.llama_cpp_backend import load_llama_generator
+    from llm.service_factory import load_generator
     from retrieval.search import Retriever
     from tests.conftest import SEEDS
 
@@ -36,13 +37,13 @@ def session_parts(tmp_path_factory):
     embedder = load_embedder(settings)
     run_ingest([SEEDS], settings, embedder=embedder)
     retriever = Retriever.open(settings, embedder)
-    yield retriever, load_llama_generator(MODEL, settings), embedder, settings
+    yield retriever, load_generator(settings), embedder, settings
     retriever.close()
 
 
 def test_the_small_model_answers_a_seed_question_with_the_right_citation(session_parts):
     retriever, generator, embedder, settings = session_parts
-    session = ChatSession(retriever, generator, settings, embedder=embedder)
+    session = ChatSession(retriever, generator, chat_options(settings), embedder=embedder)
     answer = session.ask("What does ELBO stand for?")
     assert holds_facts(answer.text, ["Evidence Lower Bound"]), answer.raw
     assert answer.citations, answer.raw
@@ -53,5 +54,5 @@ def test_the_small_model_answers_a_seed_question_with_the_right_citation(session
 
 def test_the_small_model_does_not_answer_what_the_documents_do_not_hold(session_parts):
     retriever, generator, embedder, settings = session_parts
-    session = ChatSession(retriever, generator, settings, embedder=embedder)
+    session = ChatSession(retriever, generator, chat_options(settings), embedder=embedder)
     assert session.ask("Who won the 2018 FIFA World Cup?").text == NOT_FOUND_ANSWER

@@ -46,7 +46,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     from embed.embedder import load_embedder
     from evals.answers.scoring import load_answer_questions
     from ingest.pipeline import run_ingest
-    from llm.llama_cpp_backend import load_llama_generator
+    from llm.service_factory import load_generator
     from retrieval.search import Retriever
 
     questions = load_answer_questions(args.qa)[: args.limit]
@@ -60,7 +60,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         if not args.index:
             print(f"ingesting {args.docs} ...", file=sys.stderr)
             run_ingest([args.docs], settings, embedder=embedder)
-        generator = load_llama_generator(args.model, settings)
+        generator = load_generator(settings)
         with Retriever.open(settings, embedder) as retriever:
             from evals.langchain_default import LangChainDefault
 
@@ -76,8 +76,8 @@ def evaluate(args: argparse.Namespace) -> dict:
                 rag = LangChainRag(
                     lc_retrieval,
                     args.model,
-                    n_ctx=settings.llm_n_ctx,
-                    max_tokens=settings.llm_max_tokens,
+                    n_ctx=settings.llm.n_ctx,
+                    max_tokens=settings.llm.max_tokens,
                     threads=args.threads,
                 )
                 _ask_baseline(rows, questions, rag)
@@ -93,12 +93,15 @@ def evaluate(args: argparse.Namespace) -> dict:
 
 def _ask_ours(questions, retriever, generator, embedder, settings) -> list[dict]:
     from llm.chat import ChatSession
+    from llm.service_factory import chat_options
 
     sessions: dict[str, ChatSession] = {}
     rows = []
     for q in questions:
         session = sessions.get(q.after) if q.after else None
-        session = session or ChatSession(retriever, generator, settings, embedder=embedder)
+        session = session or ChatSession(
+            retriever, generator, chat_options(settings), embedder=embedder
+        )
         sessions[q.id] = session
         started = time.perf_counter()
         answer = session.ask(q.question)
