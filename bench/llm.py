@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.settings import Settings
 from core.text import content_words
 from core.types import Passage
-from llm.chat import ChatSession
+from llm.chat import ChatOptions, ChatSession
 from llm.llama_cpp_backend import LlamaCppGenerator
 from llm.llama_log import captured_llama_log
 from llm.types import GenerationParams, Message
@@ -174,7 +174,7 @@ def timed(call, recorder: Recording | None = None) -> tuple:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--index", type=Path, default=Settings().index_dir)
+    ap.add_argument("--index", type=Path, default=Settings().paths.index_dir)
     ap.add_argument("--shape", choices=sorted(SHAPES), default="1b")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--max-tokens", type=int, default=32)
@@ -195,17 +195,16 @@ def main() -> None:
     load_s = time.perf_counter() - t
     for warning in gen.info.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    settings = Settings(
-        llm_max_tokens=args.max_tokens,
-        llm_temperature=0.0,
-        llm_top_k=1,
-        llm_repeat_penalty=1.0,
-        llm_passages=5,
+    options = ChatOptions(
+        passages=5,
+        sampling=GenerationParams(
+            max_tokens=args.max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.0
+        ),
     )
     recorder = Recording(gen)
 
     def ours():
-        return ChatSession(FixedRetriever(passages), recorder, settings).ask(QUESTION)
+        return ChatSession(FixedRetriever(passages), recorder, options).ask(QUESTION)
 
     ours().text  # noqa: B018  untimed: the messages ours sends are what direct gets too
     messages = recorder.calls[-1][0]
@@ -238,7 +237,7 @@ def main() -> None:
     #    query (its prompt shares the system prompt with the cached first answer), then
     #    answers (its prompt shares system prompt + history with the rewrite). The answer
     #    prompt is then replayed with an empty cache: the difference is the prefix reuse.
-    session = ChatSession(FixedRetriever(passages), recorder, settings)
+    session = ChatSession(FixedRetriever(passages), recorder, options)
     gen.reset_cache()
     session.ask(QUESTION).text  # noqa: B018
     recorder.calls.clear()
