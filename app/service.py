@@ -159,7 +159,7 @@ class AppService:
 
     def retriever(self) -> Any:
         """The retriever of the live generation; a new one after every ingest or removal."""
-        from retrieval.search import Retriever
+        from llm.service_factory import open_retriever
 
         manifest = self.manifest()
         if manifest is None:
@@ -168,7 +168,7 @@ class AppService:
             current = self._retriever
             if current is None or current.snapshot.manifest.generation != manifest.generation:
                 # The old one is not closed here: a question may still be searching it.
-                current = Retriever.open(self.settings, self.embedder)
+                current = open_retriever(self.settings, self.embedder)
                 self._retriever = current
             return current
 

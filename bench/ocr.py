@@ -166,7 +166,7 @@ def scans(args) -> dict:
     from embed.embedder import load_embedder
     from evals.retrieval.metrics import Ranked, evidence_pages, first_hit, load_questions, summarize
     from ingest.pipeline import run_ingest
-    from retrieval.search import Retriever
+    from llm.service_factory import open_retriever
 
     questions = load_questions(args.qa)
     tmp = Path(tempfile.mkdtemp(prefix="ocr-scans-"))
@@ -188,7 +188,7 @@ def scans(args) -> dict:
         started = time.monotonic()
         ingested = run_ingest([docs], settings, embedder=embedder)
         seconds = time.monotonic() - started
-        with Retriever.open(settings, embedder) as retriever:
+        with open_retriever(settings, embedder) as retriever:
             snapshot = retriever.snapshot
             sources = set(snapshot.manifest.documents)
             truth = truth or {

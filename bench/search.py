@@ -135,9 +135,9 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
     from core.text import search_terms
     from embed.embedder import load_embedder
     from index.ann import IvfIndex
+    from llm.service_factory import open_retriever
     from retrieval.dense import nearest
     from retrieval.keyword import KeywordIndex
-    from retrieval.search import Retriever
     from retrieval.threads import single_threaded
 
     settings = Settings(index_dir=index_dir)
@@ -145,7 +145,7 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
     embedder.embed(["warm up the model"])
     before = _rss_mb()
     started = time.perf_counter()
-    retriever = Retriever.open(settings, embedder)
+    retriever = open_retriever(settings, embedder)
     open_seconds = time.perf_counter() - started
     loaded = _rss_mb()
     snap = retriever.snapshot

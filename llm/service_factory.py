@@ -39,11 +39,33 @@ def load_embedder(settings: Settings) -> Any:
     return load(settings)
 
 
+def search_params(settings: Settings) -> Any:
+    """What the hybrid retriever needs of the settings (a `retrieval.search.SearchParams`)."""
+    from retrieval.search import SearchParams
+
+    s = settings.search
+    return SearchParams(
+        passages=s.passages,
+        relevance_floor=s.relevance_floor,
+        dense_candidates=s.dense_candidates,
+        keyword_candidates=s.keyword_candidates,
+        keyword_postings_budget=s.keyword_postings_budget,
+        ivf_nprobe=s.ivf_nprobe,
+        exhaustive=s.vector_index == "flat",
+        rerank=s.rerank,
+    )
+
+
 def open_retriever(settings: Settings, embedder: Any | None = None) -> Retriever:
-    """The retriever over the index at `settings.index_dir` (raises IndexNotFoundError)."""
+    """The retriever over the index at `settings.paths.index_dir` (raises IndexNotFoundError)."""
     from retrieval.search import Retriever as HybridRetriever
 
-    return HybridRetriever.open(settings, embedder or load_embedder(settings))
+    return HybridRetriever.open(
+        settings.paths.index_dir,
+        embedder or load_embedder(settings),
+        search_params(settings),
+        verify=settings.search.verify_index,
+    )
 
 
 def load_generator(settings: Settings) -> Generator | None:

@@ -1,7 +1,7 @@
 """Finding the passages that answer a question, over an index made by `ingest`.
 
-    from retrieval.search import Retriever
-    with Retriever.open(settings) as r:
+    from retrieval.search import Retriever, SearchParams
+    with Retriever.open(index_dir, embedder, SearchParams(relevance_floor=0.24)) as r:
         passages = r.search("What does ELBO stand for?", k=5, files=["papers/*.pdf"])
 
 Modules, in the order a question meets them:

@@ -45,11 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.k is not None and args.k < 1:
         print("error: -k must be at least 1", file=sys.stderr)
         return 2
-    from retrieval.search import Retriever  # after argparse: `--help` stays instant
+    from llm.service_factory import open_retriever  # after argparse: `--help` stays instant
 
     try:
         settings = load_settings(**({"index_dir": args.index} if args.index else {}))
-        with Retriever.open(settings) as retriever:
+        with open_retriever(settings) as retriever:
             if args.file and not retriever.matching_sources(args.file):
                 print(
                     f"note: no indexed file matches {', '.join(args.file)}; "

@@ -1,7 +1,7 @@
 """Hybrid search: dense and keyword candidates, fused, floored, made distinct.
 
-    with Retriever.open(Settings()) as retriever:
-        for p in retriever.search("What does ELBO stand for?", k=5):
+    with Retriever.open(index_dir, embedder, SearchParams(passages=5)) as retriever:
+        for p in retriever.search("What does ELBO stand for?"):
             print(p.source, p.pages, round(p.score, 2))
 
 One question runs: embed it; take `dense_candidates` nearest chunks (exact or
@@ -19,10 +19,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from core.settings import Settings
 from core.text import search_terms
 from core.types import Passage
 from embed.embedder import Embedder
@@ -39,6 +39,20 @@ _FILTER_CACHE = 16
 
 
 @dataclass(frozen=True)
+class SearchParams:
+    """How a `Retriever` searches (the edges fill it from `Settings.search`)."""
+
+    passages: int = 4  # returned when `search` is given no k
+    relevance_floor: float = 0.24  # best relevance (0..1) below it: no passages at all
+    dense_candidates: int = 50  # chunks from vector search
+    keyword_candidates: int = 50  # chunks from keyword (BM25) search; 0 turns it off
+    keyword_postings_budget: int = 20_000  # above it, keyword search runs in two steps
+    ivf_nprobe: int = 256  # IVF cells visited per question
+    exhaustive: bool = False  # visit every IVF cell (exact search on an IVF index)
+    rerank: bool = True  # re-score the fused top RERANK_DEPTH (retrieval.rerank)
+
+
+@dataclass(frozen=True)
 class _Filter:
     sources: tuple[str, ...]
     ids: np.ndarray
@@ -48,29 +62,31 @@ class Retriever:
     """Searches one index generation. Thread-safe; open one per generation and reuse it."""
 
     def __init__(
-        self, snapshot: IndexSnapshot, embedder: Embedder, settings: Settings | None = None
+        self, snapshot: IndexSnapshot, embedder: Embedder, params: SearchParams | None = None
     ) -> None:
         check_embedder(snapshot, embedder)
         self.snapshot = snapshot
         self.embedder = embedder
-        self.settings = settings or Settings()
+        self.params = params or SearchParams()
         path = snapshot.index_dir / snapshot.manifest.generation_dir / CHUNKS
-        self.keyword = KeywordIndex(path, self.settings.keyword_postings_budget, len(snapshot))
+        self.keyword = KeywordIndex(path, self.params.keyword_postings_budget, len(snapshot))
         self._filters: OrderedDict[tuple[str, ...], _Filter] = OrderedDict()
         self._filters_lock = threading.Lock()
         self._owns_snapshot = False
 
     @classmethod
-    def open(cls, settings: Settings | None = None, embedder: Embedder | None = None) -> Retriever:
-        """Load the live generation of `settings.index_dir` (and the embedder, unless given)."""
-        settings = settings or Settings()
-        if embedder is None:
-            from embed.embedder import load_embedder
-
-            embedder = load_embedder(settings)
-        snapshot = IndexSnapshot.open(settings.index_dir, verify=settings.verify_index)
+    def open(
+        cls,
+        index_dir: Path,
+        embedder: Embedder,
+        params: SearchParams | None = None,
+        *,
+        verify: bool = True,
+    ) -> Retriever:
+        """Load the live generation of `index_dir`; `verify` checks the files' checksums."""
+        snapshot = IndexSnapshot.open(index_dir, verify=verify)
         try:
-            retriever = cls(snapshot, embedder, settings)
+            retriever = cls(snapshot, embedder, params)
         except BaseException:
             snapshot.close()
             raise
@@ -104,8 +120,8 @@ class Retriever:
         `files`: glob patterns on the indexed source paths (see
         `retrieval.query.source_matches`); None or empty searches everything.
         """
-        k = self.settings.top_k if k is None else k
-        floor = self.settings.relevance_floor
+        k = self.params.passages if k is None else k
+        floor = self.params.relevance_floor
         ranked = self.candidates(query, files)
         # The floor decides whether the question gets passages at all. Below it, a
         # chunk ranked among the best for a question that passed still often holds the
@@ -114,7 +130,7 @@ class Retriever:
             return []
         # Enough chunks for k passages even if every other one merges into a neighbour.
         chunks = self.snapshot.chunks_by_ids([c.id for c in ranked[: max(4 * k, RERANK_DEPTH)]])
-        if self.settings.rerank:
+        if self.params.rerank:
             chunks = self._reranked(query, ranked, chunks)
         score = {c.id: c.relevance for c in ranked}
         return distinct_passages([(c, score[c.id]) for c in chunks[: 4 * k]], k)
@@ -140,7 +156,7 @@ class Retriever:
         allowed = self._filter(files) if files else None
         if allowed is not None and not allowed.sources:
             return []
-        s = self.settings
+        s = self.params
         with single_threaded():
             vector = self.embedder.embed([query])[0]
         dense = nearest(
@@ -148,8 +164,8 @@ class Retriever:
             vector,
             s.dense_candidates,
             allowed=None if allowed is None else allowed.ids,
-            # `flat` on an IVF index (written under another setting): visit every cell.
-            nprobe=s.ivf_nprobe if s.vector_index != "flat" else 1 << 30,
+            # Exact search asked of an IVF index (written under another setting).
+            nprobe=1 << 30 if s.exhaustive else s.ivf_nprobe,
         )
         keyword = self.keyword.search(
             search_terms(query),

@@ -25,8 +25,7 @@ pytestmark = pytest.mark.model
 def session_parts(tmp_path_factory):
     from embed.embedder import load_embedder
     from ingest.pipeline import run_ingest
-    from llm.service_factory import load_generator
-    from retrieval.search import Retriever
+    from llm.service_factory import load_generator, open_retriever
     from tests.conftest import SEEDS
 
     if not MODEL.is_file():
@@ -36,7 +35,7 @@ def session_parts(tmp_path_factory):
     settings = Settings(index_dir=tmp_path_factory.mktemp("real") / "index", llm_model=MODEL)
     embedder = load_embedder(settings)
     run_ingest([SEEDS], settings, embedder=embedder)
-    retriever = Retriever.open(settings, embedder)
+    retriever = open_retriever(settings, embedder)
     yield retriever, load_generator(settings), embedder, settings
     retriever.close()
 

@@ -6,8 +6,8 @@ import pytest
 
 from core.settings import Settings
 from ingest.pipeline import run_ingest
+from llm.service_factory import open_retriever
 from retrieval.rerank import phrase, proximity, rescore, section_match, term_weights, words
-from retrieval.search import Retriever
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 
@@ -72,9 +72,9 @@ def _ingest(tmp_path, rerank: bool) -> Settings:
 def test_rerank_only_reorders_what_the_search_found(tmp_path):
     plain, reranked = _ingest(tmp_path, False), _ingest(tmp_path, True)
     question = "heap size at runtime in megabytes"
-    with Retriever.open(plain, FakeEmbedder()) as r:
+    with open_retriever(plain, FakeEmbedder()) as r:
         before = r.search(question, k=5)
-    with Retriever.open(reranked, FakeEmbedder()) as r:
+    with open_retriever(reranked, FakeEmbedder()) as r:
         after = r.search(question, k=5)
         assert r.search("zebra giraffe okapi", k=5) == []  # the floor still decides
     assert sorted(p.chunk_id for p in before) == sorted(p.chunk_id for p in after)

@@ -10,7 +10,8 @@ from core.settings import Settings
 from core.text import STOPWORDS, search_terms
 from index import IndexSnapshot
 from ingest.pipeline import run_ingest
-from retrieval.search import Retriever
+from llm.service_factory import open_retriever
+from retrieval.search import Retriever, SearchParams
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 
@@ -63,7 +64,7 @@ def library(tmp_path):
 
 
 def _retriever(settings: Settings) -> Retriever:
-    return Retriever.open(settings, TopicEmbedder(dim=1024))
+    return open_retriever(settings, TopicEmbedder(dim=1024))
 
 
 def test_an_exact_option_name_is_found_first_with_file_and_page(library):
@@ -105,12 +106,17 @@ def test_the_floor_is_the_setting(library):
     with _retriever(settings) as r:
         best = max(c.relevance for c in r.candidates(query))
     assert 0.0 < best < 1.0
-    high = settings.replace(relevance_floor=best + 0.01)
-    low = settings.replace(relevance_floor=best - 0.01)
-    with _retriever(high) as r:
+    # The library takes its few values, not the settings.
+    embedder = TopicEmbedder(dim=1024)
+    with Retriever.open(
+        settings.index_dir, embedder, SearchParams(relevance_floor=best + 0.01)
+    ) as r:
         assert r.search(query) == []
-    with _retriever(low) as r:
+    with Retriever.open(
+        settings.index_dir, embedder, SearchParams(relevance_floor=best - 0.01)
+    ) as r:
         assert r.search(query)
+        assert len(r.search(query)) <= SearchParams().passages  # no k: the passages setting
 
 
 def test_copies_of_a_document_do_not_fill_the_results(tmp_path):

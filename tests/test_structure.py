@@ -18,7 +18,7 @@ from ingest.extract import open_pdf
 from ingest.header import HEADER_TOKENS, Headers
 from ingest.pipeline import run_ingest
 from ingest.structure import DocumentStructure, OutlineEntry, Sections, read_structure
-from retrieval.search import Retriever
+from llm.service_factory import open_retriever
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 
@@ -168,7 +168,7 @@ def test_format_2_index_round_trips_structure_and_finds_by_heading(tmp_path):
         ("2 Options", "2.1 Runtime Options"),
     )
     assert heap.heading.startswith("SBCL User Manual › ")
-    with Retriever.open(settings, FakeEmbedder()) as retriever:
+    with open_retriever(settings, FakeEmbedder()) as retriever:
         passage = retriever.search("dynamic-space-size heap size megabytes", k=1)[0]
         assert passage.section == ("2 Options", "2.1 Runtime Options")
         # Merged with its neighbours, the passage keeps its best chunk's section.

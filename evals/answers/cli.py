@@ -46,8 +46,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     from embed.embedder import load_embedder
     from evals.answers.scoring import load_answer_questions
     from ingest.pipeline import run_ingest
-    from llm.service_factory import load_generator
-    from retrieval.search import Retriever
+    from llm.service_factory import load_generator, open_retriever
 
     questions = load_answer_questions(args.qa)[: args.limit]
     with tempfile.TemporaryDirectory(prefix="rag-llm-eval-") as tmp:
@@ -61,7 +60,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             print(f"ingesting {args.docs} ...", file=sys.stderr)
             run_ingest([args.docs], settings, embedder=embedder)
         generator = load_generator(settings)
-        with Retriever.open(settings, embedder) as retriever:
+        with open_retriever(settings, embedder) as retriever:
             from evals.langchain_default import LangChainDefault
 
             lc_retrieval = LangChainDefault(args.docs, settings.embedding_model_path())

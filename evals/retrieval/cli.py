@@ -71,7 +71,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     from embed.embedder import load_embedder
     from evals.retrieval.metrics import load_questions
     from ingest.pipeline import run_ingest
-    from retrieval.search import Retriever
+    from llm.service_factory import open_retriever
 
     if not args.docs.is_dir():
         raise RagError(f"{args.docs} is not a folder", hint="give --docs the folder of the PDFs")
@@ -88,7 +88,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             run_ingest([args.docs], settings, embedder=embedder)
         ingest_seconds = time.monotonic() - started
         previous = _previous(args, overrides, embedder, Path(tmp))
-        with Retriever.open(settings, embedder) as retriever:
+        with open_retriever(settings, embedder) as retriever:
             baseline = None
             if not args.no_baseline:
                 from evals.langchain_default import LangChainDefault
@@ -116,7 +116,7 @@ def _previous(args, overrides: dict, embedder, tmp: Path):
     if not getattr(args, "previous", False):
         return None
     from ingest.pipeline import run_ingest
-    from retrieval.search import Retriever
+    from llm.service_factory import open_retriever
 
     index = getattr(args, "previous_index", None)
     old = {**overrides, "chunk_format": 1, "rerank": False}
@@ -124,7 +124,7 @@ def _previous(args, overrides: dict, embedder, tmp: Path):
     if not index:
         print(f"ingesting {args.docs} for the previous default ...", file=sys.stderr)
         run_ingest([args.docs], settings, embedder=embedder)
-    return Retriever.open(settings, embedder)
+    return open_retriever(settings, embedder)
 
 
 def _ask(questions, retriever, baseline, k: int, previous=None) -> dict:
