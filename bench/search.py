@@ -24,6 +24,7 @@ the keyword postings budget changed the BM25 top 50. Chunks carry a header
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -158,7 +159,8 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
     parts: dict[str, list[float]] = {
         k: [] for k in ("total", "embed", "dense", "keyword", "keyword_exact", "no_rerank")
     }
-    plain = settings.replace(rerank=False)
+    params = retriever.params
+    plain = dataclasses.replace(params, rerank=False)
     chunks_file = snap.index_dir / snap.manifest.generation_dir / "chunks.sqlite"
     exact_keyword = KeywordIndex(chunks_file, postings_budget=10**12)
     overlap, two_step = [], 0
@@ -169,16 +171,16 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
         with single_threaded():  # as Retriever.search embeds a question
             vector = embedder.embed([q])[0]
         t2 = time.perf_counter()
-        nearest(snap.vectors, vector, settings.dense_candidates, nprobe=settings.ivf_nprobe)
+        nearest(snap.vectors, vector, params.dense_candidates, nprobe=params.ivf_nprobe)
         t3 = time.perf_counter()
         terms = search_terms(q)
-        hits = retriever.keyword.search(terms, settings.keyword_candidates)
+        hits = retriever.keyword.search(terms, params.keyword_candidates)
         t4 = time.perf_counter()
-        exact = exact_keyword.search(terms, settings.keyword_candidates)
+        exact = exact_keyword.search(terms, params.keyword_candidates)
         t5 = time.perf_counter()
-        retriever.settings = plain  # the same search without the second look (retrieval.rerank)
+        retriever.params = plain  # the same search without the second look (retrieval.rerank)
         retriever.search(q)
-        retriever.settings = settings
+        retriever.params = params
         t6 = time.perf_counter()
         times = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)
         for key, value in zip(parts, times, strict=True):
