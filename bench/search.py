@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 QUESTION_FILES = [
     ROOT.parent / "shared" / "eval" / "seeds_dev.jsonl",
-    ROOT / "retrieval" / "eval_data" / "manuals_tricky.jsonl",
+    ROOT / "evals" / "retrieval" / "data" / "manuals_tricky.jsonl",
 ]
 WORDS_PER_CHUNK = 120
 CHUNKS_PER_DOCUMENT = 10_000
@@ -136,9 +136,9 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
     from core.text import search_terms
     from embed.embedder import load_embedder
     from index.ann import IvfIndex
+    from index.keyword import KeywordIndex
     from llm.service_factory import open_retriever
     from retrieval.dense import nearest
-    from retrieval.keyword import KeywordIndex
     from retrieval.threads import single_threaded
 
     settings = Settings(index_dir=index_dir)
@@ -162,7 +162,7 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
     params = retriever.params
     plain = dataclasses.replace(params, rerank=False)
     chunks_file = snap.index_dir / snap.manifest.generation_dir / "chunks.sqlite"
-    exact_keyword = KeywordIndex(chunks_file, postings_budget=10**12)
+    exact_keyword = KeywordIndex.open(chunks_file, postings_budget=10**12)
     overlap, two_step = [], 0
     for q in asked:
         t0 = time.perf_counter()
@@ -171,7 +171,7 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
         with single_threaded():  # as Retriever.search embeds a question
             vector = embedder.embed([q])[0]
         t2 = time.perf_counter()
-        nearest(snap.vectors, vector, params.dense_candidates, nprobe=params.ivf_nprobe)
+        nearest(snap, vector, params.dense_candidates, nprobe=params.ivf_nprobe)
         t3 = time.perf_counter()
         terms = search_terms(q)
         hits = retriever.keyword.search(terms, params.keyword_candidates)

@@ -159,7 +159,7 @@ class SearchSettings(_Group):
         ge=1000,
         le=100_000_000,
         description="Above this many postings, keyword search selects chunks by a question's "
-        "rarer terms and scores them with all (large collections; see retrieval.keyword).",
+        "rarer terms and scores them with all (large collections; see index.keyword).",
     )
     vector_index: Literal["auto", "flat", "ivf"] = Field(
         "auto", description="auto: exact search below ivf_min_chunks, approximate IVF above."

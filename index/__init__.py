@@ -16,7 +16,17 @@ names and never see a mix. Nothing is pickled.
 """
 
 from index.manifest import DocumentRecord, Manifest
+from index.protocols import IndexReader, IndexWriting, KeywordSearch
 from index.reader import IndexSnapshot, StoredChunk
 from index.writer import IndexWriter
 
-__all__ = ["DocumentRecord", "IndexSnapshot", "IndexWriter", "Manifest", "StoredChunk"]
+__all__ = [
+    "DocumentRecord",
+    "IndexReader",
+    "IndexSnapshot",
+    "IndexWriter",
+    "IndexWriting",
+    "KeywordSearch",
+    "Manifest",
+    "StoredChunk",
+]

@@ -1,8 +1,8 @@
 """Vector backends with filtered search, and the approximate one for large indexes.
 
-Two backends share the `VectorIndex` interface plus an `allowed` id filter:
+Two backends with one `search(queries, k, allowed=None, nprobe=None)`:
 
-- `ExactIndex`: the exact FAISS flat inner-product index (`FlatIndex`), default.
+- `ExactIndex` (`index.vectors`): the exact FAISS flat inner-product index, default.
 - `IvfIndex`: FAISS IVF-Flat, inner product, for large collections. Chosen over
   HNSW because the writer removes a document's vectors whenever it changes, and
   FAISS HNSW cannot remove; IVF can (a hashtable direct map gives removal and
@@ -16,13 +16,6 @@ extra file and the manifest format is unchanged.
 `fit_to_policy` is the writer's hook at commit: it converts an exact index to
 IVF once it reaches `VectorPolicy.min_chunks` (or back, below half of that),
 and retrains when the collection has grown 16-fold since the last training.
-
->>> import numpy as np
->>> idx = ExactIndex(dim=2)
->>> idx.add(np.array([10, 11, 12]), np.array([[1, 0], [0, 1], [0.6, 0.8]], dtype=np.float32))
->>> q = np.array([[0, 1]], dtype=np.float32)
->>> idx.search(q, k=1)[1].tolist(), idx.search(q, k=1, allowed=np.array([10, 12]))[1].tolist()
-([[11]], [[12]])
 """
 
 from __future__ import annotations
@@ -35,7 +28,7 @@ import faiss
 import numpy as np
 
 from core.errors import IndexCorruptError
-from index.vectors import FlatIndex, _as_queries, read_faiss
+from index.vectors import ExactIndex, FaissVectors, as_queries, no_hits, pad, read_faiss, selector
 
 VectorKind = Literal["auto", "flat", "ivf"]
 # Cells visited per search. On real all-MiniLM-L6-v2 vectors recall@10 against exact
@@ -44,49 +37,11 @@ VectorKind = Literal["auto", "flat", "ivf"]
 DEFAULT_NPROBE = 256
 
 
-def _selector(allowed: np.ndarray) -> tuple[faiss.IDSelector, np.ndarray]:
-    """An id selector and the array it points into (the caller keeps both alive)."""
-    ids = np.ascontiguousarray(allowed, dtype=np.int64)
-    return faiss.IDSelectorBatch(len(ids), faiss.swig_ptr(ids)), ids
-
-
-def _pad(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    if scores.shape[1] < k:
-        pad = ((0, 0), (0, k - scores.shape[1]))
-        scores = np.pad(scores, pad, constant_values=-np.inf)
-        ids = np.pad(ids, pad, constant_values=-1)
-    return scores, ids
-
-
-class ExactIndex(FlatIndex):
-    """`FlatIndex` with an optional filter: only ids in `allowed` can be returned."""
-
-    def search(
-        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if allowed is None:
-            return super().search(queries, k)
-        queries = _as_queries(queries, self.dim)
-        n = len(queries)
-        if len(self) == 0 or k <= 0 or len(allowed) == 0:
-            return np.full((n, max(k, 0)), -np.inf, np.float32), np.full((n, max(k, 0)), -1)
-        sel, _keep = _selector(allowed)
-        scores, ids = self._index.search(
-            queries, min(k, len(self)), params=faiss.SearchParameters(sel=sel)
-        )
-        return _pad(scores, ids, k)
-
-    def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, vectors) of every entry, in storage order."""
-        ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
-        return ids, self._index.index.reconstruct_n(0, len(self))
-
-
-class IvfIndex(FlatIndex):
+class IvfIndex(FaissVectors):
     """Approximate inner-product search over `nlist` k-means cells, `nprobe` visited.
 
-    Adding vectors and counting them work as in `FlatIndex`; search, removal and
-    reconstruction differ.
+    Adding, counting and reconstructing work as in `ExactIndex`; search and removal
+    differ.
     """
 
     kind = "ivf-flat-ip"
@@ -153,23 +108,17 @@ class IvfIndex(FlatIndex):
         allowed: np.ndarray | None = None,
         nprobe: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, ids), best first; missing slots have id -1."""
-        queries = _as_queries(queries, self.dim)
-        n = len(queries)
+        """Top-k (scores, ids), best first; missing slots have id -1 and score -inf.
+        `nprobe`: cells to visit (default: the index's own)."""
+        queries = as_queries(queries, self.dim)
         if len(self) == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
-            return np.full((n, max(k, 0)), -np.inf, np.float32), np.full((n, max(k, 0)), -1)
+            return no_hits(len(queries), k)
         params = faiss.SearchParametersIVF(nprobe=min(nprobe or self.nprobe, self.nlist))
         if allowed is not None:
-            sel, _keep = _selector(allowed)
+            sel, _keep = selector(allowed)
             params.sel = sel
         scores, ids = self._index.search(queries, min(k, len(self)), params=params)
-        return _pad(scores, ids, k)
-
-    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
-        ids = np.asarray(ids, dtype=np.int64)
-        if not len(ids):
-            return np.zeros((0, self.dim), np.float32)
-        return np.vstack([self._index.reconstruct(int(i)) for i in ids])
+        return pad(scores, ids, k)
 
     def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of every entry, list by list."""
@@ -184,9 +133,6 @@ class IvfIndex(FlatIndex):
         if not ids:
             return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
         return np.concatenate(ids), np.vstack(vectors)
-
-    def save(self, path: Path) -> None:
-        faiss.write_index(self._index, str(path))
 
 
 VectorBackend = ExactIndex | IvfIndex

@@ -9,7 +9,10 @@ format 2; external content, no second copy of the text), kept in step by
 triggers inside the same transaction as the chunk rows, so it is updated
 incrementally by every ingest and can never disagree with the chunks. Tokens:
 Unicode word characters, case and diacritics folded, English Porter stems
-("caching" finds "cache"). `retrieval.keyword` queries it.
+("caching" finds "cache"). `index.keyword` queries it.
+
+Every SQL statement on this file is in this module and `index.keyword` (the
+FTS5 queries); readers and the writer call these functions.
 """
 
 from __future__ import annotations
@@ -135,7 +138,51 @@ def open_writable(path: Path) -> sqlite3.Connection:
 
 def open_readonly(path: Path) -> sqlite3.Connection:
     uri = f"file:{path}?mode=ro&immutable=1"
-    return sqlite3.connect(uri, uri=True, check_same_thread=False)
+    con = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    # Memory-map the file: keyword postings and chunk texts are read by the OS page
+    # cache, not copied.
+    con.execute("PRAGMA mmap_size=8589934592")
+    return con
+
+
+def count_chunks(con: sqlite3.Connection) -> int:
+    return int(con.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+
+def rows_by_ids(con: sqlite3.Connection, names: Sequence[str], ids: Sequence[int]) -> list:
+    """Rows of `names` (the first must be `id`) for the chunk ids, in no set order."""
+    marks = ",".join("?" * len(ids))
+    return con.execute(
+        f"SELECT {', '.join(names)} FROM chunks WHERE id IN ({marks})", list(ids)
+    ).fetchall()
+
+
+def rows_after(con: sqlite3.Connection, names: Sequence[str], last: int, batch: int) -> list:
+    """Up to `batch` rows of `names` with ids above `last`, in id order."""
+    query = f"SELECT {', '.join(names)} FROM chunks WHERE id > ? ORDER BY id LIMIT ?"
+    return con.execute(query, (last, batch)).fetchall()
+
+
+def ids_of_sources(con: sqlite3.Connection, sources: Sequence[str]) -> list[int]:
+    """Row ids of every chunk of the given sources."""
+    rows = con.execute(
+        "SELECT id FROM chunks WHERE source IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(sources)),),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def embedded_texts(con: sqlite3.Connection, sources: Sequence[str]) -> list[tuple[int, str, str]]:
+    """(id, heading, text) of every chunk of the given sources: what was embedded."""
+    return con.execute(
+        "SELECT id, heading, text FROM chunks WHERE source IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(sources)),),
+    ).fetchall()
+
+
+def page_text(con: sqlite3.Connection, source: str, page: int) -> str | None:
+    row = con.execute("SELECT text FROM pages WHERE source=? AND page=?", (source, page)).fetchone()
+    return row[0] if row else None
 
 
 def insert_document(

@@ -23,6 +23,9 @@ FORMAT = "pdf-chat-index"
 # keyed documents by relative name alone, so two folders' `doc.pdf` were one document.
 VERSION = 2
 MANIFEST = "manifest.json"
+# The files of one generation (`gen-NNNNNN/`).
+VECTORS = "vectors.faiss"
+CHUNKS = "chunks.sqlite"
 
 
 @dataclass(frozen=True)

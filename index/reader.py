@@ -1,4 +1,4 @@
-"""Read-only view of the live generation of an index directory."""
+"""Read-only view of the live generation of an index directory (`IndexReader`)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from core.errors import IndexCorruptError
 from index import chunks_db
 from index.ann import VectorBackend, load_vector_index
 from index.fsutil import sha256_file
-from index.manifest import Manifest, read_manifest
-from index.writer import CHUNKS, VECTORS
+from index.keyword import KeywordIndex
+from index.manifest import CHUNKS, VECTORS, Manifest, read_manifest
 
 
 @dataclass(frozen=True)
@@ -101,15 +103,31 @@ class IndexSnapshot:
     def __len__(self) -> int:
         return len(self.vectors)
 
+    def nearest(
+        self,
+        query: np.ndarray,
+        limit: int,
+        allowed: np.ndarray | None = None,
+        nprobe: int | None = None,
+    ) -> list[tuple[int, float]]:
+        """(chunk id, cosine) of the `limit` nearest chunks, best first.
+
+        Runs on the calling thread's FAISS settings: callers that search from many
+        threads at once pin FAISS to one thread (`retrieval.threads.single_threaded`).
+        """
+        scores, ids = self.vectors.search(query.reshape(1, -1), limit, allowed, nprobe)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def vectors_of(self, ids: Sequence[int]) -> np.ndarray:
+        return self.vectors.reconstruct(np.asarray(ids, np.int64))
+
     def chunks_by_ids(self, ids: Sequence[int]) -> list[StoredChunk]:
         """Chunks for `ids`, in the order given; unknown ids are left out."""
         ids = [int(i) for i in ids if int(i) >= 0]
         if not ids:
             return []
-        marks = ",".join("?" * len(ids))
         with self._lock:
-            query = f"SELECT {', '.join(self._columns)} FROM chunks WHERE id IN ({marks})"
-            rows = self._con.execute(query, ids)
+            rows = chunks_db.rows_by_ids(self._con, self._columns, ids)
             found = {r[0]: _stored(self._columns, r) for r in rows}
         return [found[i] for i in ids if i in found]
 
@@ -118,20 +136,24 @@ class IndexSnapshot:
         last = -1
         while True:
             with self._lock:
-                names = ", ".join(self._columns)
-                query = f"SELECT {names} FROM chunks WHERE id > ? ORDER BY id LIMIT ?"
-                rows = self._con.execute(query, (last, batch)).fetchall()
+                rows = chunks_db.rows_after(self._con, self._columns, last, batch)
             if not rows:
                 return
             yield from (_stored(self._columns, r) for r in rows)
             last = rows[-1][0]
 
+    def chunk_ids_of(self, sources: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            ids = chunks_db.ids_of_sources(self._con, sources)
+        return np.asarray(ids, dtype=np.int64)
+
     def page_text(self, source: str, page: int) -> str | None:
         with self._lock:
-            row = self._con.execute(
-                "SELECT text FROM pages WHERE source=? AND page=?", (source, page)
-            ).fetchone()
-        return row[0] if row else None
+            return chunks_db.page_text(self._con, source, page)
+
+    def keyword_search(self, postings_budget: int = 20_000) -> KeywordIndex:
+        """BM25 over this generation, through this snapshot's connection and lock."""
+        return KeywordIndex(self._con, self._lock, postings_budget, n_docs=len(self))
 
 
 def verify_files(gen: Path, manifest: Manifest) -> None:

@@ -31,7 +31,9 @@ from index.ann import (
 from index.fsutil import atomic_write_bytes, fsync_dir, fsync_file, sha256_file
 from index.lock import WriteLock
 from index.manifest import (
+    CHUNKS,
     MANIFEST,
+    VECTORS,
     DocumentRecord,
     FileChecksum,
     Manifest,
@@ -39,13 +41,13 @@ from index.manifest import (
     generation_dir_name,
     read_manifest,
 )
+from index.protocols import IndexWriting
 from index.storage_errors import guarded
-
-VECTORS = "vectors.faiss"
-CHUNKS = "chunks.sqlite"
 
 
 class IndexWriter:
+    """The one writer of an index directory (`IndexWriting`, which ingest writes through)."""
+
     def __init__(
         self,
         index_dir: Path,
@@ -157,10 +159,7 @@ class IndexWriter:
         if not sources:
             return {}
         self._start_work()
-        marks = ",".join("?" * len(sources))
-        rows = self._con.execute(
-            f"SELECT id, heading, text FROM chunks WHERE source IN ({marks})", sources
-        ).fetchall()
+        rows = chunks_db.embedded_texts(self._con, sources)
         if not rows:
             return {}
         vectors = self._vectors.reconstruct(np.array([r[0] for r in rows], np.int64))
@@ -260,7 +259,7 @@ class IndexWriter:
 
 
 @contextmanager
-def committing(writer: IndexWriter, skipped: Callable[[], dict[str, str]]) -> Iterator[None]:
+def committing(writer: IndexWriting, skipped: Callable[[], dict[str, str]]) -> Iterator[None]:
     """Commit what is finished when the block ends, normally, by Ctrl-C or by another error.
 
     Not after a storage error (a full disk, a read-only index): the commit would

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.errors import PdfError
 from core.types import Skipped
-from index import DocumentRecord, IndexWriter
+from index import DocumentRecord, IndexWriting
 from ingest.discover import SourceFile
 from ingest.file_checks import hash_source
 from ingest.identity import assign_sources, fresh_source
@@ -35,7 +35,7 @@ class Plan:
 
 
 def make_plan(
-    found: Sequence[SourceFile], paths: Sequence[Path], writer: IndexWriter, timeout_s: float
+    found: Sequence[SourceFile], paths: Sequence[Path], writer: IndexWriting, timeout_s: float
 ) -> Plan:
     docs = writer.manifest.documents
     identities = {k: d.real_path for k, d in docs.items()}

@@ -1,27 +1,13 @@
-"""Turning a user's question into keyword-search terms, and file filters into sources.
+"""Turning a user's file filters into the indexed sources they select.
 
-Terms are cut the way the FTS5 `unicode61` tokenizer cuts text (runs of
-letters and digits; `_`, `-` and punctuation separate), so every term we send
-is one token for the index. Each term is quoted in the MATCH expression, so
-nothing a user types (`AND`, `NEAR`, `*`, `"`, `:`, `^`) is read as FTS5
-syntax, and terms are OR-ed: BM25 ranks chunks that match more, and rarer,
-terms first.
-
-The terms come from `core.text.search_terms`.
-
->>> match_expression(["elbo", "4"])
-'"elbo" OR "4"'
+(A question's keyword-search terms come from `core.text.search_terms`, and the
+FTS5 expression they become from `index.keyword.match_expression`.)
 """
 
 from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Sequence
-
-
-def match_expression(terms: Sequence[str]) -> str:
-    """An FTS5 MATCH string: each term quoted (a plain token has no quote inside), OR-ed."""
-    return " OR ".join(f'"{t}"' for t in terms)
 
 
 def source_matches(source: str, pattern: str) -> bool:

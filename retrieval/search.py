@@ -6,7 +6,7 @@
 
 One question runs: embed it; take `dense_candidates` nearest chunks (exact or
 IVF, see `index.ann`) and `keyword_candidates` best BM25 chunks
-(`retrieval.keyword`); fuse them by reciprocal rank (`retrieval.fusion`);
+(`index.keyword`); fuse them by reciprocal rank (`retrieval.fusion`);
 return nothing if no chunk's relevance reaches `relevance_floor`; else merge
 neighbours and drop near-duplicates until `k` passages remain. A file filter
 is applied inside both searches, not after them, so a small file is not
@@ -26,11 +26,10 @@ import numpy as np
 from core.text import search_terms
 from core.types import Passage
 from embed.embedder import Embedder
-from index import IndexSnapshot, StoredChunk
-from index.writer import CHUNKS
+from index import IndexReader, IndexSnapshot, StoredChunk
+from index.keyword import idf
 from retrieval.dense import check_embedder, cosines, nearest
 from retrieval.fusion import Candidate, distinct_passages, fuse
-from retrieval.keyword import KeywordIndex, idf
 from retrieval.query import select_sources
 from retrieval.rerank import RERANK_DEPTH, rescore
 from retrieval.threads import single_threaded
@@ -62,14 +61,13 @@ class Retriever:
     """Searches one index generation. Thread-safe; open one per generation and reuse it."""
 
     def __init__(
-        self, snapshot: IndexSnapshot, embedder: Embedder, params: SearchParams | None = None
+        self, snapshot: IndexReader, embedder: Embedder, params: SearchParams | None = None
     ) -> None:
         check_embedder(snapshot, embedder)
         self.snapshot = snapshot
         self.embedder = embedder
         self.params = params or SearchParams()
-        path = snapshot.index_dir / snapshot.manifest.generation_dir / CHUNKS
-        self.keyword = KeywordIndex(path, self.params.keyword_postings_budget, len(snapshot))
+        self.keyword = snapshot.keyword_search(self.params.keyword_postings_budget)
         self._filters: OrderedDict[tuple[str, ...], _Filter] = OrderedDict()
         self._filters_lock = threading.Lock()
         self._owns_snapshot = False
@@ -160,7 +158,7 @@ class Retriever:
         with single_threaded():
             vector = self.embedder.embed([query])[0]
         dense = nearest(
-            self.snapshot.vectors,
+            self.snapshot,
             vector,
             s.dense_candidates,
             allowed=None if allowed is None else allowed.ids,
@@ -177,7 +175,7 @@ class Retriever:
         return fuse(
             dense,
             [(h.id, h.coverage) for h in keyword],
-            cosines(self.snapshot.vectors, vector, only_keyword),
+            cosines(self.snapshot, vector, only_keyword),
         )
 
     def matching_sources(self, files: Sequence[str]) -> list[str]:
@@ -191,7 +189,7 @@ class Retriever:
                 self._filters.move_to_end(key)
                 return self._filters[key]
         sources = tuple(self.matching_sources(key))
-        found = _Filter(sources, self.keyword.chunk_ids(sources))
+        found = _Filter(sources, self.snapshot.chunk_ids_of(sources))
         with self._filters_lock:
             self._filters[key] = found
             if len(self._filters) > _FILTER_CACHE:

@@ -13,7 +13,6 @@ import pytest
 
 MODULES = [
     "retrieval.query",
-    "retrieval.keyword",
     "retrieval.dense",
     "retrieval.fusion",
     "evals.retrieval.metrics",

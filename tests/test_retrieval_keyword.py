@@ -9,8 +9,7 @@ import pytest
 from core.text import search_terms
 from core.types import Chunk, PageText
 from index import chunks_db
-from retrieval.keyword import KeywordIndex, idf
-from retrieval.query import match_expression
+from index.keyword import KeywordIndex, idf, match_expression
 
 
 def _db(path, texts: list[str], with_fts: bool = True):
@@ -38,7 +37,7 @@ def test_question_words_become_quoted_terms_without_stopwords():
 
 
 def test_stems_and_diacritics_match_as_the_index_folds_them(tmp_path):
-    index = KeywordIndex(_db(tmp_path / "c.sqlite", ["Caching keys in the café", "other"]))
+    index = KeywordIndex.open(_db(tmp_path / "c.sqlite", ["Caching keys in the café", "other"]))
     hits = index.search(search_terms("cache cafe"), 5)
     assert [h.id for h in hits] == [1]
     assert 0 < hits[0].coverage <= 1
@@ -49,11 +48,11 @@ def test_over_the_budget_rare_terms_select_and_all_terms_score(tmp_path):
     texts += ["common rare", "common common filler", "common x", "common y", "common z"]
     texts += ["rare filler words here", "nothing"]  # ids 134-140
     path = _db(tmp_path / "c.sqlite", texts)
-    two_step = KeywordIndex(path, postings_budget=3)
+    two_step = KeywordIndex.open(path, postings_budget=3)
     plan = two_step.plan(["common", "rare", "absent"])
     assert plan.drivers == ("rare",) and plan.rescored == ("common",) and plan.dropped == ()
     assert plan.missing == ("absent",)
-    exact = KeywordIndex(path, postings_budget=10_000)
+    exact = KeywordIndex.open(path, postings_budget=10_000)
     assert exact.plan(["common", "rare"]).drivers == ("rare", "common")
     full = [h.id for h in exact.search(["common", "rare"], 10)]
     assert full[:2] == [134, 135]  # exact BM25: both terms, then "common" twice
@@ -62,12 +61,12 @@ def test_over_the_budget_rare_terms_select_and_all_terms_score(tmp_path):
     assert [h.id for h in got] == [i for i in full if i in (134, 139)] == [134, 139]
     by_id = {h.id: h.bm25 for h in exact.search(["common", "rare"], 10)}
     assert [round(h.bm25, 6) for h in got] == [round(by_id[i], 6) for i in (134, 139)]
-    tight = KeywordIndex(path, postings_budget=1)
+    tight = KeywordIndex.open(path, postings_budget=1)
     assert tight.plan(["filler", "rare"]).dropped == ("filler",)  # beyond 100 budgets
 
 
 def test_missing_terms_lower_coverage(tmp_path):
-    index = KeywordIndex(_db(tmp_path / "c.sqlite", ["alpha beta", "gamma", "delta"]))
+    index = KeywordIndex.open(_db(tmp_path / "c.sqlite", ["alpha beta", "gamma", "delta"]))
     full = index.search(["alpha", "beta"], 1)[0].coverage
     half = index.search(["alpha", "beta", "zeta", "omega"], 1)[0].coverage
     assert half < full
@@ -80,9 +79,9 @@ def test_idf_matches_fts5():
 
 def test_a_generation_without_keyword_index_is_backfilled_on_the_next_write(tmp_path):
     path = _db(tmp_path / "old.sqlite", ["legacy text about zebras"], with_fts=False)
-    assert not KeywordIndex(path).available
+    assert not KeywordIndex.open(path).available
     con = chunks_db.open_writable(path)  # what the writer does with a copy of the old file
     con.execute("COMMIT")
     con.close()
-    index = KeywordIndex(path)
+    index = KeywordIndex.open(path)
     assert index.available and [h.id for h in index.search(["zebras"], 3)] == [1]

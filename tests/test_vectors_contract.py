@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from index.ann import ExactIndex, IvfIndex
-from index.vectors import FlatIndex
 
 
 def _unit(rng, n, dim):
@@ -27,7 +26,7 @@ class ExhaustiveIvf:
     load = staticmethod(IvfIndex.load)
 
 
-BACKENDS = [FlatIndex, ExactIndex, ExhaustiveIvf]
+BACKENDS = [ExactIndex, ExhaustiveIvf]
 
 
 def _reference(ids, vectors, queries, k):
@@ -93,6 +92,20 @@ def test_k_larger_than_index_pads_with_minus_one(backend):
 
 
 def test_wrong_dimension_is_refused():
-    index = FlatIndex(dim=4)
+    index = ExactIndex(dim=4)
     with pytest.raises(ValueError, match=r"\(n, 4\)"):
         index.add(np.array([1]), np.ones((1, 3), np.float32))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_one_search_signature_with_a_filter_and_an_effort(backend):
+    rng = np.random.default_rng(3)
+    ids, vectors = np.arange(100, 300), _unit(rng, 200, 16)
+    index = backend(dim=16)
+    index.add(ids, vectors)
+    queries = vectors[:4]
+    scores, got = index.search(queries, 5, allowed=ids[::7], nprobe=8)
+    ref_scores, ref_ids = _reference(ids[::7], vectors[::7], queries, 5)
+    assert got.tolist() == ref_ids.tolist()
+    np.testing.assert_allclose(scores, ref_scores, atol=1e-5)
+    assert index.search(queries, 5, allowed=np.array([], np.int64))[1].tolist() == [[-1] * 5] * 4

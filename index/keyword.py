@@ -1,5 +1,14 @@
 """BM25 keyword search over the generation's FTS5 table (`index.chunks_db`).
 
+It reads through the snapshot's own connection (`IndexSnapshot.keyword_search`):
+one open file per generation, one lock.
+
+Terms come from `core.text.search_terms`, cut the way the FTS5 `unicode61`
+tokenizer cuts text, so every term is one token for the index. Each term is
+quoted in the MATCH expression (`match_expression`), so nothing a user types
+(`AND`, `NEAR`, `*`, `"`, `:`, `^`) is read as FTS5 syntax, and terms are OR-ed:
+BM25 ranks chunks that match more, and rarer, terms first.
+
 Why FTS5 and not a separate BM25 file: the table lives in `chunks.sqlite`,
 is written in the same transaction as the chunks and updated incrementally by
 every ingest (a separate BM25 matrix would be rebuilt over all chunks at each
@@ -24,16 +33,16 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from index import chunks_db
 from index.chunks_db import FTS_TABLE
-from retrieval.query import match_expression
+
+__all__ = ["KeywordHit", "KeywordIndex", "KeywordPlan", "idf", "match_expression"]
 
 # FTS5's bm25() constants; a term adds at most idf * (K1 + 1) to a chunk's score.
 K1 = 1.2
@@ -71,6 +80,15 @@ class KeywordPlan:
     max_score: float
 
 
+def match_expression(terms: Sequence[str]) -> str:
+    """An FTS5 MATCH string: each term quoted (a plain token has no quote inside), OR-ed.
+
+    >>> match_expression(["elbo", "4"])
+    '"elbo" OR "4"'
+    """
+    return " OR ".join(f'"{t}"' for t in terms)
+
+
 def idf(n_docs: int, df: int) -> float:
     """FTS5's idf, floored as FTS5 floors it (a term in over half the chunks counts ~0).
 
@@ -82,28 +100,46 @@ def idf(n_docs: int, df: int) -> float:
 
 
 class KeywordIndex:
-    """Read-only BM25 search of one generation; thread-safe (one connection, one lock)."""
+    """Read-only BM25 search of one generation; thread-safe (one connection, one lock).
+
+    It shares the snapshot's connection and lock (`IndexSnapshot.keyword_search`);
+    `KeywordIndex.open` gives one its own, for a chunks file alone.
+    """
 
     def __init__(
-        self, path: Path, postings_budget: int = 20_000, n_docs: int | None = None
+        self,
+        con: sqlite3.Connection,
+        lock: threading.Lock,
+        postings_budget: int = 20_000,
+        n_docs: int | None = None,
     ) -> None:
         """`n_docs`: the number of chunks, if known (counting 1M rows reads the whole table)."""
-        self._con = chunks_db.open_readonly(path)
-        # Memory-map the file: postings are read by the OS page cache, not copied.
-        self._con.execute("PRAGMA mmap_size=8589934592")
-        self._lock = threading.Lock()
+        self._con = con
+        self._lock = lock
+        self._owns_connection = False
         self.postings_budget = postings_budget
-        self.available = chunks_db.has_keyword_index(self._con)
+        with lock:
+            self.available = chunks_db.has_keyword_index(con)
         self._df: dict[str, int] = {}
         self.n_docs = 0
         if self.available:
-            self.n_docs = n_docs if n_docs is not None else self._count_chunks()
+            if n_docs is None:
+                with lock:
+                    n_docs = chunks_db.count_chunks(con)
+            self.n_docs = n_docs
+
+    @classmethod
+    def open(
+        cls, path: Path, postings_budget: int = 20_000, n_docs: int | None = None
+    ) -> KeywordIndex:
+        """A keyword index with its own read-only connection to the chunks file at `path`."""
+        index = cls(chunks_db.open_readonly(path), threading.Lock(), postings_budget, n_docs)
+        index._owns_connection = True
+        return index
 
     def close(self) -> None:
-        self._con.close()
-
-    def _count_chunks(self) -> int:
-        return int(self._con.execute("SELECT count(*) FROM chunks").fetchone()[0])
+        if self._owns_connection:
+            self._con.close()
 
     def doc_freq(self, terms: Sequence[str]) -> dict[str, int]:
         """Chunks containing each term (after stemming), cached: a generation never changes."""
@@ -147,15 +183,6 @@ class KeywordIndex:
             missing=tuple(t for t in terms if df[t] == 0),
             max_score=max_score,
         )
-
-    def chunk_ids(self, sources: Sequence[str]) -> np.ndarray:
-        """Row ids of every chunk of the given sources (for the vector search's filter)."""
-        with self._lock:
-            rows = self._con.execute(
-                "SELECT id FROM chunks WHERE source IN (SELECT value FROM json_each(?))",
-                (json.dumps(list(sources)),),
-            ).fetchall()
-        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def search(
         self, terms: Sequence[str], limit: int, sources: Sequence[str] | None = None
