@@ -34,8 +34,8 @@ class Components:
 
 
 def default_components() -> Components:
-    from embed.embedder import load_embedder
     from llm.service_factory import load_generator
+    from wiring.params import load_embedder
 
     return Components(load_embedder=load_embedder, load_generator=load_generator)
 

@@ -26,7 +26,7 @@ from core.settings import Settings
 from core.types import IngestReport, Passage
 from index.manifest import MANIFEST, Manifest, read_manifest
 from ingest.pipeline import ProgressCallback
-from llm.service_factory import chat_options
+from wiring.params import chat_options
 
 BYTES_PER_MB = 1_000_000  # as `save_upload` prints its limit
 
@@ -238,9 +238,9 @@ class AppService:
         return AddResult(self._ingest(paths, on_progress))
 
     def _ingest(self, paths: Sequence[Path], on_progress: ProgressCallback | None) -> IngestReport:
-        from ingest.pipeline import run_ingest
+        from wiring.params import ingest_documents
 
-        return run_ingest(
+        return ingest_documents(
             paths,
             self.settings,
             embedder=self.embedder,
@@ -326,7 +326,11 @@ class AppService:
         """Remove documents from the index (their files stay); returns those removed."""
         from ingest.manage import remove_documents
 
-        return remove_documents(self.settings, sources)
+        return remove_documents(
+            self.settings.paths.index_dir,
+            sources,
+            lock_timeout=self.settings.ingest.lock_timeout_seconds,
+        )
 
 
 def check_within_roots(paths: Sequence[Path], settings: Settings) -> None:

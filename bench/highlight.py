@@ -30,11 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 def build_index(folders: list[Path], index: Path) -> None:
     from core.settings import Settings
-    from embed.embedder import load_embedder
-    from ingest.pipeline import run_ingest
+    from wiring.params import ingest_documents, load_embedder
 
     settings = Settings(index_dir=index)
-    run_ingest(folders, settings, embedder=load_embedder(settings), within=None)
+    ingest_documents(folders, settings, embedder=load_embedder(settings), within=None)
 
 
 def sample(index: Path, n: int) -> list[tuple]:

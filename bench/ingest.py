@@ -36,9 +36,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.settings import Settings
-from embed.embedder import load_embedder
 from index import IndexSnapshot
-from ingest.pipeline import run_ingest
+from wiring.params import ingest_documents, load_embedder
 
 
 class RssSampler:
@@ -107,11 +106,11 @@ def measure_ours(folder: Path) -> dict:
         folder = Path(shutil.copytree(folder, Path(tmp) / "docs"))
         with RssSampler() as rss:
             t = time.perf_counter()
-            report = run_ingest([folder], s, embedder=embedder)
+            report = ingest_documents([folder], s, embedder=embedder)
             ingest = time.perf_counter() - t
         first = load + ingest
         t = time.perf_counter()
-        again = run_ingest([folder], s, embedder=embedder)
+        again = ingest_documents([folder], s, embedder=embedder)
         rerun = time.perf_counter() - t
         assert not again.added and not again.updated, "re-run found changes"
         # The model alone on the very same texts: the ceiling the pipeline is held to.
@@ -127,7 +126,7 @@ def measure_ours(folder: Path) -> dict:
             target.parent.mkdir(parents=True, exist_ok=True)
             pdf.rename(target)
         t = time.perf_counter()
-        moved_report = run_ingest([folder], s, embedder=embedder)
+        moved_report = ingest_documents([folder], s, embedder=embedder)
         moved = time.perf_counter() - t
         assert len(moved_report.added) == report.files - len(report.skipped), "move not seen"
     return {

@@ -163,10 +163,9 @@ def _spec(text: str) -> tuple[Path, int, int, str]:
 
 def scans(args) -> dict:
     from core.settings import Settings
-    from embed.embedder import load_embedder
     from evals.retrieval.metrics import Ranked, evidence_pages, first_hit, load_questions, summarize
-    from ingest.pipeline import run_ingest
     from llm.service_factory import open_retriever
+    from wiring.params import ingest_documents, load_embedder
 
     questions = load_questions(args.qa)
     tmp = Path(tempfile.mkdtemp(prefix="ocr-scans-"))
@@ -186,7 +185,7 @@ def scans(args) -> dict:
     report, truth = {}, None
     for name, (docs, settings) in runs.items():
         started = time.monotonic()
-        ingested = run_ingest([docs], settings, embedder=embedder)
+        ingested = ingest_documents([docs], settings, embedder=embedder)
         seconds = time.monotonic() - started
         with open_retriever(settings, embedder) as retriever:
             snapshot = retriever.snapshot

@@ -68,9 +68,9 @@ def build(index_dir: Path, n: int, seed: int = 0) -> dict:
 
     from core.settings import Settings
     from core.types import Chunk, PageText
-    from embed.embedder import load_embedder
     from index import DocumentRecord, IndexWriter
     from ingest.pipeline import chunking_config
+    from wiring.params import load_embedder
 
     settings = Settings(index_dir=index_dir)
     info = load_embedder(settings).info  # only its identity: the index must match the model
@@ -134,12 +134,12 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
 
     from core.settings import Settings
     from core.text import search_terms
-    from embed.embedder import load_embedder
     from index.ann import IvfIndex
     from index.keyword import KeywordIndex
     from llm.service_factory import open_retriever
     from retrieval.dense import nearest
     from retrieval.threads import single_threaded
+    from wiring.params import load_embedder
 
     settings = Settings(index_dir=index_dir)
     embedder = load_embedder(settings)

@@ -21,7 +21,6 @@ sys.path.insert(0, str(ROOT))
 from PIL import Image  # noqa: E402  (Pillow comes with Streamlit)
 
 from core.settings import Settings  # noqa: E402
-from ingest.pipeline import run_ingest  # noqa: E402
 from tests.browser_app import (  # noqa: E402
     ask_in_browser,
     chromium_page,
@@ -29,6 +28,7 @@ from tests.browser_app import (  # noqa: E402
     running_app,
     wait_until_idle,
 )
+from wiring.params import ingest_documents  # noqa: E402
 
 DEFAULT_FOLDER = ROOT.parent / "shared" / "corpus" / "seeds"
 DEFAULT_QUESTION = "How do diffusion models generate images?"
@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
             "RAG_INDEX_DIR": str(tmp / "index"),
             "RAG_CONVERSATIONS_DIR": str(tmp / "conversations"),
         }
-        report = run_ingest([folder], Settings(index_dir=tmp / "index"))
+        report = ingest_documents([folder], Settings(index_dir=tmp / "index"))
         print(f"indexed {len(report.added)} PDFs, {report.pages} pages", file=sys.stderr)
         with (
             running_app(env, tmp / "streamlit.log", timeout=120) as url,

@@ -23,12 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from core.errors import ConfigError
-from core.settings import (
-    DEFAULT_EMBEDDING_NAME,
-    PathSettings,
-    Settings,
-    packaged_embedding_model,
-)
+from core.settings import DEFAULT_EMBEDDING_NAME, PathSettings, packaged_embedding_model
 from embed.choice import (
     check_int8,
     cpu_has_native_bf16,
@@ -43,7 +38,6 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "TokenCounter",
     "cpu_has_native_bf16",
-    "load_embedder",
     "resolve_backend",
     "resolve_dtype",
 ]
@@ -354,15 +348,3 @@ class SentenceTransformerEmbedder:
 
                         self._model = model.to(getattr(torch, self.dtype))
             return self._openvino
-
-
-def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    """The configured embedder (`RAG_EMBEDDING_*` settings); nothing heavy is loaded yet."""
-    return SentenceTransformerEmbedder(
-        settings.embedding_model_path(),
-        device=settings.embedding_device,
-        batch_size=settings.embedding_batch_size,
-        dtype=settings.embedding_dtype,
-        backend=settings.embedding_backend,
-        cache_dir=settings.model_cache_dir,
-    )

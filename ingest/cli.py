@@ -55,13 +55,13 @@ def main(argv: list[str] | None = None) -> int:
         overrides["ingest_workers"] = args.workers
     if args.no_ocr:
         overrides["ocr"] = False
-    from ingest.pipeline import run_ingest  # after argparse: `--help` stays instant
+    from wiring.params import ingest_documents  # after argparse: `--help` stays instant
 
     bar = None if args.quiet else _ProgressBar()
     try:
         settings = load_settings(**overrides)
         with sigterm_as_interrupt():
-            report = run_ingest(
+            report = ingest_documents(
                 args.paths,
                 settings,
                 rebuild=args.rebuild,

@@ -15,66 +15,81 @@ from dataclasses import asdict
 from pathlib import Path
 
 from core.errors import RagError
-from core.settings import Settings
 from core.types import IndexTotals, IngestReport, OcrSummary
-from embed.embedder import Embedder, load_embedder
+from embed.embedder import Embedder
 from index import IndexWriter
-from index.ann import VectorPolicy
 from index.manifest import read_manifest
 from index.writer import committing
 from ingest.discover import discover
+from ingest.ocr.config import OcrConfig
+from ingest.options import Chunking, IngestOptions
 from ingest.parse_pool import ParserPool, parse_file
 from ingest.plan import make_plan
 from ingest.run_loop import Progress, ProgressCallback, Run
 
 CHUNKER_VERSION = 1
-__all__ = ["Progress", "ProgressCallback", "chunking_config", "run_ingest"]
+__all__ = [
+    "Chunking",
+    "IngestOptions",
+    "Progress",
+    "ProgressCallback",
+    "chunking_config",
+    "run_ingest",
+]
 
 
 def chunking_config(
-    settings: Settings, max_model_tokens: int, index_chunking: dict | None = None
+    chunking: Chunking, max_model_tokens: int, index_chunking: dict | None = None
 ) -> dict:
     """Effective chunking, as recorded in the manifest; 2 tokens go to [CLS] and [SEP].
 
     An existing index (`index_chunking`, from its manifest) keeps the sizes it was
-    built with unless a setting names other ones: a new default must not make an
+    built with unless `chunking` names other ones: a new default must not make an
     index built under the old one refuse new documents.
 
-    >>> chunking_config(Settings(chunk_tokens=300), 256)["chunk_tokens"]
+    >>> chunking_config(Chunking(tokens=300), 256)["chunk_tokens"]
     254
-    >>> built = {"chunk_tokens": 192, "chunk_overlap": 32, "chunker_version": CHUNKER_VERSION}
-    >>> chunking_config(Settings(), 256, built)["chunk_overlap"]
-    32
-    >>> chunking_config(Settings(chunk_overlap=8), 256, built)["chunk_overlap"]
+    >>> built = {"chunk_tokens": 128, "chunk_overlap": 16, "chunker_version": CHUNKER_VERSION}
+    >>> chunking_config(Chunking(), 256, built)["chunk_overlap"]
+    16
+    >>> chunking_config(Chunking(overlap=8), 256, built)["chunk_overlap"]
     8
+    >>> chunking_config(Chunking(), 256)["chunk_tokens"]
+    192
     """
+    built = index_chunking or {}
+    tokens, overlap = chunking.tokens, chunking.overlap
+    if tokens is None:
+        tokens = built.get("chunk_tokens", Chunking.DEFAULT_TOKENS)
+    if overlap is None:
+        overlap = built.get("chunk_overlap", Chunking.DEFAULT_OVERLAP)
     config = {
-        "chunk_tokens": min(settings.chunk_tokens, max_model_tokens - 2),
-        "chunk_overlap": settings.chunk_overlap,
+        # What the index was built with stays as it is; a size asked for is capped.
+        "chunk_tokens": tokens
+        if tokens == built.get("chunk_tokens")
+        else min(tokens, max_model_tokens - 2),
+        "chunk_overlap": overlap,
         "chunker_version": CHUNKER_VERSION,
     }
-    if settings.chunk_format > 1:  # absent means 1: plain chunks, as indexes built before
-        config["chunk_format"] = settings.chunk_format
-    for key in ("chunk_tokens", "chunk_overlap"):
-        if index_chunking and key in index_chunking and key not in settings.ingest.model_fields_set:
-            config[key] = index_chunking[key]
+    if chunking.format > 1:  # absent means 1: plain chunks, as indexes built before
+        config["chunk_format"] = chunking.format
     return config
 
 
-def _index_chunking(settings: Settings, rebuild: bool) -> dict | None:
+def _index_chunking(index_dir: Path, rebuild: bool) -> dict | None:
     if rebuild:
         return None
     try:
-        return read_manifest(settings.index_dir).chunking
+        return read_manifest(index_dir).chunking
     except RagError:  # no index yet, or a damaged one: the writer reports that
         return None
 
 
 def run_ingest(
     paths: Sequence[Path],
-    settings: Settings,
+    options: IngestOptions,
     *,
-    embedder: Embedder | None = None,
+    embedder: Embedder,
     rebuild: bool = False,
     on_progress: ProgressCallback | None = None,
     on_wait: Callable[[str], None] | None = None,
@@ -82,25 +97,25 @@ def run_ingest(
     within: Sequence[Path] | None = None,
 ) -> IngestReport:
     """Ingest `paths`; `within`: symbolic links are followed only to places inside these."""
+    o = options
     started = time.monotonic()
-    found = discover(paths, follow_symlinks=settings.follow_symlinks, within=within)
+    found = discover(paths, follow_symlinks=o.follow_symlinks, within=within)
     skipped, warnings = list(found.skipped), list(found.warnings)
-    embedder = embedder or load_embedder(settings)
     chunking = chunking_config(
-        settings, embedder.info.max_tokens, _index_chunking(settings, rebuild)
+        o.chunking, embedder.info.max_tokens, _index_chunking(o.index_dir, rebuild)
     )
-    with _writer(settings, embedder, chunking, rebuild, on_wait) as writer:
-        plan = make_plan(found.files, paths, writer, settings.file_timeout_seconds)
+    with _writer(o, embedder, chunking, rebuild, on_wait) as writer:
+        plan = make_plan(found.files, paths, writer, o.file_timeout_seconds)
         skipped.extend(plan.skipped)
         warnings.extend(plan.warnings)
-        run = Run(settings, embedder, writer, chunking, plan, on_progress, started)
-        processes = settings.parser_workers() if parser_processes is None else parser_processes
+        run = Run(o, embedder, writer, chunking, plan, on_progress, started)
+        processes = o.parser_processes() if parser_processes is None else parser_processes
         pool = ParserPool(
             processes,
-            settings.pdf_backend,
-            stall_seconds=settings.file_timeout_seconds,
-            memory_mb=settings.parser_memory_mb,
-            parse=functools.partial(parse_file, ocr=settings.ocr_config()),
+            o.pdf_backend,
+            stall_seconds=o.file_timeout_seconds,
+            memory_mb=o.parser_memory_mb,
+            parse=functools.partial(parse_file, ocr=o.ocr),
         )
         # Also on Ctrl-C or SIGTERM: publish the documents that were finished.
         with committing(writer, lambda: {s.file: s.reason for s in [*skipped, *run.skipped]}):
@@ -111,24 +126,22 @@ def run_ingest(
                 writer.remove(source)
     skipped.extend(run.skipped)
     warnings.extend(run.warnings)
-    return _report(plan, run, writer.manifest, skipped, warnings, settings, started)
+    return _report(plan, run, writer.manifest, skipped, warnings, o, started)
 
 
-def _writer(settings, embedder, chunking, rebuild, on_wait) -> IndexWriter:
+def _writer(options: IngestOptions, embedder, chunking, rebuild, on_wait) -> IndexWriter:
     return IndexWriter(
-        settings.index_dir,
+        options.index_dir,
         embedding=asdict(embedder.info),
         chunking=chunking,
         rebuild=rebuild,
-        lock_timeout=settings.lock_timeout_seconds,
+        lock_timeout=options.lock_timeout_seconds,
         on_wait=on_wait,
-        vector_policy=VectorPolicy(
-            settings.vector_index, settings.ivf_min_chunks, settings.ivf_nprobe
-        ),
+        vector_policy=options.vectors,
     )
 
 
-def _report(plan, run, manifest, skipped, warnings, settings, started) -> IngestReport:
+def _report(plan, run, manifest, skipped, warnings, options, started) -> IngestReport:
     sources = [f.source for f in plan.files if f.source in manifest.documents]
     return IngestReport(
         added=tuple(run.done["added"]),
@@ -142,24 +155,24 @@ def _report(plan, run, manifest, skipped, warnings, settings, started) -> Ingest
         chunks=sum(manifest.documents[s].chunks for s in sources),
         seconds=time.monotonic() - started,
         index=IndexTotals(
-            str(settings.index_dir), len(manifest.documents), manifest.pages, manifest.chunks
+            str(options.index_dir), len(manifest.documents), manifest.pages, manifest.chunks
         ),
         parsed_pages=run.pages_done,
         reused_vectors=run.reused,
-        ocr=_ocr_summary(run, settings),
+        ocr=_ocr_summary(run, options.ocr),
     )
 
 
-def _ocr_summary(run, settings) -> OcrSummary:
+def _ocr_summary(run, ocr: OcrConfig) -> OcrSummary:
     """The `--json` "ocr" object: totals and one entry per file that needed OCR."""
     files = {
-        source: stats.to_json(settings.ocr_min_confidence)
+        source: stats.to_json(ocr.min_confidence)
         for source, stats in run.ocr_files.items()
         if stats.pages or stats.unreadable or stats.failed or stats.note
     }
     return OcrSummary(
-        enabled=settings.ocr,
-        engine=settings.ocr_engine,
+        enabled=ocr.enabled,
+        engine=ocr.engine,
         pages=sum(f["pages"] for f in files.values()),
         read_now=sum(f["read_now"] for f in files.values()),
         seconds=sum(f["seconds"] for f in files.values()),

@@ -48,8 +48,8 @@ ProgressCallback = Callable[[Progress], None]
 class Run:
     """State of the parse -> chunk -> embed -> write loop, one entry per file in flight."""
 
-    def __init__(self, settings, embedder, writer, chunking, plan, on_progress, started):
-        self.settings = settings
+    def __init__(self, options, embedder, writer, chunking, plan, on_progress, started):
+        self.options = options
         self.embedder = embedder
         self.writer = writer
         self.chunking = chunking
@@ -76,7 +76,7 @@ class Run:
         # Chunks of all files in flight wait here to be embedded together: full,
         # length-sorted batches regardless of how files and pages arrive.
         self.pending: list[tuple[int, int, Chunk]] = []  # file index, position in file, chunk
-        self.flush_at = settings.embedding_batch_size * 4
+        self.flush_at = options.embedding_batch_size * 4
         # Format 2: chunks carry title, section path and a header (ingest.structure).
         self.headers = None
         if chunking.get("chunk_format", 1) >= 2:
@@ -226,7 +226,7 @@ class Run:
             reason = f"{no_text_reason(empty, why_empty)}; the other pages are indexed"
             self.warnings.append(Skipped(f.source, reason))
         if st.ocr is not None:
-            threshold = self.settings.ocr_min_confidence
+            threshold = self.options.ocr.min_confidence
             told = why_empty if empty else ""
             for warning in ocr_warnings(st.ocr, threshold):
                 if warning != told:
@@ -251,7 +251,7 @@ class Run:
         self.writer.put_document(record, st.chunks, vectors, st.pages)
         self.done[status].append(f.source)
         self.files_done += 1
-        if time.monotonic() - self.last_commit >= self.settings.checkpoint_seconds:
+        if time.monotonic() - self.last_commit >= self.options.checkpoint_seconds:
             self.writer.commit()
             self.last_commit = time.monotonic()
 

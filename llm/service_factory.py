@@ -1,7 +1,8 @@
 """Wiring: the one place that knows which retriever and which model back a chat session.
 
 Everything else in `llm/` talks to the `Retriever` and `Generator` protocols;
-here they are bound to the hybrid `retrieval.search.Retriever` and llama.cpp.
+here they are bound to the hybrid `retrieval.search.Retriever` and llama.cpp, with
+the values `wiring.params` takes from the settings.
 """
 
 from __future__ import annotations
@@ -9,51 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from core.settings import Settings
-from llm.chat import ChatOptions, ChatSession
+from llm.chat import ChatSession
 from llm.model_file import find_model_file
 from llm.protocols import Generator, Retriever
-from llm.types import GenerationParams
-
-
-def chat_options(settings: Settings) -> ChatOptions:
-    """What a chat session needs of the settings."""
-    llm = settings.llm
-    return ChatOptions(
-        passages=settings.search.passages,
-        history_turns=llm.history_turns,
-        rewrite_followups=llm.rewrite_followups,
-        sampling=GenerationParams(
-            max_tokens=llm.max_tokens,
-            temperature=llm.temperature,
-            top_p=llm.top_p,
-            top_k=llm.top_k,
-            repeat_penalty=llm.repeat_penalty,
-            seed=llm.seed,
-        ),
-    )
-
-
-def load_embedder(settings: Settings) -> Any:
-    from embed.embedder import load_embedder as load
-
-    return load(settings)
-
-
-def search_params(settings: Settings) -> Any:
-    """What the hybrid retriever needs of the settings (a `retrieval.search.SearchParams`)."""
-    from retrieval.search import SearchParams
-
-    s = settings.search
-    return SearchParams(
-        passages=s.passages,
-        relevance_floor=s.relevance_floor,
-        dense_candidates=s.dense_candidates,
-        keyword_candidates=s.keyword_candidates,
-        keyword_postings_budget=s.keyword_postings_budget,
-        ivf_nprobe=s.ivf_nprobe,
-        exhaustive=s.vector_index == "flat",
-        rerank=s.rerank,
-    )
+from wiring import params
 
 
 def open_retriever(settings: Settings, embedder: Any | None = None) -> Retriever:
@@ -62,8 +22,8 @@ def open_retriever(settings: Settings, embedder: Any | None = None) -> Retriever
 
     return HybridRetriever.open(
         settings.paths.index_dir,
-        embedder or load_embedder(settings),
-        search_params(settings),
+        embedder or params.load_embedder(settings),
+        params.search_params(settings),
         verify=settings.search.verify_index,
     )
 
@@ -73,17 +33,9 @@ def load_generator(settings: Settings) -> Generator | None:
     path = find_model_file(settings.llm.model, settings.paths.models_dir)
     if path is None:
         return None
-    from llm.llama_cpp_backend import LlamaOptions, load_llama_generator
+    from llm.llama_cpp_backend import load_llama_generator
 
-    llm = settings.llm
-    options = LlamaOptions(
-        n_ctx=llm.n_ctx,
-        n_gpu_layers=llm.n_gpu_layers,
-        n_threads=llm.n_threads,
-        n_batch=llm.n_batch,
-        verbose=llm.verbose,
-    )
-    return load_llama_generator(path, options)
+    return load_llama_generator(path, params.llama_options(settings))
 
 
 def build_session(
@@ -94,6 +46,6 @@ def build_session(
     embedder: Any | None = None,
 ) -> ChatSession:
     """A chat session over the configured index and model (extractive without a model)."""
-    embedder = embedder if embedder is not None else load_embedder(settings)
+    embedder = embedder if embedder is not None else params.load_embedder(settings)
     retriever = retriever or open_retriever(settings, embedder)
-    return ChatSession(retriever, generator, chat_options(settings), embedder=embedder)
+    return ChatSession(retriever, generator, params.chat_options(settings), embedder=embedder)

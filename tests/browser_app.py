@@ -114,11 +114,11 @@ def indexed_app_env(tmp_path: Path, docs: Path, factory: str, **extra: str) -> d
     `factory` names the app's parts in `tests.app_fakes`; `extra` adds RAG_* settings.
     """
     from core.settings import Settings
-    from ingest.pipeline import run_ingest
     from tests.fakes import FakeEmbedder
+    from wiring.params import ingest_documents
 
     index = tmp_path / "index"
-    run_ingest([docs], Settings(index_dir=index), embedder=FakeEmbedder(), parser_processes=0)
+    ingest_documents([docs], Settings(index_dir=index), embedder=FakeEmbedder(), parser_processes=0)
     return {
         "RAG_INDEX_DIR": str(index),
         "RAG_DOCUMENTS_DIR": str(tmp_path / "uploads"),

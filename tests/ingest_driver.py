@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from core.settings import Settings
-from ingest.pipeline import run_ingest
 from ingest.signals import Terminated, sigterm_as_interrupt
 from tests.fakes import FakeEmbedder
+from wiring.params import ingest_documents
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
     if len(sys.argv) > 3 and sys.argv[3] == "--wait-after":
         sys.exit(_wait_for_signal(index, docs, int(sys.argv[4])))
     settings = Settings(index_dir=index, chunk_tokens=40, chunk_overlap=8, checkpoint_seconds=0.001)
-    report = run_ingest([docs], settings, embedder=FakeEmbedder(), parser_processes=1)
+    report = ingest_documents([docs], settings, embedder=FakeEmbedder(), parser_processes=1)
     print(len(report.added), len(report.unchanged), flush=True)
 
 
@@ -41,7 +41,7 @@ def _wait_for_signal(index: Path, docs: Path, after: int) -> int:
 
     try:
         with sigterm_as_interrupt():
-            run_ingest(
+            ingest_documents(
                 [docs], settings, embedder=FakeEmbedder(), parser_processes=0, on_progress=progress
             )
     except Terminated:

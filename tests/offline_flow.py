@@ -33,12 +33,12 @@ def main() -> None:
 
     docs, work = Path(sys.argv[1]), Path(sys.argv[2])
     from core.settings import Settings
-    from ingest.pipeline import run_ingest
     from llm.service_factory import build_session, open_retriever
     from tests.tiny_gguf import TINY, write_llama_gguf
+    from wiring.params import ingest_documents
 
     settings = Settings(index_dir=work / "index", models_dir=work / "no-models")
-    report = run_ingest([docs], settings)
+    report = ingest_documents([docs], settings)
     with open_retriever(settings) as retriever:
         passages = retriever.search("What does ELBO stand for?", k=3)
         quoted = build_session(settings, retriever=retriever).ask("What does ELBO stand for?")

@@ -14,10 +14,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core.settings import Settings
-from ingest.pipeline import run_ingest
 from tests import app_fakes
 from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf, text_pdf_bytes
+from wiring.params import ingest_documents
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
 QUESTION = "How long does the warranty last?"
@@ -67,7 +67,7 @@ def indexed(app_env):
     docs.mkdir()
     text_pdf(docs / "warranty.pdf", WARRANTY_PAGES)
     text_pdf(docs / "rockets.pdf", ROCKET_PAGES)
-    report = run_ingest([docs], Settings(), embedder=FakeEmbedder(), parser_processes=0)
+    report = ingest_documents([docs], Settings(), embedder=FakeEmbedder(), parser_processes=0)
     assert sorted(report.added) == ["rockets.pdf", "warranty.pdf"]
     return app_env
 
@@ -199,7 +199,7 @@ def test_a_real_gguf_model_is_described_and_streams_an_answer(indexed, monkeypat
 def test_pdf_text_cannot_inject_html_links_or_images(app_env):
     (app_env / "docs").mkdir()
     text_pdf(app_env / "docs" / "hostile.pdf", HOSTILE_PAGES)
-    run_ingest([app_env / "docs"], Settings(), embedder=FakeEmbedder(), parser_processes=0)
+    ingest_documents([app_env / "docs"], Settings(), embedder=FakeEmbedder(), parser_processes=0)
     at = ask(start(), "What do warranty claims cost?")
     rendered = all_markdown(at) + [e.label for e in at.expander]
     joined = "\n".join(rendered)
@@ -264,7 +264,7 @@ def test_documents_are_found_by_any_part_of_their_path_and_sorted(app_env):
     deep.mkdir(parents=True)
     text_pdf(deep / "auto-multiple-choice.en.pdf", WARRANTY_PAGES + ROCKET_PAGES)
     text_pdf(docs / "alpha rockets.pdf", ROCKET_PAGES)
-    run_ingest([docs], Settings(), embedder=FakeEmbedder(), parser_processes=0)
+    ingest_documents([docs], Settings(), embedder=FakeEmbedder(), parser_processes=0)
     at = start()
     assert listed(at) == ["alpha rockets.pdf", "auto-multiple-choice.en.pdf"]  # by name
     folder = plain(at.sidebar.markdown[1].value)

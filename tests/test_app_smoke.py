@@ -15,10 +15,10 @@ APP = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
 @pytest.mark.model
 def test_real_embedder_quotes_passages_with_file_and_page(tmp_path, monkeypatch, seeds_dir):
     from core.settings import Settings
-    from ingest.pipeline import run_ingest
+    from wiring.params import ingest_documents
 
     index = tmp_path / "index"
-    run_ingest(
+    ingest_documents(
         [seeds_dir / "003_bbafcba521c905a1.pdf"], Settings(index_dir=index), parser_processes=0
     )
     monkeypatch.setenv("RAG_INDEX_DIR", str(index))

@@ -12,10 +12,10 @@ import pytest
 from core.errors import IndexLockedError, IndexNotFoundError
 from core.settings import Settings
 from index import IndexSnapshot
-from ingest.pipeline import run_ingest
 from retrieval.dense import dense_search
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
+from wiring.params import ingest_documents
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,8 +68,8 @@ def test_a_second_ingest_waits_then_refuses_with_a_clear_message(tmp_path, docs)
     waited = []
     # The lock stands in for an ingest in another process.
     with WriteLock(index), pytest.raises(IndexLockedError) as err:
-        run_ingest([docs], settings, embedder=FakeEmbedder(), on_wait=waited.append)
+        ingest_documents([docs], settings, embedder=FakeEmbedder(), on_wait=waited.append)
     assert waited, "the user was not told that it waits"
     assert "another ingest" in str(err.value) and "RAG_LOCK_TIMEOUT_SECONDS" in str(err.value)
-    report = run_ingest([docs], settings, embedder=FakeEmbedder(), parser_processes=0)
+    report = ingest_documents([docs], settings, embedder=FakeEmbedder(), parser_processes=0)
     assert len(report.added) == 12

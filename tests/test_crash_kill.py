@@ -15,10 +15,10 @@ import pytest
 
 from core.settings import Settings
 from index import IndexSnapshot
-from ingest.pipeline import run_ingest
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from tests.index_checks import old_document_answers
+from wiring.params import ingest_documents
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +52,7 @@ def test_sigkill_at_random_moments_never_corrupts(tmp_path, corpus):
     old, new = corpus
     index = tmp_path / "index"
     settings = Settings(index_dir=index, chunk_tokens=40, chunk_overlap=8)
-    run_ingest([old], settings, embedder=FakeEmbedder(), parser_processes=0)
+    ingest_documents([old], settings, embedder=FakeEmbedder(), parser_processes=0)
     queries = ["topic0x1 harbours", "topic2x2 harbours", "topic1x0 harbours"]
     before = old_document_answers(index, queries)
     for f in new.iterdir():  # the folder now holds 3 old + 6 new files
@@ -85,5 +85,5 @@ def test_sigkill_at_random_moments_never_corrupts(tmp_path, corpus):
     with IndexSnapshot.open(index) as snap:
         assert sorted(snap.manifest.documents) == sorted(p.name for p in old.glob("*.pdf"))
         assert len(snap) == sum(d.chunks for d in snap.manifest.documents.values())
-    again = run_ingest([old], settings, embedder=FakeEmbedder(), parser_processes=0)
+    again = ingest_documents([old], settings, embedder=FakeEmbedder(), parser_processes=0)
     assert len(again.unchanged) == 9 and not again.added

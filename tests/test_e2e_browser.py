@@ -14,10 +14,10 @@ from urllib.parse import urlparse
 import pytest
 
 from core.settings import Settings
-from ingest.pipeline import run_ingest
 from tests.browser_app import ask_in_browser, chromium_page, missing_browser_reason, running_app
 from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf
+from wiring.params import ingest_documents
 
 pytestmark = [
     pytest.mark.skipif(bool(missing_browser_reason()), reason=missing_browser_reason()),
@@ -43,7 +43,7 @@ def test_browser_asks_and_gets_an_answer_with_a_cited_page(tmp_path):
         "RAG_APP_FACTORY": "tests.app_fakes:scripted",
     }
     settings = Settings(index_dir=tmp_path / "index")
-    run_ingest([docs], settings, embedder=FakeEmbedder(), parser_processes=0)
+    ingest_documents([docs], settings, embedder=FakeEmbedder(), parser_processes=0)
     requested: list[str] = []
     with (
         running_app(env, tmp_path / "streamlit.log") as url,

@@ -15,7 +15,6 @@ import pytest
 
 from core.settings import Settings
 from index.manifest import read_manifest
-from ingest.pipeline import run_ingest
 from tests.browser_app import (
     ask_in_browser,
     chromium_page,
@@ -25,6 +24,7 @@ from tests.browser_app import (
 )
 from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf
+from wiring.params import ingest_documents
 
 pytestmark = [
     pytest.mark.skipif(bool(missing_browser_reason()), reason=missing_browser_reason()),
@@ -61,7 +61,7 @@ def test_an_ingest_survives_clicks_answers_go_on_and_stop_keeps_finished_files(t
         pages = [f"Manual {i} page {p} about novel{i}y{p} and rivers. " * 12 for p in range(4)]
         text_pdf(folder / f"manual{i:02d}.pdf", pages)
     index = tmp_path / "index"
-    run_ingest(
+    ingest_documents(
         [old], Settings(index_dir=index, **CHUNKING), embedder=FakeEmbedder(), parser_processes=0
     )
     env = {

@@ -15,8 +15,9 @@ import pytest
 from core.errors import ConfigError
 from core.settings import DEFAULT_EMBEDDING_NAME, Settings, packaged_embedding_model
 from core.types import PageText
-from embed.embedder import SentenceTransformerEmbedder, load_embedder
+from embed.embedder import SentenceTransformerEmbedder
 from ingest.chunk import chunk_pages
+from wiring.params import load_embedder
 
 SEED_PDF = Path(__file__).resolve().parents[2] / "shared/corpus/seeds/000_a6b0812c5e96f991.pdf"
 

@@ -10,7 +10,8 @@ import pytest
 import embed.choice as choice
 from core.errors import ConfigError
 from core.settings import Settings
-from embed.embedder import SentenceTransformerEmbedder, load_embedder, resolve_backend
+from embed.embedder import SentenceTransformerEmbedder, resolve_backend
+from wiring.params import load_embedder
 
 TEXTS = [
     "The ELBO is the evidence lower bound used to train variational autoencoders.",

@@ -8,10 +8,10 @@ import pytest
 
 from core.settings import Settings
 from index import IndexSnapshot
-from ingest.pipeline import run_ingest
 from tests import hostile_pdfs as hostile
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
+from wiring.params import ingest_documents
 
 
 @pytest.mark.timeout(300)
@@ -35,7 +35,7 @@ def test_hostile_folder_is_survived_and_reported(tmp_path):
         file_timeout_seconds=60,
     )
     started = time.monotonic()
-    report = run_ingest([docs], settings, embedder=FakeEmbedder(), parser_processes=1)
+    report = ingest_documents([docs], settings, embedder=FakeEmbedder(), parser_processes=1)
     elapsed = time.monotonic() - started
 
     every = set(report.added) | {s.file for s in report.skipped}

@@ -21,7 +21,7 @@ from core.errors import EmbeddingError, IndexWriteError
 from core.settings import Settings
 from index import IndexSnapshot, chunks_db, lock
 from index.manifest import read_manifest
-from ingest import cli, pipeline
+from ingest import cli
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from tests.test_ingest_pipeline import _pages, ingest
@@ -46,7 +46,7 @@ def docs(tmp_path) -> Path:
 @pytest.fixture
 def fast_cli(monkeypatch):
     """`python -m ingest` in this process, with the fake embedder and inline parsing."""
-    monkeypatch.setattr(pipeline, "load_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("wiring.params.load_embedder", lambda settings: FakeEmbedder())
     monkeypatch.setattr(Settings, "parser_workers", lambda self: 0)
 
 

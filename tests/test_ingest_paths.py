@@ -202,10 +202,10 @@ def test_hashing_reports_vanished_changed_and_slow_files(tmp_path, monkeypatch):
 
 
 def test_the_cli_prints_no_raw_escape_sequences(docs, capsys, monkeypatch):
-    from ingest import cli, pipeline
+    from ingest import cli
     from tests.fakes import FakeEmbedder
 
-    monkeypatch.setattr(pipeline, "load_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("wiring.params.load_embedder", lambda settings: FakeEmbedder())
     monkeypatch.setattr(Settings, "parser_workers", lambda self: 0)
     pdfs.garbage_pdf(docs / "\x1b]0;owned\x07\x1b[2J.pdf")  # retitles and clears a terminal
     code = cli.main([str(docs), "--index", str(docs.parent / "index"), "--quiet", "--json"])

@@ -11,9 +11,9 @@ from core.errors import IndexMismatchError
 from core.settings import Settings
 from index import IndexSnapshot
 from index.manifest import read_manifest
-from ingest.pipeline import run_ingest
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
+from wiring.params import ingest_documents
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def settings(tmp_path) -> Settings:
 def ingest(paths, settings, **kw):
     kw.setdefault("parser_processes", 0)  # inline parsing: same code, no process start-up
     kw.setdefault("embedder", FakeEmbedder())
-    return run_ingest(paths, settings, **kw)
+    return ingest_documents(paths, settings, **kw)
 
 
 def _pages(prefix: str, n: int) -> list[str]:
@@ -158,7 +158,7 @@ def test_interrupted_ingest_keeps_finished_files_and_a_rerun_finishes(tmp_path, 
 
     small_batches = settings.replace(embedding_batch_size=1)
     with pytest.raises(KeyboardInterrupt):
-        run_ingest([docs], small_batches, embedder=CtrlCOnThirdBatch(), parser_processes=0)
+        ingest_documents([docs], small_batches, embedder=CtrlCOnThirdBatch(), parser_processes=0)
     kept = len(read_manifest(settings.index_dir).documents)
     assert 1 <= kept < 4
     report = ingest([docs], settings)
@@ -186,7 +186,7 @@ def test_worker_processes_give_the_same_index_as_inline(tmp_path):
     results = []
     for processes in (0, 2):
         s = Settings(index_dir=tmp_path / f"index{processes}", chunk_tokens=40, chunk_overlap=8)
-        run_ingest([docs], s, embedder=FakeEmbedder(), parser_processes=processes)
+        ingest_documents([docs], s, embedder=FakeEmbedder(), parser_processes=processes)
         with IndexSnapshot.open(s.index_dir) as snap:
             results.append([(c.source, c.page_start, c.text) for c in snap.iter_chunks()])
     assert sorted(results[0]) == sorted(results[1]) and results[0]

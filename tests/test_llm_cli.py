@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
-from ingest.pipeline import run_ingest
 from llm import cli, service_factory
 from llm.extractive import LABEL
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from tests.tiny_gguf import TINY, write_llama_gguf
+from wiring.params import ingest_documents
 
 PAGES = [
     "Acme supply contract. The parties are Acme Corp and Widget Ltd.",
@@ -30,8 +30,8 @@ def workspace(tmp_path, monkeypatch) -> Path:
     pdfs.text_pdf(docs / "contracts" / "acme.pdf", PAGES)
     index = tmp_path / "index"
     settings = Settings(index_dir=index, chunk_tokens=24, chunk_overlap=4)
-    run_ingest([docs], settings, embedder=FakeEmbedder(), parser_processes=0)
-    monkeypatch.setattr(service_factory, "load_embedder", lambda settings: FakeEmbedder())
+    ingest_documents([docs], settings, embedder=FakeEmbedder(), parser_processes=0)
+    monkeypatch.setattr("wiring.params.load_embedder", lambda settings: FakeEmbedder())
     monkeypatch.setenv("RAG_MODELS_DIR", str(tmp_path / "models"))  # empty: no model
     monkeypatch.setenv("RAG_CHUNK_TOKENS", "24")
     monkeypatch.setenv("RAG_CHUNK_OVERLAP", "4")

@@ -15,7 +15,7 @@ from evals.answers.scoring import holds_facts
 from llm.catalog import SMALL
 from llm.chat import ChatSession
 from llm.prompt import NOT_FOUND_ANSWER
-from llm.service_factory import chat_options
+from wiring.params import chat_options
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / SMALL.file
 pytestmark = pytest.mark.model
@@ -23,10 +23,9 @@ pytestmark = pytest.mark.model
 
 @pytest.fixture(scope="module")
 def session_parts(tmp_path_factory):
-    from embed.embedder import load_embedder
-    from ingest.pipeline import run_ingest
     from llm.service_factory import load_generator, open_retriever
     from tests.conftest import SEEDS
+    from wiring.params import ingest_documents, load_embedder
 
     if not MODEL.is_file():
         pytest.skip(f"{MODEL} is not installed (run `python -m llm.install small`)")
@@ -34,7 +33,7 @@ def session_parts(tmp_path_factory):
         pytest.skip(f"seed PDFs not found at {SEEDS}")
     settings = Settings(index_dir=tmp_path_factory.mktemp("real") / "index", llm_model=MODEL)
     embedder = load_embedder(settings)
-    run_ingest([SEEDS], settings, embedder=embedder)
+    ingest_documents([SEEDS], settings, embedder=embedder)
     retriever = open_retriever(settings, embedder)
     yield retriever, load_generator(settings), embedder, settings
     retriever.close()

@@ -23,10 +23,10 @@ from ingest.ocr import reader as ocr_reader
 from ingest.ocr.engines import OcrResult
 from ingest.ocr.reader import OcrReader
 from ingest.parse_pool import FileDone, FileFailed, OcrPageRead, ParserPool, parse_file
-from ingest.pipeline import run_ingest
 from tests import ocr_pdfs
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
+from wiring.params import ingest_documents
 
 needs_tesseract = pytest.mark.skipif(
     shutil.which("tesseract") is None, reason="tesseract is not installed (run `make ocr`)"
@@ -50,7 +50,7 @@ def settings(tmp_path) -> Settings:
 def ingest(paths, settings, **kw):
     kw.setdefault("parser_processes", 0)
     kw.setdefault("embedder", FakeEmbedder())
-    return run_ingest(paths, settings, **kw)
+    return ingest_documents(paths, settings, **kw)
 
 
 class CountingEngine:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
-from ingest.pipeline import run_ingest
 from retrieval.cli import main
 from tests import pdf_factory as pdfs
 from tests.test_retrieval_search import FILLER, TopicEmbedder
+from wiring.params import ingest_documents
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {"source", "page_start", "page_end", "score", "text", "ocr", "title", "section"}
@@ -26,8 +26,8 @@ def index(tmp_path, monkeypatch):
     pdfs.text_pdf(docs / "manuals" / "net.pdf", [FILLER, "Set net.retry_timeout to 30. " + FILLER])
     pdfs.text_pdf(docs / "other.pdf", ["Retry budgets limit retry storms. " + FILLER])
     settings = Settings(index_dir=tmp_path / "index", chunk_tokens=48, chunk_overlap=8)
-    run_ingest([docs], settings, embedder=TopicEmbedder(dim=1024), parser_processes=0)
-    monkeypatch.setattr("embed.embedder.load_embedder", lambda s: TopicEmbedder(dim=1024))
+    ingest_documents([docs], settings, embedder=TopicEmbedder(dim=1024), parser_processes=0)
+    monkeypatch.setattr("wiring.params.load_embedder", lambda s: TopicEmbedder(dim=1024))
     monkeypatch.setenv("RAG_RELEVANCE_FLOOR", "0.12")
     return settings.index_dir
 

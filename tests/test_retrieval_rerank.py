@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from core.settings import Settings
-from ingest.pipeline import run_ingest
 from llm.service_factory import open_retriever
 from retrieval.rerank import phrase, proximity, rescore, section_match, term_weights, words
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
+from wiring.params import ingest_documents
 
 IDF = {"heap": 4.0, "size": 1.0, "runtime": 2.0, "options": 1.0}
 
@@ -65,7 +65,7 @@ def _ingest(tmp_path, rerank: bool) -> Settings:
     settings = Settings(index_dir=tmp_path / "index", chunk_tokens=40, chunk_overlap=0)
     settings = settings.replace(rerank=rerank)
     if not settings.index_dir.is_dir():
-        run_ingest([docs], settings, embedder=FakeEmbedder(), parser_processes=0)
+        ingest_documents([docs], settings, embedder=FakeEmbedder(), parser_processes=0)
     return settings
 
 

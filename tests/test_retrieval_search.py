@@ -9,11 +9,11 @@ import pytest
 from core.settings import Settings
 from core.text import STOPWORDS, search_terms
 from index import IndexSnapshot
-from ingest.pipeline import run_ingest
 from llm.service_factory import open_retriever
 from retrieval.search import Retriever, SearchParams
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
+from wiring.params import ingest_documents
 
 
 class TopicEmbedder(FakeEmbedder):
@@ -39,7 +39,7 @@ def _settings(tmp_path, **kw) -> Settings:
 
 
 def _ingest(paths, settings) -> None:
-    run_ingest(paths, settings, embedder=TopicEmbedder(dim=1024), parser_processes=0)
+    ingest_documents(paths, settings, embedder=TopicEmbedder(dim=1024), parser_processes=0)
 
 
 @pytest.fixture

@@ -16,11 +16,11 @@ from index.manifest import read_manifest
 from ingest.chunk import chunk_pages
 from ingest.extract import open_pdf
 from ingest.header import HEADER_TOKENS, Headers
-from ingest.pipeline import run_ingest
 from ingest.structure import DocumentStructure, OutlineEntry, Sections, read_structure
 from llm.service_factory import open_retriever
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
+from wiring.params import ingest_documents
 
 PAGES = [
     "Contents\n1 Starting and Stopping 2\n2 Options 3",
@@ -150,7 +150,7 @@ def test_header_and_chunk_stay_within_what_the_model_reads(tmp_path, chunk_token
 
 
 def ingest(paths, settings, **kw):
-    return run_ingest(paths, settings, embedder=FakeEmbedder(), parser_processes=0, **kw)
+    return ingest_documents(paths, settings, embedder=FakeEmbedder(), parser_processes=0, **kw)
 
 
 def test_format_2_index_round_trips_structure_and_finds_by_heading(tmp_path):

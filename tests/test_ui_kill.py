@@ -18,11 +18,11 @@ import pytest
 
 from core.settings import Settings
 from index import IndexSnapshot
-from ingest.pipeline import run_ingest
 from tests.browser_app import app_process, chromium_page, missing_browser_reason
 from tests.fakes import FakeEmbedder
 from tests.index_checks import old_document_answers
 from tests.pdf_factory import text_pdf
+from wiring.params import ingest_documents
 
 pytestmark = [
     pytest.mark.skipif(bool(missing_browser_reason()), reason=missing_browser_reason()),
@@ -54,7 +54,7 @@ def test_app_killed_during_an_upload_ingest_loses_nothing(tmp_path):
         text_pdf(new / f"new{i}.pdf", pages)
     index, uploads = tmp_path / "index", tmp_path / "uploads"
     settings = Settings(index_dir=index, **CHUNKING)
-    run_ingest([old], settings, embedder=FakeEmbedder(), parser_processes=0)
+    ingest_documents([old], settings, embedder=FakeEmbedder(), parser_processes=0)
     queries = ["topic0x1 harbours", "topic2x2 harbours", "topic1x0 harbours"]
     before = old_document_answers(index, queries)
     env = {
@@ -102,7 +102,7 @@ def test_app_killed_during_an_upload_ingest_loses_nothing(tmp_path):
     assert sorted(f.name for f in uploads.iterdir()) == [f.name for f in files]
 
     reference = Settings(index_dir=tmp_path / "reference", **CHUNKING)
-    run_ingest([uploads, old], reference, embedder=FakeEmbedder(), parser_processes=0)
+    ingest_documents([uploads, old], reference, embedder=FakeEmbedder(), parser_processes=0)
     with (
         IndexSnapshot.open(index, verify=True) as got,
         IndexSnapshot.open(reference.index_dir) as want,

@@ -43,10 +43,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> dict:
-    from embed.embedder import load_embedder
     from evals.answers.scoring import load_answer_questions
-    from ingest.pipeline import run_ingest
     from llm.service_factory import load_generator, open_retriever
+    from wiring.params import ingest_documents, load_embedder
 
     questions = load_answer_questions(args.qa)[: args.limit]
     with tempfile.TemporaryDirectory(prefix="rag-llm-eval-") as tmp:
@@ -58,7 +57,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         embedder = load_embedder(settings)
         if not args.index:
             print(f"ingesting {args.docs} ...", file=sys.stderr)
-            run_ingest([args.docs], settings, embedder=embedder)
+            ingest_documents([args.docs], settings, embedder=embedder)
         generator = load_generator(settings)
         with open_retriever(settings, embedder) as retriever:
             from evals.langchain_default import LangChainDefault
@@ -92,7 +91,7 @@ def evaluate(args: argparse.Namespace) -> dict:
 
 def _ask_ours(questions, retriever, generator, embedder, settings) -> list[dict]:
     from llm.chat import ChatSession
-    from llm.service_factory import chat_options
+    from wiring.params import chat_options
 
     sessions: dict[str, ChatSession] = {}
     rows = []

@@ -68,10 +68,9 @@ def run_report(args: argparse.Namespace, evaluate, format_table) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> dict:
-    from embed.embedder import load_embedder
     from evals.retrieval.metrics import load_questions
-    from ingest.pipeline import run_ingest
     from llm.service_factory import open_retriever
+    from wiring.params import ingest_documents, load_embedder
 
     if not args.docs.is_dir():
         raise RagError(f"{args.docs} is not a folder", hint="give --docs the folder of the PDFs")
@@ -85,7 +84,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         started = time.monotonic()
         if not args.index:
             print(f"ingesting {args.docs} into a temporary index ...", file=sys.stderr)
-            run_ingest([args.docs], settings, embedder=embedder)
+            ingest_documents([args.docs], settings, embedder=embedder)
         ingest_seconds = time.monotonic() - started
         previous = _previous(args, overrides, embedder, Path(tmp))
         with open_retriever(settings, embedder) as retriever:
@@ -115,15 +114,15 @@ def _previous(args, overrides: dict, embedder, tmp: Path):
     """The previous default's retriever (chunk format 1, no re-ranking), or None."""
     if not getattr(args, "previous", False):
         return None
-    from ingest.pipeline import run_ingest
     from llm.service_factory import open_retriever
+    from wiring.params import ingest_documents
 
     index = getattr(args, "previous_index", None)
     old = {**overrides, "chunk_format": 1, "rerank": False}
     settings = Settings(index_dir=index or tmp / "index-previous", **old)
     if not index:
         print(f"ingesting {args.docs} for the previous default ...", file=sys.stderr)
-        run_ingest([args.docs], settings, embedder=embedder)
+        ingest_documents([args.docs], settings, embedder=embedder)
     return open_retriever(settings, embedder)
 
 

@@ -1,0 +1,119 @@
+"""Settings in, the plain values each part of the library takes out.
+
+Only the edges (the CLIs, the app, the composition root) read `Settings`; each
+library class takes the few values it needs, as a small frozen record made here:
+
+>>> from core.settings import Settings
+>>> search_params(Settings(top_k=7, vector_index="flat")).passages
+7
+>>> ingest_options(Settings(chunk_overlap=8)).chunking
+Chunking(tokens=None, overlap=8, format=2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from core.settings import Settings
+from core.types import IngestReport
+from embed.embedder import SentenceTransformerEmbedder
+from index.ann import VectorPolicy
+from ingest.options import Chunking, IngestOptions
+from llm.chat import ChatOptions
+from llm.llama_cpp_backend import LlamaOptions
+from llm.types import GenerationParams
+from retrieval.search import SearchParams
+
+
+def chat_options(settings: Settings) -> ChatOptions:
+    """What a chat session needs: passages per question, history, sampling."""
+    llm = settings.llm
+    return ChatOptions(
+        passages=settings.search.passages,
+        history_turns=llm.history_turns,
+        rewrite_followups=llm.rewrite_followups,
+        sampling=GenerationParams(
+            max_tokens=llm.max_tokens,
+            temperature=llm.temperature,
+            top_p=llm.top_p,
+            top_k=llm.top_k,
+            repeat_penalty=llm.repeat_penalty,
+            seed=llm.seed,
+        ),
+    )
+
+
+def llama_options(settings: Settings) -> LlamaOptions:
+    """How llama.cpp loads the model."""
+    llm = settings.llm
+    return LlamaOptions(
+        n_ctx=llm.n_ctx,
+        n_gpu_layers=llm.n_gpu_layers,
+        n_threads=llm.n_threads,
+        n_batch=llm.n_batch,
+        verbose=llm.verbose,
+    )
+
+
+def search_params(settings: Settings) -> SearchParams:
+    """What the hybrid retriever needs."""
+    s = settings.search
+    return SearchParams(
+        passages=s.passages,
+        relevance_floor=s.relevance_floor,
+        dense_candidates=s.dense_candidates,
+        keyword_candidates=s.keyword_candidates,
+        keyword_postings_budget=s.keyword_postings_budget,
+        ivf_nprobe=s.ivf_nprobe,
+        exhaustive=s.vector_index == "flat",
+        rerank=s.rerank,
+    )
+
+
+def ingest_options(settings: Settings) -> IngestOptions:
+    """What an ingest run needs. Chunk sizes not set explicitly are left to the index."""
+    i, s = settings.ingest, settings.search
+    chosen = i.model_fields_set
+    return IngestOptions(
+        index_dir=settings.paths.index_dir,
+        chunking=Chunking(
+            tokens=i.chunk_tokens if "chunk_tokens" in chosen else None,
+            overlap=i.chunk_overlap if "chunk_overlap" in chosen else None,
+            format=i.chunk_format,
+        ),
+        pdf_backend=i.pdf_backend,
+        workers=i.workers,
+        file_timeout_seconds=i.file_timeout_seconds,
+        follow_symlinks=i.follow_symlinks,
+        parser_memory_mb=i.parser_memory_mb,
+        checkpoint_seconds=i.checkpoint_seconds,
+        lock_timeout_seconds=i.lock_timeout_seconds,
+        embedding_batch_size=settings.embedding.batch_size,
+        ocr=settings.ocr_config(),
+        vectors=VectorPolicy(s.vector_index, s.ivf_min_chunks, s.ivf_nprobe),
+    )
+
+
+def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """The configured embedder (`RAG_EMBEDDING_*`); nothing heavy is loaded yet."""
+    e = settings.embedding
+    return SentenceTransformerEmbedder(
+        settings.embedding_model_path(),
+        device=e.device,
+        batch_size=e.batch_size,
+        dtype=e.dtype,
+        backend=e.backend,
+        cache_dir=settings.paths.model_cache_dir,
+    )
+
+
+def ingest_documents(
+    paths: Sequence[Path], settings: Settings, *, embedder: Any = None, **kwargs: Any
+) -> IngestReport:
+    """`ingest.pipeline.run_ingest` with the options and embedder these settings name."""
+    from ingest.pipeline import run_ingest
+
+    embedder = embedder if embedder is not None else load_embedder(settings)
+    return run_ingest(paths, ingest_options(settings), embedder=embedder, **kwargs)
