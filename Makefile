@@ -65,9 +65,10 @@ chromium:
 	} || echo "note: Chromium could not be installed; the browser test will be skipped"
 
 # The small real model answers one seed question in tests/test_llm_real_model.py.
+# Every test, the slow ones included; plain `pytest` runs only the fast ones (README, Development).
 test: $(STAMP) chromium ocr
 	$(PY) -m llm.install small > /dev/null
-	$(PY) -m pytest
+	$(PY) -m pytest -m "slow or not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

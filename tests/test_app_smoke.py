@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 APP = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_real_embedder_quotes_passages_with_file_and_page(tmp_path, monkeypatch, seeds_dir):
     from core.settings import Settings

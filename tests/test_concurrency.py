@@ -32,6 +32,7 @@ def docs(tmp_path):
     return folder
 
 
+@pytest.mark.slow
 def test_searches_during_an_ingest_never_see_a_torn_index(tmp_path, docs):
     index = tmp_path / "index"
     writer = subprocess.Popen(
@@ -60,6 +61,7 @@ def test_searches_during_an_ingest_never_see_a_torn_index(tmp_path, docs):
     assert reads > 0 and len(generations) >= 2, (reads, generations)
 
 
+@pytest.mark.slow
 def test_a_second_ingest_waits_then_refuses_with_a_clear_message(tmp_path, docs):
     index = tmp_path / "index"
     settings = Settings(index_dir=index, chunk_tokens=40, chunk_overlap=8, lock_timeout_seconds=0.5)

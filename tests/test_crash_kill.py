@@ -48,6 +48,8 @@ def corpus(tmp_path):
     return old, new
 
 
+@pytest.mark.slow
+@pytest.mark.kill
 def test_sigkill_at_random_moments_never_corrupts(tmp_path, corpus):
     old, new = corpus
     index = tmp_path / "index"

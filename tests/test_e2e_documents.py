@@ -11,6 +11,8 @@ from tests.browser_app import chromium_page, indexed_app_env, missing_browser_re
 from tests.pdf_factory import text_pdf
 
 pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
     pytest.mark.skipif(bool(missing_browser_reason()), reason=missing_browser_reason()),
     pytest.mark.timeout(300),
 ]

@@ -27,6 +27,8 @@ from tests.pdf_factory import text_pdf
 from wiring.params import ingest_documents
 
 pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
     pytest.mark.skipif(bool(missing_browser_reason()), reason=missing_browser_reason()),
     pytest.mark.timeout(600),
 ]

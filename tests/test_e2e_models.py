@@ -25,6 +25,8 @@ from tests.pdf_factory import text_pdf
 from tests.tiny_gguf import TINY, write_llama_gguf
 
 pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
     pytest.mark.skipif(bool(missing_browser_reason()), reason=missing_browser_reason()),
     pytest.mark.timeout(600),
 ]

@@ -20,6 +20,8 @@ from tests.browser_app import (
 from tests.pdf_factory import text_pdf
 
 pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
     pytest.mark.skipif(bool(missing_browser_reason()), reason=missing_browser_reason()),
     pytest.mark.timeout(600),
 ]

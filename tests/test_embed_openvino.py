@@ -50,6 +50,7 @@ def test_settings_reach_the_embedder(tmp_path):
     assert embedder.backend == "torch"
 
 
+@pytest.mark.slow
 @needs_openvino
 @pytest.mark.model
 def test_openvino_vectors_agree_with_torch_float32_and_the_graph_is_cached(tmp_path, monkeypatch):
@@ -79,6 +80,8 @@ def test_openvino_vectors_agree_with_torch_float32_and_the_graph_is_cached(tmp_p
     assert (again * reference).sum(axis=1).min() >= 0.999
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 @needs_openvino
 @pytest.mark.model
 def test_openvino_telemetry_cannot_load(tmp_path):
@@ -138,6 +141,7 @@ needs_nncf = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @needs_openvino
 @needs_nncf
 @pytest.mark.model
@@ -156,6 +160,7 @@ def test_int8_vectors_rank_like_float32(tmp_path):
     assert list(tmp_path.glob("*-int8/model.xml")), "the quantized graph is cached apart"
 
 
+@pytest.mark.slow
 @needs_openvino
 @pytest.mark.model
 def test_a_poisoned_cache_is_rebuilt_not_used(tmp_path, monkeypatch):

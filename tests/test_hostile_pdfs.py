@@ -14,6 +14,8 @@ from tests.fakes import FakeEmbedder
 from wiring.params import ingest_documents
 
 
+@pytest.mark.slow
+@pytest.mark.hostile
 @pytest.mark.timeout(300)
 def test_hostile_folder_is_survived_and_reported(tmp_path):
     docs = tmp_path / "docs"

@@ -18,7 +18,7 @@ from ingest.clean import clean_page_text
 from tests import pdf_factory as pdfs
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.slow, pytest.mark.subprocess]
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -108,6 +108,8 @@ def test_a_read_only_index_is_one_message_and_exit_2(docs, tmp_path, capsys, mon
     assert "Next step: give this user write permission there, or give --index" in err
 
 
+@pytest.mark.slow
+@pytest.mark.kill
 def test_sigterm_commits_finished_files_like_ctrl_c(docs, tmp_path):
     index = tmp_path / "index"
     proc = subprocess.Popen(

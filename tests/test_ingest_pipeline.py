@@ -106,6 +106,7 @@ def test_other_folders_survive_an_ingest_of_one_folder(tmp_path, settings):
     assert sorted(read_manifest(settings.index_dir).documents) == ["a.pdf", "b.pdf"]
 
 
+@pytest.mark.slow
 def test_bad_files_are_reported_and_the_batch_goes_on(tmp_path, settings):
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -178,6 +179,7 @@ def test_progress_reaches_all_pages(tmp_path, settings):
     assert seen[-1].pages_done == 5 and seen[-1].files_done == 2 == seen[-1].files_total
 
 
+@pytest.mark.slow
 def test_worker_processes_give_the_same_index_as_inline(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -164,6 +164,7 @@ def test_concurrent_sessions_share_one_model_safely(generator):
     assert results == [expected] * 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_ctx", [256, 320, 384])
 def test_budgeted_prompt_never_overflows_the_real_context(tiny_gguf, n_ctx):
     gen = LlamaCppGenerator(tiny_gguf, n_ctx=n_ctx, n_threads=1)

@@ -18,7 +18,7 @@ from llm.prompt import NOT_FOUND_ANSWER
 from wiring.params import chat_options
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / SMALL.file
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -109,6 +109,7 @@ def test_a_garbled_text_layer_is_read_again():
     assert text_layer_problem("Table 3: 12.5 34.1 99.0 (mm) 7 8 9") is None
 
 
+@pytest.mark.slow
 @needs_tesseract
 def test_mixed_pdf_is_indexed_with_ocr_pages_marked(tmp_path, settings):
     docs = tmp_path / "docs"
@@ -127,6 +128,7 @@ def test_mixed_pdf_is_indexed_with_ocr_pages_marked(tmp_path, settings):
     assert not by_page[1].ocr and by_page[2].ocr and by_page[2].ocr_confidence > 0.8
 
 
+@pytest.mark.slow
 @needs_tesseract
 def test_second_ingest_takes_ocr_from_the_cache(tmp_path, settings):
     docs = tmp_path / "docs"
@@ -191,6 +193,7 @@ def test_missing_tesseract_says_how_to_install_it(tmp_path, settings, monkeypatc
     assert report.ocr.files["scan.pdf"]["problem"]
 
 
+@pytest.mark.hostile
 @needs_tesseract
 @pytest.mark.slow
 @pytest.mark.timeout(300)

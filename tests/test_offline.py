@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_ingest_search_and_answers_with_every_socket_refused(tmp_path, seeds_dir):
     docs = tmp_path / "docs"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+
 from ingest.parse_pool import FileDone, FileFailed, PagesParsed, ParserPool, parse_file
 from tests import pdf_factory as pdfs
 
@@ -23,6 +25,9 @@ def sabotaged_parse(index, path, backend, batch_pages):
     yield from parse_file(index, path, backend, batch_pages)
 
 
+@pytest.mark.slow
+@pytest.mark.kill
+@pytest.mark.hostile
 def test_crash_hang_and_memory_bomb_cost_one_file_each(tmp_path):
     paths = []
     for name in ("a", "crash", "b", "hang", "c", "bomb"):

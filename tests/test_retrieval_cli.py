@@ -79,6 +79,8 @@ def test_a_missing_index_is_an_error_with_a_next_step(tmp_path, capsys):
     assert err.startswith("error:") and "Next step" in err and "python -m ingest" in err
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 @pytest.mark.model
 def test_real_model_end_to_end_in_a_subprocess(tmp_path):
     docs = tmp_path / "docs"

@@ -69,6 +69,7 @@ def test_a_broken_question_file_names_the_line(tmp_path):
         load_questions(path)
 
 
+@pytest.mark.slow
 def test_a_whole_run_ingests_asks_and_reports(tmp_path, monkeypatch):
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -116,6 +116,8 @@ def test_failure_before_manifest_swap_leaves_old_index(tmp_path, monkeypatch):
         assert sorted(snap.manifest.documents) == ["a.pdf", "b.pdf"] and len(snap) == 4
 
 
+@pytest.mark.slow
+@pytest.mark.kill
 def test_sigkill_during_commit_leaves_a_loadable_index(tmp_path):
     """A real kill -9 of a writer whose new generation is on disk but not yet published."""
     with _writer(tmp_path) as w:
