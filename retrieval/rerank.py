@@ -34,7 +34,9 @@ moved the seed question it was meant for down, not up. Leaving the words of a
 chunk's own document title out of proximity and phrase (they name the
 document, not the place in it) changed no rank on the three question sets:
 the seed primer's title page leads on the fused rank and the cosine, not on
-these signals.
+these signals. A penalty for list-like chunks (six or more lines, most of them
+short and unpunctuated: contents, bullet outlines) moved 5 questions up and 2
+down at 0.15 and 8 down at 0.3: option tables look the same.
 
 >>> ranked = [(1, 0.032, 0.5, "the heap: see runtime, and options of size", ""),
 ...           (2, 0.031, 0.5, "runtime options: --heap sets the heap size", "")]
