@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.text import content_words, split_sentences
+from core.text import STOPWORDS, content_words, split_sentences
 from core.types import Passage
 from llm.extractive import SentenceEmbedder
 from llm.prompt import cited_numbers, strip_citations
@@ -52,6 +52,13 @@ _NUMBER_WORDS = {
 }
 _NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
+# What `exact_tokens` skips: list enumerators, contractions ("it's"), abbreviations ("e.g."),
+# and chunks with neither a letter, a digit nor a symbol a command could use (a lone dash).
+_ENUMERATOR = re.compile(r"^\s*(?:\d+[.)]|[-*\u2022])(?=\s|$)")
+_CONTRACTION = re.compile(r"^[^\W\d_]+['\u2019][^\W\d_]+$")
+_ABBREVIATION = re.compile(r"^(?:[^\W\d_]\.)+[^\W\d_]?$")
+_SYMBOL = re.compile(r"[^\W_]|[#$%&@\\^|~]")
+_EDGE = ".,;:!?()[]{}*\"'`\u201c\u201d\u2018\u2019"
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,8 @@ class Attributor:
         self._embedder = embedder
         self._words = [_words(p.text) for p in self._passages]
         self._tokens = [set(_tokens(p.text)) for p in self._passages]
+        self._lower = [p.text.lower() for p in self._passages]
+        self._asked_exact = exact_tokens(question)
         self._owner: list[int] = []
         self._vectors: np.ndarray | None = None
 
@@ -119,24 +128,29 @@ class Attributor:
     def scores(self, text: str) -> list[float]:
         """Support of `text` by each passage, in [0, 1]."""
         words = _words(text)
-        if not words or not self._passages:
+        # Keys, one-digit numbers and symbols ("C-x k", "3", "#") are not content words, but
+        # an answer may add nothing else: they count as new content and must match exactly.
+        symbols = exact_tokens(text) - self._asked_exact
+        if not (words or symbols) or not self._passages:
             return []
         # What the sentence adds to the question is what needs support: restating the
         # question is not evidence. Numbers and names written as code must match exactly.
-        new = (words - self._asked) or words
+        new = (words - self._asked) or (set() if symbols else words)
         names = _code_names(text) - set(_tokens(self._question))
         exact = {t for t in _tokens(text) if _NUMBER.search(t)} | _code_names(text)
         lexical = []
-        for have, tokens in zip(self._words, self._tokens, strict=True):
-            share = len(new & have) / len(new)
-            if exact and not exact <= tokens:  # a number or a name the passage does not state
-                share *= 0.5
+        for have, tokens, body in zip(self._words, self._tokens, self._lower, strict=True):
+            stated = sum(_states(body, symbol) for symbol in symbols)
+            share = (len(new & have) + stated) / (len(new) + len(symbols))
+            if (exact and not exact <= tokens) or stated < len(symbols):
+                share *= 0.5  # a number, name or key the passage does not state
             elif names:  # the passage states the names the answer adds, as written: strong
                 share = max(share, CODE_NAME_SUPPORT)
             lexical.append(share)
         if self._embedder is None:
             return lexical
-        cosines = self._best_cosines(text)
+        # A sentence adding only keys or numbers ("It is 3.") means something with its question.
+        cosines = self._best_cosines(text if new else f"{self._question} {text}")
         return [(lex + cos) / 2 for lex, cos in zip(lexical, cosines, strict=True)]
 
     def _best_cosines(self, text: str) -> list[float]:
@@ -153,6 +167,34 @@ class Attributor:
         for owner, sim in zip(self._owner, sims.tolist(), strict=True):
             best[owner] = max(best[owner], sim)
         return best
+
+
+def exact_tokens(text: str) -> set[str]:
+    """Lower-cased short tokens that content words leave out: keys, digits, symbols.
+
+    >>> sorted(exact_tokens("1. Press C-x k, or # [2]; it's 3, e.g. not - this."))
+    ['#', '3', 'c-x', 'k']
+    """
+    found = set()
+    for chunk in _ENUMERATOR.sub(" ", strip_citations(text)).split():
+        chunk = chunk.strip(_EDGE).lower()
+        if (
+            not chunk
+            or chunk in STOPWORDS
+            or _CONTRACTION.match(chunk)
+            or _ABBREVIATION.match(chunk)
+            or not _SYMBOL.search(chunk)
+        ):
+            continue
+        if not content_words(chunk):
+            found.add(chunk)
+    return found
+
+
+def _states(body: str, token: str) -> bool:
+    """Whether lower-cased `body` holds `token` standing alone ("3" is not in "1.3" or "x3")."""
+    pattern = r"(?<![\w-])(?<!\d\.)" + re.escape(token) + r"(?![\w-])(?!\.\d)"
+    return re.search(pattern, body) is not None
 
 
 def _code_names(text: str) -> set[str]:

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from core.text import content_words
 from core.types import Passage
 from llm.extractive import SentenceEmbedder, best_sentences
-from llm.grounding import AnswerSentence, Attributor
+from llm.grounding import AnswerSentence, Attributor, exact_tokens
 from llm.prompt import NOT_FOUND_ANSWER, SYSTEM, unbracket_numbers
 
 MAX_SENTENCES = 5
@@ -87,6 +87,7 @@ class GroundedStream:
         self._embedder = embedder
         self._attributor = Attributor(passages, embedder, question)
         self._asked = set(content_words(question))
+        self._asked_exact = exact_tokens(question)
         self._count_tokens = count_tokens
         self._max_tokens = max_tokens
         self._strong = strong_evidence
@@ -140,12 +141,15 @@ class GroundedStream:
             # Not shown: a refusal is decided at the end, with the evidence.
             self._refused = self._refused or not self.sentences
             return [], False
-        if not words or _echoes_rules(words) or set(words) <= self._asked:
+        # Keys, digits and symbols the question does not hold are news too: "C-x k kills
+        # the current node." answers "Which keys kill the current node?".
+        symbols = exact_tokens(raw) - self._asked_exact
+        if _echoes_rules(words) or (not symbols and set(words) <= self._asked):
             # "[2]", the system prompt read back, or the question restated ("The author of
             # the document is [1].") say nothing: not an answer.
             self._markers_only += 1
             return [], False
-        if self._repeats(set(words)):
+        if self._repeats(set(words) | symbols):
             self.notes.append("the model began repeating itself, so its answer was stopped")
             return [], True
         sentence = self._attributor.attribute(raw)
@@ -160,7 +164,7 @@ class GroundedStream:
 
     def _repeats(self, words: set[str]) -> bool:
         for earlier in self.sentences:
-            have = set(content_words(earlier.text))
+            have = set(content_words(earlier.text)) | exact_tokens(earlier.text)
             if len(words & have) / max(1, len(words | have)) >= 0.8:
                 return True
         return False

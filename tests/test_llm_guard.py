@@ -177,3 +177,50 @@ def test_counts_written_as_words_must_match_like_digits():
     attributor = Attributor(passages, question="How many questions per page?")
     assert attributor.attribute("An exam holds three to five questions per page.").supported
     assert not attributor.attribute("An exam holds seven to nine questions per page.").supported
+
+
+REFCARD = (
+    Passage("refcard.pdf", 2, 2, 0.7, "Info reader: C-x k kills the current node. q quits Info."),
+    Passage("refcard.pdf", 3, 3, 0.6, "Toggle timer on/off with #. The manual has 3 parts."),
+)
+
+
+def ask(question: str, text: str, passages=REFCARD, **kwargs) -> tuple[str, GroundedStream]:
+    stream = GroundedStream(iter([text]), question=question, passages=passages, **kwargs)
+    return "".join(stream), stream
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "cited"),
+    [
+        # Seen with the 1.5B model: the right keys, dropped as a restatement of the question.
+        ("Which keys kill the current node?", "C-x k kills the current node.", 1),
+        ("How many parts does the manual have?", "It has 3 parts.", 2),
+        ("How do I toggle the timer on and off?", "Toggle the timer with #.", 2),
+    ],
+)
+def test_a_sentence_whose_only_new_content_is_a_number_or_symbol_is_an_answer(
+    question, answer, cited
+):
+    for embedder in (None, FakeEmbedder()):
+        out, stream = ask(question, answer, embedder=embedder)
+        assert stream.outcome == "answered", (embedder, out)
+        assert [s.cited for s in stream.sentences] == [(cited,)]
+
+
+def test_a_restated_question_with_a_wrong_number_or_symbol_is_not_supported():
+    _, stream = ask("How many parts does the manual have?", "It has 7 parts.")
+    assert stream.outcome != "answered" or not stream.sentences[0].supported
+    _, stream = ask("Which keys kill the current node?", "C-x j kills the current node.")
+    assert stream.outcome != "answered" or not stream.sentences[0].supported
+
+
+@pytest.mark.parametrize("text", ["1.", "It's the node.", "- [2]", "I'm here [1]."])
+def test_list_numbers_contractions_and_dashes_are_not_new_content(text):
+    _, stream = ask("Where is the node?", text)
+    assert stream.outcome != "answered"
+
+
+def test_a_number_alone_is_attributed_by_exact_token():
+    attributor = Attributor(REFCARD, question="How many parts does the manual have?")
+    assert attributor.scores("It is 3.") == [0.0, 1.0]
