@@ -100,6 +100,9 @@ class Attributor:
         self._tokens = [set(_tokens(p.text)) for p in self._passages]
         self._lower = [p.text.lower() for p in self._passages]
         self._asked_exact = exact_tokens(question)
+        # A passage's file name states what it is about ("octave-doc/.../refcard.pdf").
+        stated = set(content_words(" ".join(p.source for p in self._passages)))
+        self._missing_names = _asked_names(question) - stated.union(*self._words)
         self._owner: list[int] = []
         self._vectors: np.ndarray | None = None
 
@@ -133,6 +136,10 @@ class Attributor:
         symbols = exact_tokens(text) - self._asked_exact
         if not (words or symbols) or not self._passages:
             return []
+        if words & self._missing_names:
+            # A name the question asks about ("... with the Lanczos method") that no passage
+            # states is a premise the documents do not hold: repeating it is no answer.
+            return [0.0] * len(self._passages)
         # What the sentence adds to the question is what needs support: restating the
         # question is not evidence. Numbers and names written as code must match exactly.
         new = (words - self._asked) or (set() if symbols else words)
@@ -142,7 +149,7 @@ class Attributor:
         for have, tokens, body in zip(self._words, self._tokens, self._lower, strict=True):
             stated = sum(_states(body, symbol) for symbol in symbols)
             share = (len(new & have) + stated) / (len(new) + len(symbols))
-            if (exact and not exact <= tokens) or stated < len(symbols):
+            if stated < len(symbols) or not all(t in tokens or _states(body, t) for t in exact):
                 share *= 0.5  # a number, name or key the passage does not state
             elif names:  # the passage states the names the answer adds, as written: strong
                 share = max(share, CODE_NAME_SUPPORT)
@@ -167,6 +174,16 @@ class Attributor:
         for owner, sim in zip(self._owner, sims.tolist(), strict=True):
             best[owner] = max(best[owner], sim)
         return best
+
+
+def _asked_names(question: str) -> set[str]:
+    """The question's names: capitalized words after its first, as content words.
+
+    >>> sorted(_asked_names("Which Octave function uses the Lanczos method? Or ELBO?"))
+    ['elbo', 'lanczo', 'octav']
+    """
+    names = re.findall(r"(?<=\s)[A-Z][\w-]*", question)
+    return {w for name in names for w in content_words(name)}
 
 
 def exact_tokens(text: str) -> set[str]:
@@ -200,14 +217,16 @@ def _states(body: str, token: str) -> bool:
 def _code_names(text: str) -> set[str]:
     """Names the sentence writes as code (`sprand`, -dUseFastColor), lower-cased.
 
-    >>> sorted(_code_names("Use `sprand` or -dUseFastColor, not plain words."))
-    ['dusefastcolor', 'sprand']
+    >>> sorted(_code_names("Use `sprand` or -dUseFastColor, not plain words, or `C-x #`."))
+    ['#', 'c-x', 'dusefastcolor', 'sprand']
     """
     quoted = re.findall(r"`([^`]+)`", text)
     options = re.findall(r"(?<![\w-])-{1,2}([A-Za-z][\w-]+)", text)
     names = set()
     for name in quoted + options:
         names.update(t for t in _tokens(name) if len(t) > 1)
+    for name in quoted:  # keys and symbols written as code: `#`, `C-x k`
+        names.update(exact_tokens(name))
     return names
 
 

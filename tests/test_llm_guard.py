@@ -224,3 +224,22 @@ def test_list_numbers_contractions_and_dashes_are_not_new_content(text):
 def test_a_number_alone_is_attributed_by_exact_token():
     attributor = Attributor(REFCARD, question="How many parts does the manual have?")
     assert attributor.scores("It is 3.") == [0.0, 1.0]
+
+
+def test_a_symbol_written_as_code_that_a_passage_states_is_support_there():
+    # Seen with the 1.5B model on a follow-up: the right key, in the model's own words.
+    attributor = Attributor(REFCARD, question="How do I toggle the timer on and off in gp?")
+    said = "To toggle the timer on and off, use the `toggle timer on/off #` command."
+    sentence = attributor.attribute(said)
+    assert sentence.supported and sentence.cited == (2,)
+    assert not attributor.attribute("You can use the `toggle timer %` command.").supported
+
+
+def test_an_answer_repeating_a_name_the_passages_never_state_is_unsupported():
+    # Seen with the 1.5B model: a near-topic question answered from a line without its premise.
+    passages = [Passage("refcard.pdf", 2, 2, 0.35, "eig (a) eigenvalues and eigenvectors")]
+    question = "Which Octave function gives eigenvalues of a sparse matrix by the Lanczos method?"
+    attributor = Attributor(passages, FakeEmbedder(), question=question)
+    said = "eig (a) computes the eigenvalues of a sparse matrix with the Lanczos method."
+    assert not attributor.attribute(said).supported
+    assert attributor.attribute("eig (a) computes the eigenvalues of a sparse matrix.").supported
