@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import IndexCorruptError
+from core.types import Chunk
 from index import chunks_db
 from index.ann import VectorBackend, load_vector_index
 from index.fsutil import sha256_file
@@ -18,27 +19,19 @@ from index.manifest import CHUNKS, VECTORS, Manifest, read_manifest
 
 
 @dataclass(frozen=True)
-class StoredChunk:
-    id: int
-    chunk_id: str
-    source: str
-    ordinal: int
-    page_start: int
-    page_end: int
-    n_tokens: int
-    text: str
-    ocr_confidence: float | None = None  # None: text layer (or an index from before OCR)
-    heading: str = ""  # chunk format 2 (ingest.structure); "" in older generations
-    title: str = ""
-    section: tuple[str, ...] = ()
+class StoredChunk(Chunk):
+    """A chunk as the index holds it: the chunk, and the row id its vector is stored under.
 
-    @property
-    def ocr(self) -> bool:
-        return self.ocr_confidence is not None
+    An index written before OCR or chunk format 2 gives the defaults for what it
+    lacks (no OCR confidence, no title, section or heading). `chunk_id` is the
+    chunk's content hash, as when it was written.
+    """
+
+    id: int = 0
 
 
 _BASE_COLUMNS = (
-    *("id", "chunk_id", "source", "ordinal"),
+    *("id", "source", "ordinal"),
     *("page_start", "page_end", "n_tokens", "text"),
 )
 _ADDED = ("ocr_confidence", "heading", "title", "section")

@@ -9,7 +9,13 @@ from retrieval.fusion import RRF_K, distinct_passages, fuse, join_overlapping, r
 
 
 def _chunk(id_: int, source: str = "a.pdf", ordinal: int = 0, text: str = "", page: int = 1):
-    return StoredChunk(id_, f"c{id_}", source, ordinal, page, page, 5, text or f"text {id_}")
+    return StoredChunk(source, ordinal, page, page, text or f"text {id_}", 5, id=id_)
+
+
+def _rows(passage, ranked) -> list[int]:
+    """The row ids of the chunks a passage was made of (its chunk_id joins their hashes)."""
+    by_hash = {chunk.chunk_id: chunk.id for chunk, _ in ranked}
+    return [by_hash[h] for h in passage.chunk_id.split("+")]
 
 
 def test_rrf_rewards_agreement_then_rank():
@@ -49,7 +55,7 @@ def test_adjacent_chunks_merge_and_keep_the_best_score_and_position():
     passages = distinct_passages(ranked, k=3)
     assert [p.source for p in passages] == ["a.pdf", "b.pdf", "c.pdf"]
     assert passages[0].text == "A b. C d. E f."
-    assert passages[0].score == 0.8 and passages[0].chunk_id == "c10+c11"
+    assert passages[0].score == 0.8 and _rows(passages[0], ranked) == [10, 11]
 
 
 def test_a_chunk_bridging_two_passages_joins_them():
@@ -60,14 +66,14 @@ def test_a_chunk_bridging_two_passages_joins_them():
         (_chunk(9, source="z.pdf"), 0.6),
     ]
     passages = distinct_passages(ranked, k=2)
-    assert [p.chunk_id for p in passages] == ["c1+c2+c3", "c9"]
+    assert [_rows(p, ranked) for p in passages] == [[1, 2, 3], [9]]
     assert passages[0].text == "one\ntwo\nthree"
 
 
 def test_merging_stops_at_max_merge():
     ranked = [(_chunk(i, ordinal=i, text=f"t{i}"), 1 - i / 10) for i in range(5)]
     passages = distinct_passages(ranked, k=5, max_merge=2)
-    assert [p.chunk_id for p in passages] == ["c0+c1", "c2+c3", "c4"]
+    assert [_rows(p, ranked) for p in passages] == [[0, 1], [2, 3], [4]]
 
 
 def test_chunks_of_other_pages_or_files_do_not_merge():
