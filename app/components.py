@@ -1,10 +1,11 @@
 """The heavy parts the app is built from, and the one hook to replace them in tests.
 
 By default the app loads the configured sentence-transformers embedder and the
-GGUF model found by `llm.model_file`. Tests (Streamlit's AppTest, the browser
-test) set `RAG_APP_FACTORY=package.module:function` to a function returning
-`Components` with fakes; product code imports nothing from `tests/` unless
-that variable names it.
+GGUF model found by `llm.model_file`, both built by the composition root
+(`wiring.root`). Tests (Streamlit's AppTest, the browser test) set
+`RAG_APP_FACTORY=package.module:function` to a function returning `Components`
+with fakes; product code imports nothing from `tests/` unless that variable
+names it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import importlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from core.errors import ConfigError
 from core.settings import Settings
+from embed.embedder import Embedder
+from llm.protocols import Generator
 
 FACTORY_ENV = "RAG_APP_FACTORY"
 
@@ -28,14 +30,13 @@ class Components:
     `parser_processes` is handed to `run_ingest` (None: from settings; 0: parse in-process).
     """
 
-    load_embedder: Callable[[Settings], Any]
-    load_generator: Callable[[Settings], Any]
+    load_embedder: Callable[[Settings], Embedder]
+    load_generator: Callable[[Settings], Generator | None]
     parser_processes: int | None = None
 
 
 def default_components() -> Components:
-    from llm.service_factory import load_generator
-    from wiring.params import load_embedder
+    from wiring.root import load_embedder, load_generator
 
     return Components(load_embedder=load_embedder, load_generator=load_generator)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from app.safe_markdown import escape_text
-from index.manifest import DocumentRecord, Manifest
+from app.service import DocumentRecord, Manifest
 
 SHOWN = 30
 QUERY_KEY = "document_query"

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from llm.catalog import by_file
+from llm.catalog import DEFAULT, by_file
+
+__all__ = ["DEFAULT", "InstalledModel", "by_file", "installed_models"]
 
 # Split models: llama.cpp is given the first shard and finds the others itself.
 _LATER_SHARD = re.compile(r"-(?!00001)\d{5}-of-\d{5}\.gguf$")

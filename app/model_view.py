@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.model_list import DEFAULT, by_file
 from app.runtime import show_error
 from app.safe_markdown import escape_text
 from app.service import AppService, ModelStatus
-from llm.catalog import DEFAULT, by_file
 
 NO_MODEL = (
     "No model: quoting passages. For written answers, install the default model "

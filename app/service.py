@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO, Protocol
 
 from app.components import Components
 from app.conversation import Conversation
@@ -24,9 +24,24 @@ from app.page_render import MIN_COVERAGE, DocumentFile, PageRenderer, PageView, 
 from core.errors import IndexNotFoundError, ModelError, PdfError, RagError
 from core.settings import Settings
 from core.types import IngestReport, Passage
-from index.manifest import MANIFEST, Manifest, read_manifest
+from embed.embedder import Embedder
+from index.manifest import MANIFEST, DocumentRecord, Manifest, read_manifest
 from ingest.pipeline import ProgressCallback
+from ingest.uploads import SavedUpload
+from llm.protocols import Generator, Retriever
 from wiring.params import chat_options
+
+# The records the pages read from `AppService` (pages import them from here, not from
+# the layers below).
+__all__ = [
+    "AddResult",
+    "AppService",
+    "DocumentRecord",
+    "Manifest",
+    "ModelStatus",
+    "Upload",
+    "check_within_roots",
+]
 
 BYTES_PER_MB = 1_000_000  # as `save_upload` prints its limit
 
@@ -60,18 +75,31 @@ class ModelStatus:
     problem: RagError | None = None  # a configured model that could not be used
 
 
+class LiveRetriever(Retriever, Protocol):
+    """What the app needs of a retriever beyond `search` (`retrieval.search.Retriever`)."""
+
+    @property
+    def generation(self) -> int:
+        """The index generation it searches."""
+        ...
+
+    def page_text(self, source: str, page: int) -> str | None:
+        """A page's whole text as indexed in that generation."""
+        ...
+
+
 class AppService:
     def __init__(self, settings: Settings, components: Components) -> None:
         self.settings = settings
         self._components = components
         self._lock = threading.RLock()
-        self._embedder: Any = None
-        self._generator: Any = None
+        self._embedder: Embedder | None = None
+        self._generator: Generator | None = None
         self._generator_tried = False
         self._model_problem: RagError | None = None
         self._manifest_key: tuple[int, int, int] | None = None
         self._manifest: Manifest | None = None
-        self._retriever: Any = None
+        self._retriever: LiveRetriever | None = None
         self._renderer = PageRenderer()  # rendered pages, shared by every browser session
         self._ingest_job: IngestJob | None = None
         self._model_version = 0  # +1 at every switch: conversations are rebuilt on the new one
@@ -79,13 +107,13 @@ class AppService:
     # -- heavy parts, loaded once ---------------------------------------------------------
 
     @property
-    def embedder(self) -> Any:
+    def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
                 self._embedder = self._components.load_embedder(self.settings)
             return self._embedder
 
-    def generator(self) -> Any:
+    def generator(self) -> Generator | None:
         """The shared model, or None (no .gguf found, or it failed: see `model_status`)."""
         with self._lock:
             if not self._generator_tried:
@@ -157,16 +185,16 @@ class AppService:
                 self._manifest_key = key
             return self._manifest
 
-    def retriever(self) -> Any:
+    def retriever(self) -> LiveRetriever:
         """The retriever of the live generation; a new one after every ingest or removal."""
-        from llm.service_factory import open_retriever
+        from wiring.root import open_retriever
 
         manifest = self.manifest()
         if manifest is None:
             read_manifest(self.settings.index_dir)  # raises IndexNotFoundError, with next step
         with self._lock:
             current = self._retriever
-            if current is None or current.snapshot.manifest.generation != manifest.generation:
+            if current is None or current.generation != manifest.generation:
                 # The old one is not closed here: a question may still be searching it.
                 current = open_retriever(self.settings, self.embedder)
                 self._retriever = current
@@ -174,7 +202,7 @@ class AppService:
 
     def page_text(self, source: str, page: int) -> str | None:
         """A page as indexed now; None if the document is gone or was changed since."""
-        return self.retriever().snapshot.page_text(source, page)
+        return self.retriever().page_text(source, page)
 
     # -- the cited page ---------------------------------------------------------------------
 
@@ -238,7 +266,7 @@ class AppService:
         return AddResult(self._ingest(paths, on_progress))
 
     def _ingest(self, paths: Sequence[Path], on_progress: ProgressCallback | None) -> IngestReport:
-        from wiring.params import ingest_documents
+        from wiring.root import ingest_documents
 
         return ingest_documents(
             paths,
@@ -265,7 +293,7 @@ class AppService:
         """The running ingest, or the last one (its result stays readable)."""
         return self._ingest_job
 
-    def save_uploads(self, uploads: Sequence[Upload]) -> tuple[list[Any], list[str]]:
+    def save_uploads(self, uploads: Sequence[Upload]) -> tuple[list[SavedUpload], list[str]]:
         """Save uploaded PDFs into `documents_dir`: (saved, one message per rejected file)."""
         from ingest.uploads import store_upload
 
@@ -293,7 +321,7 @@ class AppService:
 
     def ingest_saved(
         self,
-        saved: Sequence[Any],
+        saved: Sequence[SavedUpload],
         rejected: Sequence[str] = (),
         on_progress: ProgressCallback | None = None,
     ) -> AddResult:

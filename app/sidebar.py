@@ -8,9 +8,8 @@ from app import documents_view
 from app.conversation import ChatTurn, Tuning, conversation_markdown
 from app.runtime import clear_conversation, show_error
 from app.safe_markdown import escape_text
-from app.service import AppService, ModelStatus
+from app.service import AppService, Manifest, ModelStatus
 from app.session_work import SessionWork
-from index.manifest import Manifest
 
 count = documents_view.count
 SEARCH_KEY = "search_documents"

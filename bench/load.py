@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.settings import Settings
-from llm.service_factory import open_retriever
+from wiring.root import open_retriever
 
 QA = Path(__file__).resolve().parents[2] / "shared" / "eval" / "seeds_dev.jsonl"
 FALLBACK = ["What does ELBO stand for?", "What is KV caching?", "How is attention computed?"]

@@ -136,10 +136,10 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
     from core.text import search_terms
     from index.ann import IvfIndex
     from index.keyword import KeywordIndex
-    from llm.service_factory import open_retriever
     from retrieval.dense import nearest
     from retrieval.threads import single_threaded
     from wiring.params import load_embedder
+    from wiring.root import open_retriever
 
     settings = Settings(index_dir=index_dir)
     embedder = load_embedder(settings)

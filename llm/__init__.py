@@ -14,8 +14,9 @@ Modules, one job each:
   chat_template.py      the GGUF's chat template, or a fallback from its special tokens
   llama_log.py          llama.cpp's load log: layers offloaded, load errors
   model_file.py         finding the .gguf and checking it before llama.cpp reads it
-  service_factory.py    the only place that picks the retriever and the model
   cli.py                `python -m llm`
 
+Nothing here imports `retrieval`, `ingest`, `index` or `embed`: a session gets its
+retriever and model from the composition root (`wiring.root.build_session`).
 Importing this package loads neither llama_cpp nor torch.
 """

@@ -44,13 +44,13 @@ def main(argv: list[str] | None = None) -> int:
         overrides["llm_model"] = args.model
     if args.k:
         overrides["passages"] = args.k
-    from llm import service_factory  # after argparse: `--help` stays instant
+    from wiring import root  # after argparse: `--help` stays instant
 
     try:
         settings = load_settings(**overrides)
-        generator = None if args.no_model else service_factory.load_generator(settings)
+        generator = None if args.no_model else root.load_generator(settings)
         describe_model(generator, settings, sys.stderr)
-        session = service_factory.build_session(settings, generator=generator)
+        session = root.build_session(settings, generator=generator)
         question = args.question
         while True:
             answer = session.ask(question, files=args.files)

@@ -1,14 +1,15 @@
 """Finding the passages that answer a question, over an index made by `ingest`.
 
     from retrieval.search import Retriever, SearchParams
-    with Retriever.open(index_dir, embedder, SearchParams(relevance_floor=0.24)) as r:
+    index = IndexSnapshot.open(index_dir)  # or any `index.IndexReader`
+    with Retriever(index, embedder, SearchParams(relevance_floor=0.24), owns_index=True) as r:
         passages = r.search("What does ELBO stand for?", k=5, files=["papers/*.pdf"])
 
 Modules, in the order a question meets them:
 
-- `query`: question -> keyword terms (FTS5-safe), file globs -> sources.
-- `dense`: nearest chunks by cosine (exact or IVF vectors, with id filters).
-- `keyword`: BM25 over the FTS5 table that ingest keeps in `chunks.sqlite`.
+- `query`: file globs -> the indexed sources they select.
+- `dense`: nearest chunks by cosine (`index.IndexReader.nearest`, with id filters);
+  keyword candidates come from `index.keyword` (BM25 over FTS5).
 - `fusion`: reciprocal rank fusion, relevance score, merging, de-duplication.
 - `search`: `Retriever`, which runs all of the above; the floor lives here.
 - `cli` (`python -m retrieval`), `langchain_retriever` (a LangChain adapter).

@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.k is not None and args.k < 1:
         print("error: -k must be at least 1", file=sys.stderr)
         return 2
-    from llm.service_factory import open_retriever  # after argparse: `--help` stays instant
+    from wiring.root import open_retriever  # after argparse: `--help` stays instant
 
     try:
         settings = load_settings(**({"index_dir": args.index} if args.index else {}))

@@ -5,7 +5,7 @@ imports it. Each passage becomes a `Document` whose metadata carries the
 source file, pages and score, so citations survive a LangChain chain.
 
     from retrieval.langchain_retriever import HybridRetriever
-    lc = HybridRetriever(retriever=Retriever.open(index_dir, embedder), k=5)
+    lc = HybridRetriever(retriever=wiring.root.open_retriever(settings), k=5)
     docs = lc.invoke("What does ELBO stand for?")
     docs[0].metadata  # {'source': '003_....pdf', 'page_start': 4, 'page_end': 4, ...}
 """

@@ -1,6 +1,7 @@
 """Hybrid search: dense and keyword candidates, fused, floored, made distinct.
 
-    with Retriever.open(index_dir, embedder, SearchParams(passages=5)) as retriever:
+    with Retriever(IndexSnapshot.open(index_dir), embedder, SearchParams(passages=5),
+                   owns_index=True) as retriever:
         for p in retriever.search("What does ELBO stand for?"):
             print(p.source, p.pages, round(p.score, 2))
 
@@ -19,14 +20,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from core.text import search_terms
 from core.types import Passage
 from embed.embedder import Embedder
-from index import IndexReader, IndexSnapshot, StoredChunk
+from index import IndexReader, StoredChunk
 from index.keyword import idf
 from retrieval.dense import check_embedder, cosines, nearest
 from retrieval.fusion import Candidate, distinct_passages, fuse
@@ -61,8 +61,14 @@ class Retriever:
     """Searches one index generation. Thread-safe; open one per generation and reuse it."""
 
     def __init__(
-        self, snapshot: IndexReader, embedder: Embedder, params: SearchParams | None = None
+        self,
+        snapshot: IndexReader,
+        embedder: Embedder,
+        params: SearchParams | None = None,
+        *,
+        owns_index: bool = False,
     ) -> None:
+        """`owns_index`: `close` closes the index too (it was opened for this retriever)."""
         check_embedder(snapshot, embedder)
         self.snapshot = snapshot
         self.embedder = embedder
@@ -70,26 +76,16 @@ class Retriever:
         self.keyword = snapshot.keyword_search(self.params.keyword_postings_budget)
         self._filters: OrderedDict[tuple[str, ...], _Filter] = OrderedDict()
         self._filters_lock = threading.Lock()
-        self._owns_snapshot = False
+        self._owns_snapshot = owns_index
 
-    @classmethod
-    def open(
-        cls,
-        index_dir: Path,
-        embedder: Embedder,
-        params: SearchParams | None = None,
-        *,
-        verify: bool = True,
-    ) -> Retriever:
-        """Load the live generation of `index_dir`; `verify` checks the files' checksums."""
-        snapshot = IndexSnapshot.open(index_dir, verify=verify)
-        try:
-            retriever = cls(snapshot, embedder, params)
-        except BaseException:
-            snapshot.close()
-            raise
-        retriever._owns_snapshot = True
-        return retriever
+    @property
+    def generation(self) -> int:
+        """The index generation this retriever searches (a new one after every commit)."""
+        return self.snapshot.manifest.generation
+
+    def page_text(self, source: str, page: int) -> str | None:
+        """A page's whole text as indexed in this generation."""
+        return self.snapshot.page_text(source, page)
 
     def close(self) -> None:
         self.keyword.close()

@@ -95,7 +95,7 @@ def broken_model() -> Components:
 
 
 def real_model() -> Components:
-    from llm.service_factory import load_generator
+    from wiring.root import load_generator
 
     return Components(lambda _s: FakeEmbedder(), load_generator, parser_processes=0)
 

@@ -33,9 +33,9 @@ def main() -> None:
 
     docs, work = Path(sys.argv[1]), Path(sys.argv[2])
     from core.settings import Settings
-    from llm.service_factory import build_session, open_retriever
     from tests.tiny_gguf import TINY, write_llama_gguf
     from wiring.params import ingest_documents
+    from wiring.root import build_session, open_retriever
 
     settings = Settings(index_dir=work / "index", models_dir=work / "no-models")
     report = ingest_documents([docs], settings)
@@ -45,7 +45,7 @@ def main() -> None:
         quoted_text = "".join(quoted)
         model = write_llama_gguf(work / "tiny.gguf", TINY)
         with_model = settings.replace(llm_model=model, llm_n_ctx=2048)
-        from llm.service_factory import load_generator
+        from wiring.root import load_generator
 
         session = build_session(
             with_model, retriever=retriever, generator=load_generator(with_model)

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
-from llm import cli, service_factory
+from llm import cli
 from llm.extractive import LABEL
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from tests.tiny_gguf import TINY, write_llama_gguf
+from wiring import root
 from wiring.params import ingest_documents
 
 PAGES = [
@@ -104,7 +105,7 @@ def test_nothing_relevant_prints_the_fixed_answer(workspace, capsys, monkeypatch
         def search(self, query, k=5, files=None):
             return []
 
-    monkeypatch.setattr(service_factory, "open_retriever", lambda settings, embedder: Empty())
+    monkeypatch.setattr(root, "open_retriever", lambda settings, embedder: Empty())
     code = cli.main(["Who won the 1954 World Cup?", "--index", str(workspace / "index")])
     out, _ = capsys.readouterr()
     assert code == 0

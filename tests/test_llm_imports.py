@@ -9,7 +9,7 @@ import sys
 def test_importing_llm_loads_no_heavy_library():
     heavy = ("llama_cpp", "torch", "sentence_transformers")
     code = (
-        "import sys, llm.chat, llm.cli, llm.service_factory, llm.budget, llm.rewrite;"
+        "import sys, llm.chat, llm.cli, wiring.root, llm.budget, llm.rewrite;"
         f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

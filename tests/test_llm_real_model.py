@@ -23,9 +23,9 @@ pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def session_parts(tmp_path_factory):
-    from llm.service_factory import load_generator, open_retriever
     from tests.conftest import SEEDS
     from wiring.params import ingest_documents, load_embedder
+    from wiring.root import load_generator, open_retriever
 
     if not MODEL.is_file():
         pytest.skip(f"{MODEL} is not installed (run `python -m llm.install small`)")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from core.settings import Settings
-from llm.service_factory import open_retriever
 from retrieval.rerank import phrase, proximity, rescore, section_match, term_weights, words
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from wiring.params import ingest_documents
+from wiring.root import open_retriever
 
 IDF = {"heap": 4.0, "size": 1.0, "runtime": 2.0, "options": 1.0}
 

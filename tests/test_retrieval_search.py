@@ -9,11 +9,11 @@ import pytest
 from core.settings import Settings
 from core.text import STOPWORDS, search_terms
 from index import IndexSnapshot
-from llm.service_factory import open_retriever
 from retrieval.search import Retriever, SearchParams
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from wiring.params import ingest_documents
+from wiring.root import open_retriever
 
 
 class TopicEmbedder(FakeEmbedder):
@@ -108,12 +108,14 @@ def test_the_floor_is_the_setting(library):
     assert 0.0 < best < 1.0
     # The library takes its few values, not the settings.
     embedder = TopicEmbedder(dim=1024)
-    with Retriever.open(
-        settings.index_dir, embedder, SearchParams(relevance_floor=best + 0.01)
+    snapshot = IndexSnapshot.open(settings.index_dir)
+    with Retriever(
+        snapshot, embedder, SearchParams(relevance_floor=best + 0.01), owns_index=True
     ) as r:
         assert r.search(query) == []
-    with Retriever.open(
-        settings.index_dir, embedder, SearchParams(relevance_floor=best - 0.01)
+    snapshot = IndexSnapshot.open(settings.index_dir)
+    with Retriever(
+        snapshot, embedder, SearchParams(relevance_floor=best - 0.01), owns_index=True
     ) as r:
         assert r.search(query)
         assert len(r.search(query)) <= SearchParams().passages  # no k: the passages setting

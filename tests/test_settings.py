@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from core.errors import ConfigError
 from core.settings import ENV_NAMES, Settings, load_settings
 from core.settings_env import ALIASES
+from index import IndexSnapshot
 from ingest.options import Chunking, IngestOptions
 from ingest.pipeline import run_ingest
 from llm.chat import ChatOptions, ChatSession
@@ -148,7 +149,8 @@ def test_the_library_is_built_from_plain_values_without_a_settings_object(tmp_pa
     report = run_ingest([docs], options, embedder=FakeEmbedder(), parser_processes=0)
     assert report.added == ("pump.pdf",) and report.index.dir == str(tmp_path / "index")
     params = SearchParams(passages=1, relevance_floor=0.0)
-    with Retriever.open(tmp_path / "index", FakeEmbedder(), params) as retriever:
+    index = IndexSnapshot.open(tmp_path / "index")
+    with Retriever(index, FakeEmbedder(), params, owns_index=True) as retriever:
         session = ChatSession(retriever, None, ChatOptions(passages=1, history_turns=0))
         answer = session.ask("How often is the Zorblax pump serviced?")
     assert [p.source for p in answer.passages] == ["pump.pdf"] and "90 days" in answer.text

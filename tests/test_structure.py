@@ -17,10 +17,10 @@ from ingest.chunk import chunk_pages
 from ingest.extract import open_pdf
 from ingest.header import HEADER_TOKENS, Headers
 from ingest.structure import DocumentStructure, OutlineEntry, Sections, read_structure
-from llm.service_factory import open_retriever
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from wiring.params import ingest_documents
+from wiring.root import open_retriever
 
 PAGES = [
     "Contents\n1 Starting and Stopping 2\n2 Options 3",

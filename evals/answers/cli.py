@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def evaluate(args: argparse.Namespace) -> dict:
     from evals.answers.scoring import load_answer_questions
-    from llm.service_factory import load_generator, open_retriever
     from wiring.params import ingest_documents, load_embedder
+    from wiring.root import load_generator, open_retriever
 
     questions = load_answer_questions(args.qa)[: args.limit]
     with tempfile.TemporaryDirectory(prefix="rag-llm-eval-") as tmp:

@@ -50,21 +50,6 @@ class OcrUnavailable(ConfigError):
 ENGINES = ("tesseract", "rapidocr")
 
 
-def make_engine(name: str) -> OcrEngine:
-    """The engine called `name`; its programs and models are checked on first use."""
-    if name == "tesseract":
-        from ingest.ocr.tesseract import TesseractEngine
-
-        return TesseractEngine()
-    if name == "rapidocr":
-        from ingest.ocr.rapid import RapidOcrEngine
-
-        return RapidOcrEngine()
-    raise ConfigError(
-        f"unknown OCR engine {name!r}", hint=f"set RAG_OCR_ENGINE to one of {', '.join(ENGINES)}"
-    )
-
-
 def lines_to_text(lines: Sequence[Sequence[str]]) -> str:
     return "\n".join(" ".join(words) for words in lines if words)
 

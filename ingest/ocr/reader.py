@@ -14,10 +14,11 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from core.errors import ConfigError
 from core.types import PageText
 from ingest.ocr.cache import OcrCache, cache_key
 from ingest.ocr.config import OcrConfig
-from ingest.ocr.engines import OcrEngine, OcrResult, OcrUnavailable, make_engine
+from ingest.ocr.engines import ENGINES, OcrEngine, OcrResult, OcrUnavailable
 from ingest.ocr.preprocess import erase_dot_leaders
 from ingest.ocr.render import image_coverage, render_page
 from ingest.ocr.report import OcrStats
@@ -27,6 +28,21 @@ from ingest.ocr.route import is_short, looks_scanned, text_layer_problem, visibl
 # prepared or read must not be answered by results of the old way.
 READING = "2: dot leaders erased, number columns attached, lists read as one block"
 LIST_PAGE_LEADERS = 3  # lines with dot leaders that make a page a list (contents, index)
+
+
+def make_engine(name: str) -> OcrEngine:
+    """The engine called `name`; its programs and models are checked on first use."""
+    if name == "tesseract":
+        from ingest.ocr.tesseract import TesseractEngine
+
+        return TesseractEngine()
+    if name == "rapidocr":
+        from ingest.ocr.rapid import RapidOcrEngine
+
+        return RapidOcrEngine()
+    raise ConfigError(
+        f"unknown OCR engine {name!r}", hint=f"set RAG_OCR_ENGINE to one of {', '.join(ENGINES)}"
+    )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,73 @@
+"""The composition root: builds the parts from the settings, for the app and every CLI.
+
+Everything else talks to Protocols (`embed.embedder.Embedder`, `index.IndexReader`,
+`llm.protocols.Retriever`/`Generator`); here they are bound to sentence-transformers,
+the FAISS + SQLite index, the hybrid `retrieval.search.Retriever` and llama.cpp, with
+the values `wiring.params` takes from the settings.
+
+    settings = load_settings()
+    embedder = load_embedder(settings)
+    with open_retriever(settings, embedder) as retriever:
+        session = build_session(settings, retriever=retriever, embedder=embedder,
+                                generator=load_generator(settings))
+"""
+
+from __future__ import annotations
+
+from core.settings import Settings
+from embed.embedder import Embedder
+from index import IndexReader, IndexSnapshot
+from llm.chat import ChatSession
+from llm.model_file import find_model_file
+from llm.protocols import Generator
+from retrieval.search import Retriever
+from wiring import params
+from wiring.params import ingest_documents, load_embedder
+
+__all__ = [
+    "build_session",
+    "ingest_documents",
+    "load_embedder",
+    "load_generator",
+    "open_index",
+    "open_retriever",
+]
+
+
+def open_index(settings: Settings) -> IndexReader:
+    """The live generation of the index at `settings.paths.index_dir`, read-only."""
+    return IndexSnapshot.open(settings.paths.index_dir, verify=settings.search.verify_index)
+
+
+def open_retriever(settings: Settings, embedder: Embedder | None = None) -> Retriever:
+    """The hybrid retriever over the live index (raises IndexNotFoundError before an ingest)."""
+    embedder = embedder if embedder is not None else params.load_embedder(settings)
+    index = open_index(settings)
+    try:
+        return Retriever(index, embedder, params.search_params(settings), owns_index=True)
+    except BaseException:
+        index.close()
+        raise
+
+
+def load_generator(settings: Settings) -> Generator | None:
+    """The shared local model, or None when no .gguf file is configured or found."""
+    path = find_model_file(settings.llm.model, settings.paths.models_dir)
+    if path is None:
+        return None
+    from llm.llama_cpp_backend import load_llama_generator  # llama.cpp: only when needed
+
+    return load_llama_generator(path, params.llama_options(settings))
+
+
+def build_session(
+    settings: Settings,
+    *,
+    retriever: Retriever | None = None,
+    generator: Generator | None = None,
+    embedder: Embedder | None = None,
+) -> ChatSession:
+    """A chat session over the configured index and model (extractive without a model)."""
+    embedder = embedder if embedder is not None else params.load_embedder(settings)
+    retriever = retriever or open_retriever(settings, embedder)
+    return ChatSession(retriever, generator, params.chat_options(settings), embedder=embedder)
