@@ -70,7 +70,7 @@ def build(index_dir: Path, n: int, seed: int = 0) -> dict:
     from core.types import Chunk, PageText
     from index import DocumentRecord, IndexWriter
     from ingest.pipeline import chunking_config
-    from wiring.params import load_embedder
+    from wiring.params import ingest_options, load_embedder
 
     settings = Settings(index_dir=index_dir)
     info = load_embedder(settings).info  # only its identity: the index must match the model
@@ -80,11 +80,8 @@ def build(index_dir: Path, n: int, seed: int = 0) -> dict:
     p /= p.sum()
     centres = rng.standard_normal((2000, info.dim)).astype(np.float32)
     started = time.monotonic()
-    from dataclasses import asdict
-
-    with IndexWriter(
-        index_dir, embedding=asdict(info), chunking=chunking_config(settings, info.max_tokens)
-    ) as writer:
+    chunking = chunking_config(ingest_options(settings).chunking, info.max_tokens)
+    with IndexWriter(index_dir, embedding=info, chunking=chunking) as writer:
         for start in range(0, n, CHUNKS_PER_DOCUMENT):
             size = min(CHUNKS_PER_DOCUMENT, n - start)
             source = f"synthetic/doc{start // CHUNKS_PER_DOCUMENT:04d}.pdf"

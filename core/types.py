@@ -74,6 +74,57 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class EmbeddingInfo:
+    """What identifies the vectors of an index: stored in its manifest, compared when loaded.
+
+    An index from an older build may lack `max_tokens` (0) or `fingerprint` ("").
+    """
+
+    model_id: str
+    dim: int
+    max_tokens: int = 0  # the model's max_seq_length, including its special tokens
+    fingerprint: str = ""  # hash of config, tokenizer and weights; not of the folder's path
+
+
+@dataclass(frozen=True)
+class ChunkingInfo:
+    """How an index's chunks were cut: stored in its manifest, kept by later ingests.
+
+    `chunker_version` is None in an index written before it was recorded; format 1
+    (plain chunks) is not written to the manifest, so indexes built before format 2
+    read as format 1.
+
+    >>> ChunkingInfo(192, 32).to_json()
+    {'chunk_tokens': 192, 'chunk_overlap': 32, 'chunker_version': 1}
+    >>> ChunkingInfo.from_json({"chunk_tokens": 40, "chunk_overlap": 8}).chunker_version is None
+    True
+    """
+
+    chunk_tokens: int
+    chunk_overlap: int
+    chunker_version: int | None = 1
+    chunk_format: int = 1
+
+    def to_json(self) -> dict:
+        body: dict = {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap}
+        if self.chunker_version is not None:
+            body["chunker_version"] = self.chunker_version
+        if self.chunk_format > 1:
+            body["chunk_format"] = self.chunk_format
+        return body
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, object]) -> ChunkingInfo:
+        version = body.get("chunker_version")
+        return cls(
+            int(body["chunk_tokens"]),
+            int(body["chunk_overlap"]),
+            None if version is None else int(version),
+            int(body.get("chunk_format", 1)),
+        )
+
+
+@dataclass(frozen=True)
 class Skipped:
     """A file that was not indexed, with the reason shown to the user."""
 

@@ -16,7 +16,6 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from core.errors import ConfigError
 from core.settings import DEFAULT_EMBEDDING_NAME, PathSettings, packaged_embedding_model
+from core.types import EmbeddingInfo
 from embed.choice import (
     check_int8,
     cpu_has_native_bf16,
@@ -53,16 +53,6 @@ _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 _TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer.model")
 _WEIGHT_HEAD_BYTES = 1 << 20
 _NEXT_STEP = "set RAG_EMBEDDING_MODEL to a local sentence-transformers folder, or unset it"
-
-
-@dataclass(frozen=True)
-class EmbeddingInfo:
-    """What identifies the vectors of an index: stored with it, compared when it is loaded."""
-
-    model_id: str
-    dim: int
-    max_tokens: int  # the model's max_seq_length, including its special tokens
-    fingerprint: str  # hash of config, tokenizer and weights; independent of the folder's path
 
 
 class Embedder(TokenCounter, Protocol):

@@ -2,7 +2,7 @@
 
 Round trip:
 
->>> m = Manifest.empty(embedding={"model_id": "m", "dim": 3}, chunking={"max_tokens": 8})
+>>> m = Manifest.empty(embedding=EmbeddingInfo("m", 3), chunking=ChunkingInfo(8, 2))
 >>> Manifest.from_json(m.to_json()) == m
 True
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from core.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from core.text import escape_surrogates_for_json
+from core.types import ChunkingInfo, EmbeddingInfo
 
 FORMAT = "pdf-chat-index"
 # 2: each document records its real path, its identity (ingest.identity); version 1
@@ -58,8 +59,8 @@ class FileChecksum:
 @dataclass(frozen=True)
 class Manifest:
     generation: int
-    embedding: dict
-    chunking: dict
+    embedding: EmbeddingInfo
+    chunking: ChunkingInfo
     documents: dict[str, DocumentRecord] = field(default_factory=dict)
     files: dict[str, FileChecksum] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
@@ -68,9 +69,9 @@ class Manifest:
     version: int = VERSION  # of the file it was read from; a writer writes VERSION
 
     @classmethod
-    def empty(cls, *, embedding: dict, chunking: dict) -> Manifest:
+    def empty(cls, *, embedding: EmbeddingInfo, chunking: ChunkingInfo) -> Manifest:
         now = time.time()
-        return cls(0, dict(embedding), dict(chunking), created_at=now, updated_at=now)
+        return cls(0, embedding, chunking, created_at=now, updated_at=now)
 
     @property
     def generation_dir(self) -> str:
@@ -102,6 +103,7 @@ class Manifest:
 
     def to_json(self) -> str:
         body = {"format": FORMAT, **asdict(self)}
+        body["chunking"] = self.chunking.to_json()
         body["documents"] = {k: asdict(v) for k, v in sorted(self.documents.items())}
         # Paths with undecodable bytes: \udcXX escapes keep the file valid UTF-8.
         return escape_surrogates_for_json(json.dumps(body, indent=1, ensure_ascii=False)) + "\n"
@@ -124,8 +126,8 @@ class Manifest:
                 )
             return cls(
                 generation=int(body["generation"]),
-                embedding=dict(body["embedding"]),
-                chunking=dict(body["chunking"]),
+                embedding=EmbeddingInfo(**body["embedding"]),
+                chunking=ChunkingInfo.from_json(body["chunking"]),
                 documents={k: DocumentRecord(**v) for k, v in body["documents"].items()},
                 files={k: FileChecksum(**v) for k, v in body["files"].items()},
                 skipped=dict(body.get("skipped", {})),
@@ -161,33 +163,42 @@ def read_manifest(index_dir: Path) -> Manifest:
     return Manifest.from_json(path.read_text(encoding="utf-8"), where=str(path))
 
 
-def check_compatible(manifest: Manifest, *, embedding: dict, chunking: dict | None) -> None:
-    """Refuse to mix vectors of two models, or chunks of two chunkings, in one index."""
+def check_compatible(
+    manifest: Manifest, *, embedding: EmbeddingInfo, chunking: ChunkingInfo | None
+) -> None:
+    """Refuse to mix vectors of two models, or chunks of two chunkings, in one index.
+
+    What an older manifest did not record ("" or None) is not compared.
+    """
+    built_model = manifest.embedding
     for key in ("model_id", "dim", "fingerprint"):
-        if key in manifest.embedding and manifest.embedding[key] != embedding.get(key):
+        built, wanted = getattr(built_model, key), getattr(embedding, key)
+        if built not in ("", None) and built != wanted:
             raise IndexMismatchError(
-                f"the index was built with embedding model {manifest.embedding.get('model_id')!r} "
-                f"({key}={manifest.embedding[key]!r}), but the configured model has "
-                f"{key}={embedding.get(key)!r}",
+                f"the index was built with embedding model {built_model.model_id!r} "
+                f"({key}={built!r}), but the configured model has {key}={wanted!r}",
                 hint="rebuild the index with `python -m ingest --rebuild FOLDER`, "
                 "or set RAG_EMBEDDING_MODEL back to the model it was built with",
             )
-    if chunking is None:
-        return
-    built, wanted = manifest.chunking.get("chunk_format", 1), chunking.get("chunk_format", 1)
-    if built != wanted:
+    if chunking is not None:
+        _check_chunking(manifest.chunking, chunking)
+
+
+def _check_chunking(built: ChunkingInfo, wanted: ChunkingInfo) -> None:
+    if built.chunk_format != wanted.chunk_format:
+        was, asked = built.chunk_format, wanted.chunk_format
         raise IndexMismatchError(
-            f"the index holds chunks of format {built}, {_FORMATS.get(built, '')} but the "
-            f"settings ask for format {wanted}, {_FORMATS.get(wanted, '')}",
+            f"the index holds chunks of format {was}, {_FORMATS.get(was, '')} but the "
+            f"settings ask for format {asked}, {_FORMATS.get(asked, '')}",
             hint="rebuild the index with `python -m ingest --rebuild FOLDER` (every file is "
-            f"read and embedded again), or set RAG_CHUNK_FORMAT={built} to keep adding to it",
+            f"read and embedded again), or set RAG_CHUNK_FORMAT={was} to keep adding to it",
         )
-    for key, value in manifest.chunking.items():
-        if chunking.get(key) != value:
-            env = f"RAG_{key.upper()}"
+    for key in ("chunk_tokens", "chunk_overlap", "chunker_version"):
+        value = getattr(built, key)
+        if value is not None and getattr(wanted, key) != value:
             raise IndexMismatchError(
                 f"the index was built with chunking {key}={value!r}, but the settings say "
-                f"{key}={chunking.get(key)!r}",
-                hint=f"rebuild the index with `python -m ingest --rebuild FOLDER`, "
-                f"or set {env}={value}",
+                f"{key}={getattr(wanted, key)!r}",
+                hint="rebuild the index with `python -m ingest --rebuild FOLDER`"
+                + ("" if key == "chunker_version" else f", or set RAG_{key.upper()}={value}"),
             )

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import IndexWriteError
-from core.types import Chunk, PageText
+from core.types import Chunk, ChunkingInfo, EmbeddingInfo, PageText
 from index import chunks_db
 from index.ann import (
     ExactIndex,
@@ -52,16 +52,16 @@ class IndexWriter:
         self,
         index_dir: Path,
         *,
-        embedding: dict,
-        chunking: dict,
+        embedding: EmbeddingInfo,
+        chunking: ChunkingInfo,
         rebuild: bool = False,
         lock_timeout: float = 10.0,
         on_wait: Callable[[str], None] | None = None,
         vector_policy: VectorPolicy | None = None,
     ) -> None:
         self.index_dir = Path(index_dir)
-        self._embedding = dict(embedding)
-        self._chunking = dict(chunking)
+        self._embedding = embedding
+        self._chunking = chunking
         self._rebuild = rebuild
         self._lock = WriteLock(self.index_dir, lock_timeout, on_wait)
         self._committed: Manifest | None = None
@@ -231,7 +231,7 @@ class IndexWriter:
             self._vectors = (
                 load_vector_index(self._base / VECTORS)
                 if self._base is not None
-                else ExactIndex(int(self._embedding["dim"]))
+                else ExactIndex(self._embedding.dim)
             )
         self._work = work
 

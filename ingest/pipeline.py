@@ -11,11 +11,10 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 from core.errors import RagError
-from core.types import IndexTotals, IngestReport, OcrSummary
+from core.types import ChunkingInfo, IndexTotals, IngestReport, OcrSummary
 from embed.embedder import Embedder
 from index import IndexWriter
 from index.manifest import read_manifest
@@ -39,44 +38,36 @@ __all__ = [
 
 
 def chunking_config(
-    chunking: Chunking, max_model_tokens: int, index_chunking: dict | None = None
-) -> dict:
+    chunking: Chunking, max_model_tokens: int, index_chunking: ChunkingInfo | None = None
+) -> ChunkingInfo:
     """Effective chunking, as recorded in the manifest; 2 tokens go to [CLS] and [SEP].
 
     An existing index (`index_chunking`, from its manifest) keeps the sizes it was
     built with unless `chunking` names other ones: a new default must not make an
     index built under the old one refuse new documents.
 
-    >>> chunking_config(Chunking(tokens=300), 256)["chunk_tokens"]
+    >>> chunking_config(Chunking(tokens=300), 256).chunk_tokens
     254
-    >>> built = {"chunk_tokens": 128, "chunk_overlap": 16, "chunker_version": CHUNKER_VERSION}
-    >>> chunking_config(Chunking(), 256, built)["chunk_overlap"]
+    >>> built = ChunkingInfo(128, 16, CHUNKER_VERSION)
+    >>> chunking_config(Chunking(), 256, built).chunk_overlap
     16
-    >>> chunking_config(Chunking(overlap=8), 256, built)["chunk_overlap"]
+    >>> chunking_config(Chunking(overlap=8), 256, built).chunk_overlap
     8
-    >>> chunking_config(Chunking(), 256)["chunk_tokens"]
+    >>> chunking_config(Chunking(), 256).chunk_tokens
     192
     """
-    built = index_chunking or {}
     tokens, overlap = chunking.tokens, chunking.overlap
     if tokens is None:
-        tokens = built.get("chunk_tokens", Chunking.DEFAULT_TOKENS)
+        tokens = index_chunking.chunk_tokens if index_chunking else Chunking.DEFAULT_TOKENS
     if overlap is None:
-        overlap = built.get("chunk_overlap", Chunking.DEFAULT_OVERLAP)
-    config = {
-        # What the index was built with stays as it is; a size asked for is capped.
-        "chunk_tokens": tokens
-        if tokens == built.get("chunk_tokens")
-        else min(tokens, max_model_tokens - 2),
-        "chunk_overlap": overlap,
-        "chunker_version": CHUNKER_VERSION,
-    }
-    if chunking.format > 1:  # absent means 1: plain chunks, as indexes built before
-        config["chunk_format"] = chunking.format
-    return config
+        overlap = index_chunking.chunk_overlap if index_chunking else Chunking.DEFAULT_OVERLAP
+    # What the index was built with stays as it is; a size asked for is capped.
+    if not index_chunking or tokens != index_chunking.chunk_tokens:
+        tokens = min(tokens, max_model_tokens - 2)
+    return ChunkingInfo(tokens, overlap, CHUNKER_VERSION, chunking.format)
 
 
-def _index_chunking(index_dir: Path, rebuild: bool) -> dict | None:
+def _index_chunking(index_dir: Path, rebuild: bool) -> ChunkingInfo | None:
     if rebuild:
         return None
     try:
@@ -132,7 +123,7 @@ def run_ingest(
 def _writer(options: IngestOptions, embedder, chunking, rebuild, on_wait) -> IndexWriter:
     return IndexWriter(
         options.index_dir,
-        embedding=asdict(embedder.info),
+        embedding=embedder.info,
         chunking=chunking,
         rebuild=rebuild,
         lock_timeout=options.lock_timeout_seconds,

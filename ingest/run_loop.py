@@ -79,7 +79,7 @@ class Run:
         self.flush_at = options.embedding_batch_size * 4
         # Format 2: chunks carry title, section path and a header (ingest.structure).
         self.headers = None
-        if chunking.get("chunk_format", 1) >= 2:
+        if chunking.chunk_format >= 2:
             self.headers = Headers(embedder, limit=embedder.info.max_tokens - 2)
 
     def consume(self, events) -> None:
@@ -92,8 +92,8 @@ class Run:
                     Chunker(
                         f.source,
                         self.embedder,
-                        self.chunking["chunk_tokens"],
-                        self.chunking["chunk_overlap"],
+                        self.chunking.chunk_tokens,
+                        self.chunking.chunk_overlap,
                         self._structure(event, f.source),
                     ),
                     event.backend,

@@ -9,7 +9,6 @@ is applied inside the search, so a small file is not crowded out by others.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 
 import numpy as np
 
@@ -22,7 +21,7 @@ from retrieval.threads import single_threaded
 
 def check_embedder(index: IndexReader, embedder: Embedder) -> None:
     """Searching with another model than the index was built with returns garbage: refuse."""
-    check_compatible(index.manifest, embedding=asdict(embedder.info), chunking=None)
+    check_compatible(index.manifest, embedding=embedder.info, chunking=None)
 
 
 def nearest(

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from embed.embedder import EmbeddingInfo
+from core.types import EmbeddingInfo
 from embed.tokens import split_at_token_boundaries
 
 # One token per word or per punctuation mark: every non-space character is in exactly one.

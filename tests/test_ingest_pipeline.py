@@ -204,7 +204,7 @@ def test_an_index_keeps_its_chunking_unless_a_setting_names_another(tmp_path, se
     report = ingest([docs], Settings(index_dir=settings.index_dir))
     assert report.added == ("b.pdf",)
     chunking = read_manifest(settings.index_dir).chunking
-    assert (chunking["chunk_tokens"], chunking["chunk_overlap"]) == (40, 8)
+    assert (chunking.chunk_tokens, chunking.chunk_overlap) == (40, 8)
     with IndexSnapshot.open(settings.index_dir) as snap:
         assert max(c.n_tokens for c in snap.iter_chunks()) <= 40
     # ... but a value set on purpose that differs is refused, with the way out.

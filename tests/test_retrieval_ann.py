@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.types import Chunk, PageText
+from core.types import Chunk, ChunkingInfo, EmbeddingInfo, PageText
 from index import DocumentRecord, IndexSnapshot, IndexWriter
 from index.ann import (
     ExactIndex,
@@ -114,8 +114,8 @@ def _document(source: str, n: int, rng) -> tuple:
 
 def test_writer_switches_to_ivf_and_the_generation_reopens_and_updates(tmp_path):
     rng = np.random.default_rng(6)
-    emb = {"model_id": "t", "dim": 8, "max_tokens": 64, "fingerprint": "f"}
-    chunking = {"chunk_tokens": 32, "chunk_overlap": 4, "chunker_version": 1}
+    emb = EmbeddingInfo("t", 8, 64, "f")
+    chunking = ChunkingInfo(32, 4, 1)
     policy = VectorPolicy(kind="auto", min_chunks=3000)
 
     def writer():

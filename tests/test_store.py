@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +20,12 @@ from core.errors import (
     IndexMismatchError,
     IndexNotFoundError,
 )
-from core.types import Chunk, PageText
+from core.types import Chunk, ChunkingInfo, EmbeddingInfo, PageText
 from index import DocumentRecord, IndexSnapshot, IndexWriter
 from index.manifest import read_manifest
 
-EMB = {"model_id": "test", "dim": 8, "max_tokens": 64, "fingerprint": "f1"}
-CHUNKING = {"chunk_tokens": 32, "chunk_overlap": 4, "chunker_version": 1}
+EMB = EmbeddingInfo("test", 8, 64, "f1")
+CHUNKING = ChunkingInfo(32, 4, 1)
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -163,17 +164,19 @@ def test_mismatched_model_or_chunking_is_refused_with_a_rebuild_hint(tmp_path):
     with _writer(tmp_path) as w:
         w.put_document(*_doc("a.pdf", 1))
         w.commit()
-    other_model = {**EMB, "model_id": "other", "fingerprint": "f2"}
+    other_model = replace(EMB, model_id="other", fingerprint="f2")
     with pytest.raises(IndexMismatchError, match="--rebuild"):
         IndexWriter(tmp_path, embedding=other_model, chunking=CHUNKING).__enter__()
     with pytest.raises(IndexMismatchError, match="RAG_CHUNK_TOKENS=32"):
-        IndexWriter(tmp_path, embedding=EMB, chunking={**CHUNKING, "chunk_tokens": 64}).__enter__()
+        IndexWriter(
+            tmp_path, embedding=EMB, chunking=replace(CHUNKING, chunk_tokens=64)
+        ).__enter__()
     # --rebuild replaces the index, still atomically
     with IndexWriter(tmp_path, embedding=other_model, chunking=CHUNKING, rebuild=True) as w:
         w.put_document(*_doc("z.pdf", 1))
         w.commit()
     assert list(read_manifest(tmp_path).documents) == ["z.pdf"]
-    assert read_manifest(tmp_path).embedding["model_id"] == "other"
+    assert read_manifest(tmp_path).embedding.model_id == "other"
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
