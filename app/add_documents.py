@@ -43,14 +43,14 @@ def render(svc: AppService, expanded: bool) -> Callable[[], bool] | None:
             "Drop PDF files here",
             type=["pdf"],
             accept_multiple_files=True,
-            max_upload_size=s.upload_max_mb,
+            max_upload_size=s.app.upload_max_mb,
             key=f"uploads-{st.session_state.get(ROUND_KEY, 0)}",
             disabled=running,
             help=busy,
         )
         st.caption(
             escape_text(
-                f"Up to {s.upload_max_files} files of at most {s.upload_max_mb} MB each; "
+                f"Up to {s.app.upload_max_files} files of at most {s.app.upload_max_mb} MB each; "
                 "they are kept in the documents folder (RAG_DOCUMENTS_DIR). Folders can be "
                 "added from the documents folder and your home folder (RAG_INGEST_ROOTS). "
                 "You can go on asking questions while documents are added."

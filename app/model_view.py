@@ -37,7 +37,7 @@ def render(model: ModelStatus, svc: AppService) -> None:
             NO_MODEL.format(
                 name=escape_text(DEFAULT.name),
                 size=DEFAULT.size_label,
-                models_dir=str(svc.settings.models_dir).replace("`", "'"),
+                models_dir=str(svc.settings.paths.models_dir).replace("`", "'"),
             )
         )
     _chooser(model, svc)
@@ -75,7 +75,7 @@ def _chooser(model: ModelStatus, svc: AppService) -> None:
         files,
         format_func=lambda f: labels[f],
         key=CHOICE_KEY,
-        help=f"The .gguf files in {svc.settings.models_dir.name}/ (RAG_MODELS_DIR).",
+        help=f"The .gguf files in {svc.settings.paths.models_dir.name}/ (RAG_MODELS_DIR).",
     )
     if st.button(
         "Switch model",

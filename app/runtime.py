@@ -62,7 +62,7 @@ def session_id() -> str:
 
 
 def store(svc: AppService) -> ConversationStore:
-    return ConversationStore(svc.settings.conversations_dir)
+    return ConversationStore(svc.settings.paths.conversations_dir)
 
 
 def session_work(svc: AppService) -> SessionWork:
@@ -75,7 +75,7 @@ def session_work(svc: AppService) -> SessionWork:
         if current is not None and (current.owner == owner or current.busy()):
             return current
         if current is None:  # a session new to this process: a moment to drop old ones
-            store(svc).prune(svc.settings.conversations_keep_days)
+            store(svc).prune(svc.settings.app.conversations_keep_days)
         with st.spinner("Loading the language model ..."):
             conv = svc.new_conversation()
         # Settings changed: keep what was said on screen. First visit: what is on disk.

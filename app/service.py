@@ -129,7 +129,7 @@ class AppService:
         return self._model_version
 
     def installed_models(self) -> list[InstalledModel]:
-        return installed_models(self.settings.models_dir)
+        return installed_models(self.settings.paths.models_dir)
 
     def use_model(self, path: Path) -> None:
         """Answer with this installed model from now on, in every browser session.
@@ -141,7 +141,7 @@ class AppService:
         if path not in {m.path for m in self.installed_models()}:
             raise RagError(
                 f"{path.name} is not a model in the models folder",
-                hint=f"put the .gguf file in {self.settings.models_dir.name}/ first",
+                hint=f"put the .gguf file in {self.settings.paths.models_dir.name}/ first",
             )
         settings = self.settings.replace(llm_model=path)
         generator = self._components.load_generator(settings)  # seconds: other pages go on
@@ -170,7 +170,7 @@ class AppService:
 
     def manifest(self) -> Manifest | None:
         """The live manifest (re-read only when the file changed), None before the first ingest."""
-        path = self.settings.index_dir / MANIFEST
+        path = self.settings.paths.index_dir / MANIFEST
         try:
             stat = path.stat()
         except FileNotFoundError:
@@ -179,7 +179,7 @@ class AppService:
         with self._lock:
             if key != self._manifest_key:
                 try:
-                    self._manifest = read_manifest(self.settings.index_dir)
+                    self._manifest = read_manifest(self.settings.paths.index_dir)
                 except IndexNotFoundError:
                     return None
                 self._manifest_key = key
@@ -191,7 +191,9 @@ class AppService:
 
         manifest = self.manifest()
         if manifest is None:
-            read_manifest(self.settings.index_dir)  # raises IndexNotFoundError, with next step
+            read_manifest(
+                self.settings.paths.index_dir
+            )  # raises IndexNotFoundError, with next step
         with self._lock:
             current = self._retriever
             if current is None or current.generation != manifest.generation:
@@ -297,7 +299,7 @@ class AppService:
         """Save uploaded PDFs into `documents_dir`: (saved, one message per rejected file)."""
         from ingest.uploads import store_upload
 
-        limit = self.settings.upload_max_files
+        limit = self.settings.app.upload_max_files
         if len(uploads) > limit:
             raise RagError(
                 f"{len(uploads)} files in one upload; at most {limit} are accepted",
@@ -309,10 +311,10 @@ class AppService:
             try:
                 saved.append(
                     store_upload(
-                        self.settings.documents_dir,
+                        self.settings.paths.documents_dir,
                         upload.name,
                         upload.data,
-                        self.settings.upload_max_mb * BYTES_PER_MB,
+                        self.settings.app.upload_max_mb * BYTES_PER_MB,
                     )
                 )
             except PdfError as exc:

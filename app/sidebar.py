@@ -43,24 +43,24 @@ def _remove_form(svc: AppService, sources: list[str]) -> None:
 def tuning_section(svc: AppService, model: ModelStatus, sources: list[str]) -> Tuning:
     s = svc.settings
     st.header("Answers")
-    passages = st.slider("Passages per question", 1, 20, min(s.llm_passages, 20), key="passages")
+    passages = st.slider("Passages per question", 1, 20, min(s.search.passages, 20), key="passages")
     no_model = None if model.loaded else "Used by the language model only."
     temperature = st.slider(
         "Temperature",
         0.0,
         1.5,
-        min(s.llm_temperature, 1.5),
+        min(s.llm.temperature, 1.5),
         0.05,
         key="temperature",
         help=no_model,
         disabled=not model.loaded,
     )
-    longest = max(64, model.n_ctx // 2) if model.loaded else max(64, s.llm_max_tokens)
+    longest = max(64, model.n_ctx // 2) if model.loaded else max(64, s.llm.max_tokens)
     max_tokens = st.slider(
         "Longest answer (tokens)",
         64,
         longest,
-        min(max(s.llm_max_tokens, 64), longest),
+        min(max(s.llm.max_tokens, 64), longest),
         16,
         key="max_tokens",
         help=no_model,

@@ -114,7 +114,7 @@ def measure_ours(folder: Path) -> dict:
         rerun = time.perf_counter() - t
         assert not again.added and not again.updated, "re-run found changes"
         # The model alone on the very same texts: the ceiling the pipeline is held to.
-        with IndexSnapshot.open(s.index_dir) as snap:
+        with IndexSnapshot.open(s.paths.index_dir) as snap:
             stored = list(snap.iter_chunks())
         texts = [c.text for c in stored]
         t = time.perf_counter()

@@ -214,7 +214,7 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
         "load_average": os.getloadavg()[0],
     }
     if isinstance(snap.vectors, IvfIndex):
-        result["ivf"] = _ivf_recall(snap.vectors, settings.ivf_nprobe, rng)
+        result["ivf"] = _ivf_recall(snap.vectors, settings.search.ivf_nprobe, rng)
     retriever.close()
     return result
 

@@ -167,14 +167,6 @@ class Settings(BaseSettings):
                 data[key] = value  # refused by validation, with the name
         return type(self).model_validate(data)
 
-    # Compatibility: the flat names still read (`settings.chunk_tokens`). New code reads
-    # the group (`settings.ingest.chunk_tokens`).
-    def __getattr__(self, name: str) -> Any:
-        where = FLAT.get(name)
-        if where is None:
-            return super().__getattr__(name)
-        return getattr(getattr(self, where[0]), where[1])
-
     # Values derived from several settings.
     def embedding_model_path(self) -> Path:
         """The embedding model folder to load, checked to exist."""
@@ -209,12 +201,6 @@ class Settings(BaseSettings):
             cache_dir=Path(os.path.expanduser(self.paths.ocr_cache_dir)),
             page_timeout_seconds=min(self.ingest.file_timeout_seconds, 120.0),
         )
-
-    def parser_workers(self) -> int:
-        """Parser processes: one core is left for embedding, which dominates."""
-        if self.ingest.workers:
-            return self.ingest.workers
-        return max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                 on_progress=bar,
                 on_wait=lambda pid: print(
                     printable(
-                        f"waiting for another ingest (pid {pid}) on {settings.index_dir} ..."
+                        f"waiting for another ingest (pid {pid}) on {settings.paths.index_dir} ..."
                     ),
                     file=sys.stderr,
                 ),

@@ -76,7 +76,7 @@ def describe_model(generator, settings: Settings, out: TextIO) -> None:
     if generator is None:
         print(
             "No language model: answering with quoted passages (extractive mode). For generated "
-            f"answers, put a .gguf file in {settings.models_dir}/ or pass --model FILE "
+            f"answers, put a .gguf file in {settings.paths.models_dir}/ or pass --model FILE "
             "(or set RAG_LLM_MODEL).",
             file=out,
         )

@@ -108,8 +108,8 @@ def test_question_streams_an_answer_with_citations_and_sources(indexed):
     # The model got the passage, and the sidebar's default settings.
     messages, params = app_fakes.GENERATORS[-1].calls[-1]
     assert "two years" in messages[-1].content
-    assert params.temperature == pytest.approx(Settings().llm_temperature)
-    assert params.max_tokens <= Settings().llm_max_tokens
+    assert params.temperature == pytest.approx(Settings().llm.temperature)
+    assert params.max_tokens <= Settings().llm.max_tokens
 
 
 def test_the_cited_page_is_shown_rendered_with_the_passage_highlighted(indexed):

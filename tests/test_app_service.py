@@ -79,7 +79,7 @@ def test_uploads_are_checked_named_safely_and_limited(settings):
     assert result.report.added == ("warranty.pdf",)
     assert [m.split(" ", 1)[0] for m in result.rejected] == ["notes.pdf", "huge.pdf"]
     assert "not a PDF" in result.rejected[0] and "upload limit" in result.rejected[1]
-    assert sorted(p.name for p in settings.documents_dir.iterdir()) == ["warranty.pdf"]
+    assert sorted(p.name for p in settings.paths.documents_dir.iterdir()) == ["warranty.pdf"]
     again = svc.add_uploads([Upload("warranty.pdf", WARRANTY)])  # same content: same file
     assert again.report.unchanged == ("warranty.pdf",) and again.report.added == ()
 
@@ -87,7 +87,7 @@ def test_uploads_are_checked_named_safely_and_limited(settings):
 def test_nothing_accepted_means_nothing_ingested(settings):
     result = service(settings).add_uploads([Upload("notes.pdf", b"just text")])
     assert result.report is None and len(result.rejected) == 1
-    assert not settings.index_dir.exists()
+    assert not settings.paths.index_dir.exists()
 
 
 def test_document_filter_takes_names_literally(settings):

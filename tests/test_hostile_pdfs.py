@@ -49,7 +49,7 @@ def test_hostile_folder_is_survived_and_reported(tmp_path):
         assert "memory" in reasons["bomb.pdf"].lower()
     for name in ("control.pdf", "long.pdf", "oneline.pdf", "xref.pdf"):
         assert name in report.added, f"{name}: {report}"
-    with IndexSnapshot.open(settings.index_dir) as snap:
+    with IndexSnapshot.open(settings.paths.index_dir) as snap:
         docs_in = snap.manifest.documents
         assert docs_in["long.pdf"].pages == 10_000
         assert "entry9999" in snap.page_text("long.pdf", 10_000)

@@ -22,6 +22,7 @@ from core.settings import Settings
 from index import IndexSnapshot, chunks_db, lock
 from index.manifest import read_manifest
 from ingest import cli
+from ingest.options import IngestOptions
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from tests.test_ingest_pipeline import _pages, ingest
@@ -47,7 +48,7 @@ def docs(tmp_path) -> Path:
 def fast_cli(monkeypatch):
     """`python -m ingest` in this process, with the fake embedder and inline parsing."""
     monkeypatch.setattr("wiring.params.load_embedder", lambda settings: FakeEmbedder())
-    monkeypatch.setattr(Settings, "parser_workers", lambda self: 0)
+    monkeypatch.setattr(IngestOptions, "parser_processes", lambda self: 0)
 
 
 def _run_cli(capsys, *args) -> tuple[int, str]:
@@ -175,7 +176,7 @@ def test_bad_vectors_stop_the_run_and_are_never_written(docs, settings, damage):
     with pytest.raises(EmbeddingError) as caught:
         ingest([docs], settings, embedder=Poisoned())
     assert "Next step" in str(caught.value)
-    with IndexSnapshot.open(settings.index_dir) as snap:
+    with IndexSnapshot.open(settings.paths.index_dir) as snap:
         assert sorted(snap.manifest.documents) == ["a.pdf"]
         assert len(snap) == snap.manifest.documents["a.pdf"].chunks  # no vector was added
 

@@ -30,7 +30,7 @@ def two_folders(tmp_path):
 
 
 def _text(settings, source: str, page: int = 1) -> str:
-    with IndexSnapshot.open(settings.index_dir) as snap:
+    with IndexSnapshot.open(settings.paths.index_dir) as snap:
         return snap.page_text(source, page) or ""
 
 
@@ -39,7 +39,10 @@ def test_same_relative_name_from_two_folders_stays_two_documents(two_folders, se
     assert ingest([contracts], settings).added == ("doc.pdf",)
     second = ingest([manuals], settings)
     assert second.added == ("manuals/doc.pdf",) and not second.updated
-    assert sorted(read_manifest(settings.index_dir).documents) == ["doc.pdf", "manuals/doc.pdf"]
+    assert sorted(read_manifest(settings.paths.index_dir).documents) == [
+        "doc.pdf",
+        "manuals/doc.pdf",
+    ]
     assert "markercontract1" in _text(settings, "doc.pdf")
     assert "markermanual1" in _text(settings, "manuals/doc.pdf")
     # Each keeps its key on later runs, whichever folder is given.
@@ -107,16 +110,16 @@ def test_a_file_reached_from_another_folder_keeps_its_key(tmp_path, settings):
 def test_a_version_1_index_is_migrated_on_its_next_write(two_folders, settings):
     contracts, manuals = two_folders
     ingest([contracts], settings)
-    path = settings.index_dir / "manifest.json"
+    path = settings.paths.index_dir / "manifest.json"
     body = json.loads(path.read_text())
     body["version"] = 1  # as written before document identity existed
     for doc in body["documents"].values():
         del doc["real_path"]
     path.write_text(json.dumps(body))
-    assert read_manifest(settings.index_dir).version == 1
+    assert read_manifest(settings.paths.index_dir).version == 1
     report = ingest([manuals], settings)
     assert report.added == ("manuals/doc.pdf",)  # the old document is recognised by its path
-    migrated = read_manifest(settings.index_dir)
+    migrated = read_manifest(settings.paths.index_dir)
     assert migrated.version == VERSION == 2
     assert migrated.documents["doc.pdf"].real_path == str((contracts / "doc.pdf").resolve())
 
@@ -124,13 +127,13 @@ def test_a_version_1_index_is_migrated_on_its_next_write(two_folders, settings):
 def test_a_no_op_run_on_a_version_1_index_migrates_it_too(two_folders, settings):
     contracts, _ = two_folders
     ingest([contracts], settings)
-    path = settings.index_dir / "manifest.json"
+    path = settings.paths.index_dir / "manifest.json"
     body = json.loads(path.read_text())
     body["version"] = 1
     path.write_text(json.dumps(body))
     report = ingest([contracts], settings)
     assert report.unchanged == ("doc.pdf",)
-    assert read_manifest(settings.index_dir).version == VERSION
+    assert read_manifest(settings.paths.index_dir).version == VERSION
 
 
 def test_a_moved_folder_keeps_its_documents_names(tmp_path, two_folders, settings):
@@ -141,7 +144,7 @@ def test_a_moved_folder_keeps_its_documents_names(tmp_path, two_folders, setting
     moved = contracts.rename(archive / "contracts")
     report = ingest([moved], settings)
     assert report.unchanged == ("doc.pdf",) and not report.added
-    doc = read_manifest(settings.index_dir).documents["doc.pdf"]
+    doc = read_manifest(settings.paths.index_dir).documents["doc.pdf"]
     assert doc.real_path == str((moved / "doc.pdf").resolve())
 
 
@@ -155,4 +158,4 @@ def test_a_same_sized_file_is_not_taken_for_a_moved_one(tmp_path, settings):
     first.rename(tmp_path / "unmounted")  # as if its disk were not mounted now
     report = ingest([second], settings)
     assert report.added == ("disk2/doc.pdf",)
-    assert sorted(read_manifest(settings.index_dir).documents) == ["disk2/doc.pdf", "doc.pdf"]
+    assert sorted(read_manifest(settings.paths.index_dir).documents) == ["disk2/doc.pdf", "doc.pdf"]

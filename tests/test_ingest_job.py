@@ -75,6 +75,6 @@ def test_stop_keeps_the_files_finished_and_one_ingest_runs_at_a_time(tmp_path):
     job.cancel()
     wait(lambda: job.finished)
     assert job.state == "stopped"
-    kept = set(read_manifest(settings.index_dir).documents)
+    kept = set(read_manifest(settings.paths.index_dir).documents)
     assert 2 <= len(kept) < 8
     assert svc.ingest_job() is job

@@ -22,6 +22,7 @@ from ingest import discover as discover_module
 from ingest import file_checks
 from ingest.discover import discover
 from ingest.file_checks import changed_since, hash_source
+from ingest.options import IngestOptions
 from tests import pdf_factory as pdfs
 from tests.test_ingest_pipeline import _pages, ingest
 
@@ -132,7 +133,7 @@ def test_unreadable_file_is_skipped_and_its_old_text_removed(docs, settings, mon
     monkeypatch.setattr(file_checks.os, "open", denied)
     report = ingest([docs], settings)
     assert _reasons(report) == {"private.pdf": "cannot read file (permission denied)"}
-    assert sorted(read_manifest(settings.index_dir).documents) == ["good.pdf"]
+    assert sorted(read_manifest(settings.paths.index_dir).documents) == ["good.pdf"]
 
 
 def test_unreadable_subfolder_is_reported(docs, settings, monkeypatch):
@@ -160,7 +161,7 @@ def test_undecodable_and_control_character_names_are_indexed_and_shown_escaped(d
     report = ingest([docs], settings)
     assert report.ok
     assert sorted(report.added) == ["caf\\xe9.pdf", "good.pdf", "red\\x1b[31m.pdf"]
-    with IndexSnapshot.open(settings.index_dir) as snap:
+    with IndexSnapshot.open(settings.paths.index_dir) as snap:
         assert "markerlatin1" in snap.page_text("caf\\xe9.pdf", 1)
         assert snap.manifest.documents["caf\\xe9.pdf"].path == str(odd)  # exact bytes kept
     again = ingest([docs], settings)  # the manifest round-trips the name: nothing to redo
@@ -206,7 +207,7 @@ def test_the_cli_prints_no_raw_escape_sequences(docs, capsys, monkeypatch):
     from tests.fakes import FakeEmbedder
 
     monkeypatch.setattr("wiring.params.load_embedder", lambda settings: FakeEmbedder())
-    monkeypatch.setattr(Settings, "parser_workers", lambda self: 0)
+    monkeypatch.setattr(IngestOptions, "parser_processes", lambda self: 0)
     pdfs.garbage_pdf(docs / "\x1b]0;owned\x07\x1b[2J.pdf")  # retitles and clears a terminal
     code = cli.main([str(docs), "--index", str(docs.parent / "index"), "--quiet", "--json"])
     out, err = capsys.readouterr()

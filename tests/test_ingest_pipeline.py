@@ -43,7 +43,7 @@ def test_every_page_is_findable_with_its_page_number(tmp_path, settings):
     report = ingest([docs], settings)
     assert report.ok and sorted(report.added) == ["alpha.pdf", "sub/beta.pdf"]
     assert (report.files, report.pages) == (2, 5)
-    with IndexSnapshot.open(settings.index_dir) as snap:
+    with IndexSnapshot.open(settings.paths.index_dir) as snap:
         chunks = list(snap.iter_chunks())
         assert report.chunks == len(chunks) == len(snap)
         for source, prefix, n in (("alpha.pdf", "alpha", 3), ("sub/beta.pdf", "beta", 2)):
@@ -62,10 +62,10 @@ def test_rerun_is_unchanged_and_writes_nothing(tmp_path, settings):
     docs.mkdir()
     pdfs.text_pdf(docs / "a.pdf", _pages("a", 2))
     ingest([docs], settings)
-    generation = read_manifest(settings.index_dir).generation
+    generation = read_manifest(settings.paths.index_dir).generation
     again = ingest([docs], settings)
     assert again.unchanged == ("a.pdf",) and not (again.added or again.updated or again.removed)
-    assert read_manifest(settings.index_dir).generation == generation
+    assert read_manifest(settings.paths.index_dir).generation == generation
     assert again.parsed_pages == 0
 
 
@@ -86,7 +86,7 @@ def test_add_change_remove_touch_only_what_changed(tmp_path, settings):
     assert report.removed == ("drop.pdf",)
     assert report.unchanged == ("keep.pdf",)
     assert report.parsed_pages == 3 + 1
-    with IndexSnapshot.open(settings.index_dir) as snap:
+    with IndexSnapshot.open(settings.paths.index_dir) as snap:
         texts = {c.source: [] for c in snap.iter_chunks()}
         for c in snap.iter_chunks():
             texts[c.source].append(c.text)
@@ -103,7 +103,7 @@ def test_other_folders_survive_an_ingest_of_one_folder(tmp_path, settings):
     ingest([one], settings)
     report = ingest([two], settings)
     assert report.added == ("b.pdf",) and not report.removed
-    assert sorted(read_manifest(settings.index_dir).documents) == ["a.pdf", "b.pdf"]
+    assert sorted(read_manifest(settings.paths.index_dir).documents) == ["a.pdf", "b.pdf"]
 
 
 @pytest.mark.slow
@@ -128,7 +128,7 @@ def test_bad_files_are_reported_and_the_batch_goes_on(tmp_path, settings):
     assert reasons[str(tmp_path / "missing-folder")] == "path not found"
     assert not report.ok
     # reasons are kept in the manifest for the UI
-    assert read_manifest(settings.index_dir).skipped["locked.pdf"].startswith("encrypted")
+    assert read_manifest(settings.paths.index_dir).skipped["locked.pdf"].startswith("encrypted")
 
 
 def test_a_file_that_turns_unreadable_leaves_no_stale_text(tmp_path, settings):
@@ -139,7 +139,7 @@ def test_a_file_that_turns_unreadable_leaves_no_stale_text(tmp_path, settings):
     pdfs.garbage_pdf(docs / "a.pdf")
     report = ingest([docs], settings)
     assert [s.file for s in report.skipped] == ["a.pdf"]
-    assert "a.pdf" not in read_manifest(settings.index_dir).documents
+    assert "a.pdf" not in read_manifest(settings.paths.index_dir).documents
 
 
 def test_interrupted_ingest_keeps_finished_files_and_a_rerun_finishes(tmp_path, settings):
@@ -160,11 +160,11 @@ def test_interrupted_ingest_keeps_finished_files_and_a_rerun_finishes(tmp_path, 
     small_batches = settings.replace(embedding_batch_size=1)
     with pytest.raises(KeyboardInterrupt):
         ingest_documents([docs], small_batches, embedder=CtrlCOnThirdBatch(), parser_processes=0)
-    kept = len(read_manifest(settings.index_dir).documents)
+    kept = len(read_manifest(settings.paths.index_dir).documents)
     assert 1 <= kept < 4
     report = ingest([docs], settings)
     assert len(report.added) == 4 - kept and len(report.unchanged) == kept
-    with IndexSnapshot.open(settings.index_dir) as snap:
+    with IndexSnapshot.open(settings.paths.index_dir) as snap:
         assert sorted(snap.manifest.documents) == [f"{i}.pdf" for i in range(4)]
 
 
@@ -189,7 +189,7 @@ def test_worker_processes_give_the_same_index_as_inline(tmp_path):
     for processes in (0, 2):
         s = Settings(index_dir=tmp_path / f"index{processes}", chunk_tokens=40, chunk_overlap=8)
         ingest_documents([docs], s, embedder=FakeEmbedder(), parser_processes=processes)
-        with IndexSnapshot.open(s.index_dir) as snap:
+        with IndexSnapshot.open(s.paths.index_dir) as snap:
             results.append([(c.source, c.page_start, c.text) for c in snap.iter_chunks()])
     assert sorted(results[0]) == sorted(results[1]) and results[0]
 
@@ -201,15 +201,15 @@ def test_an_index_keeps_its_chunking_unless_a_setting_names_another(tmp_path, se
     ingest([docs], settings)  # built with 40/8, set explicitly
     pdfs.text_pdf(docs / "b.pdf", _pages("b", 2))
     # Defaults (192/32 today) do not override what the index was built with ...
-    report = ingest([docs], Settings(index_dir=settings.index_dir))
+    report = ingest([docs], Settings(index_dir=settings.paths.index_dir))
     assert report.added == ("b.pdf",)
-    chunking = read_manifest(settings.index_dir).chunking
+    chunking = read_manifest(settings.paths.index_dir).chunking
     assert (chunking.chunk_tokens, chunking.chunk_overlap) == (40, 8)
-    with IndexSnapshot.open(settings.index_dir) as snap:
+    with IndexSnapshot.open(settings.paths.index_dir) as snap:
         assert max(c.n_tokens for c in snap.iter_chunks()) <= 40
     # ... but a value set on purpose that differs is refused, with the way out.
     with pytest.raises(IndexMismatchError, match="rebuild"):
-        ingest([docs], Settings(index_dir=settings.index_dir, chunk_overlap=16))
+        ingest([docs], Settings(index_dir=settings.paths.index_dir, chunk_overlap=16))
 
 
 class CountingEmbedder(FakeEmbedder):
@@ -237,7 +237,7 @@ def test_moved_and_edited_files_reuse_the_vectors_of_unchanged_chunks(tmp_path, 
     pdfs.text_pdf(docs / "a.pdf", _pages("alpha", 4))
     pdfs.text_pdf(docs / "b.pdf", _pages("beta", 4))
     ingest([docs], settings)
-    a_chunks = read_manifest(settings.index_dir).documents["a.pdf"].chunks
+    a_chunks = read_manifest(settings.paths.index_dir).documents["a.pdf"].chunks
 
     # Moved, same file name: a PDF without a title of its own has its file name in its
     # chunks' header (ingest.structure), so a renamed one is embedded again (below).
@@ -258,8 +258,8 @@ def test_moved_and_edited_files_reuse_the_vectors_of_unchanged_chunks(tmp_path, 
     # The index is exactly what a fresh ingest of the folder makes.
     fresh = Settings(index_dir=tmp_path / "fresh", chunk_tokens=40, chunk_overlap=8)
     ingest([docs], fresh)
-    got_keys, got_vectors = _index_contents(settings.index_dir)
-    want_keys, want_vectors = _index_contents(fresh.index_dir)
+    got_keys, got_vectors = _index_contents(settings.paths.index_dir)
+    want_keys, want_vectors = _index_contents(fresh.paths.index_dir)
     assert got_keys == want_keys
     np.testing.assert_array_equal(got_vectors, want_vectors)
 

@@ -52,8 +52,8 @@ def test_switching_loads_the_model_once_for_every_session(tmp_path):
     loads = []
 
     def loader(settings):
-        loads.append(settings.llm_model)
-        return Loaded(settings.llm_model)
+        loads.append(settings.llm.model)
+        return Loaded(settings.llm.model)
 
     svc = service(tmp_path, loader)
     before = svc.model_version
@@ -69,9 +69,9 @@ def test_a_model_that_fails_to_load_keeps_the_current_one(tmp_path):
     (tmp_path / "broken.gguf").write_text("<html>")
 
     def loader(settings):
-        if settings.llm_model and settings.llm_model.name == "broken.gguf":
+        if settings.llm.model and settings.llm.model.name == "broken.gguf":
             raise ModelError("broken.gguf is not a GGUF model")
-        return Loaded(settings.llm_model)
+        return Loaded(settings.llm.model)
 
     svc = service(tmp_path, loader)
     svc.use_model(tmp_path / "a.gguf")

@@ -120,8 +120,8 @@ def test_mixed_pdf_is_indexed_with_ocr_pages_marked(tmp_path, settings):
     assert report.added == ("mixed.pdf",) and not report.warnings
     file = report.ocr.files["mixed.pdf"]
     assert file["pages"] == 1 and file["read_now"] == 1 and file["mean_confidence"] > 0.8
-    assert read_manifest(settings.index_dir).documents["mixed.pdf"].ocr_pages == 1
-    with IndexSnapshot.open(settings.index_dir) as snap:
+    assert read_manifest(settings.paths.index_dir).documents["mixed.pdf"].ocr_pages == 1
+    with IndexSnapshot.open(settings.paths.index_dir) as snap:
         chunks = list(snap.iter_chunks())
         assert "pineapple" in snap.page_text("mixed.pdf", 2)
     by_page = {c.page_start: c for c in chunks if c.page_start == c.page_end}

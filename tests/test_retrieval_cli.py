@@ -29,7 +29,7 @@ def index(tmp_path, monkeypatch):
     ingest_documents([docs], settings, embedder=TopicEmbedder(dim=1024), parser_processes=0)
     monkeypatch.setattr("wiring.params.load_embedder", lambda s: TopicEmbedder(dim=1024))
     monkeypatch.setenv("RAG_RELEVANCE_FLOOR", "0.12")
-    return settings.index_dir
+    return settings.paths.index_dir
 
 
 def _run(capsys, *argv) -> tuple[int, str, str]:

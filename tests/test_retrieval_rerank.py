@@ -64,7 +64,7 @@ def _ingest(tmp_path, rerank: bool) -> Settings:
         )
     settings = Settings(index_dir=tmp_path / "index", chunk_tokens=40, chunk_overlap=0)
     settings = settings.replace(rerank=rerank)
-    if not settings.index_dir.is_dir():
+    if not settings.paths.index_dir.is_dir():
         ingest_documents([docs], settings, embedder=FakeEmbedder(), parser_processes=0)
     return settings
 

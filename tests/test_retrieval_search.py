@@ -108,12 +108,12 @@ def test_the_floor_is_the_setting(library):
     assert 0.0 < best < 1.0
     # The library takes its few values, not the settings.
     embedder = TopicEmbedder(dim=1024)
-    snapshot = IndexSnapshot.open(settings.index_dir)
+    snapshot = IndexSnapshot.open(settings.paths.index_dir)
     with Retriever(
         snapshot, embedder, SearchParams(relevance_floor=best + 0.01), owns_index=True
     ) as r:
         assert r.search(query) == []
-    snapshot = IndexSnapshot.open(settings.index_dir)
+    snapshot = IndexSnapshot.open(settings.paths.index_dir)
     with Retriever(
         snapshot, embedder, SearchParams(relevance_floor=best - 0.01), owns_index=True
     ) as r:
@@ -146,7 +146,7 @@ def test_neighbouring_chunks_are_merged_into_one_passage(tmp_path):
     pdfs.text_pdf(docs / "protocol.pdf", [" ".join(sentences), FILLER * 3])
     settings = _settings(tmp_path, relevance_floor=0.05)
     _ingest([docs], settings)
-    with IndexSnapshot.open(settings.index_dir) as snap:
+    with IndexSnapshot.open(settings.paths.index_dir) as snap:
         on_page_1 = [c for c in snap.iter_chunks() if c.page_start == 1]
     assert 2 <= len(on_page_1) <= 3, "the test needs a page cut into two or three chunks"
     with _retriever(settings) as r:

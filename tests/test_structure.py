@@ -159,8 +159,8 @@ def test_format_2_index_round_trips_structure_and_finds_by_heading(tmp_path):
     outline_pdf(docs / "sbcl.pdf")
     settings = Settings(index_dir=tmp_path / "index", chunk_tokens=24, chunk_overlap=4)
     ingest([docs], settings)
-    assert read_manifest(settings.index_dir).chunking.chunk_format == 2
-    with IndexSnapshot.open(settings.index_dir) as snap:
+    assert read_manifest(settings.paths.index_dir).chunking.chunk_format == 2
+    with IndexSnapshot.open(settings.paths.index_dir) as snap:
         chunks = list(snap.iter_chunks())
     heap = next(c for c in chunks if "dynamic-space-size" in c.text)
     assert (heap.title, heap.section) == (
@@ -184,16 +184,16 @@ def test_a_format_1_index_is_refused_with_the_rebuild_hint(tmp_path):
     outline_pdf(docs / "sbcl.pdf")
     old = Settings(index_dir=tmp_path / "index", chunk_format=1, chunk_tokens=24, chunk_overlap=4)
     ingest([docs], old)
-    assert "chunk_format" not in read_manifest(old.index_dir).chunking.to_json()
-    with IndexSnapshot.open(old.index_dir) as snap:
+    assert "chunk_format" not in read_manifest(old.paths.index_dir).chunking.to_json()
+    with IndexSnapshot.open(old.paths.index_dir) as snap:
         assert all(c.heading == "" and c.section == () for c in snap.iter_chunks())
-    new = Settings(index_dir=old.index_dir, chunk_tokens=24, chunk_overlap=4)
+    new = Settings(index_dir=old.paths.index_dir, chunk_tokens=24, chunk_overlap=4)
     with pytest.raises(IndexMismatchError) as refused:
         ingest([docs], new)
     assert "format 1" in str(refused.value) and "--rebuild" in refused.value.hint
     assert "RAG_CHUNK_FORMAT=1" in refused.value.hint
     ingest([docs], new, rebuild=True)
-    assert read_manifest(new.index_dir).chunking.chunk_format == 2
+    assert read_manifest(new.paths.index_dir).chunking.chunk_format == 2
 
 
 def test_a_generation_from_before_gets_the_new_columns_on_its_next_write(tmp_path):

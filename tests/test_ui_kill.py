@@ -108,7 +108,7 @@ def test_app_killed_during_an_upload_ingest_loses_nothing(tmp_path):
     ingest_documents([uploads, old], reference, embedder=FakeEmbedder(), parser_processes=0)
     with (
         IndexSnapshot.open(index, verify=True) as got,
-        IndexSnapshot.open(reference.index_dir) as want,
+        IndexSnapshot.open(reference.paths.index_dir) as want,
     ):
         counts = {s: (d.pages, d.chunks) for s, d in got.manifest.documents.items()}
         assert counts == {s: (d.pages, d.chunks) for s, d in want.manifest.documents.items()}

@@ -65,7 +65,7 @@ def test_remove_documents(tmp_path):
     pdfs.text_pdf(docs / "b.pdf", ["beta words here"])
     settings = Settings(index_dir=tmp_path / "index", chunk_tokens=40, chunk_overlap=8)
     ingest_documents([docs], settings, embedder=FakeEmbedder(), parser_processes=0)
-    assert remove_documents(settings.index_dir, ["a.pdf", "nope.pdf"]) == ["a.pdf"]
-    with IndexSnapshot.open(settings.index_dir) as snap:
+    assert remove_documents(settings.paths.index_dir, ["a.pdf", "nope.pdf"]) == ["a.pdf"]
+    with IndexSnapshot.open(settings.paths.index_dir) as snap:
         assert list(snap.manifest.documents) == ["b.pdf"]
         assert {c.source for c in snap.iter_chunks()} == {"b.pdf"}

@@ -48,7 +48,7 @@ def test_a_name_of_90_cjk_characters_is_saved_and_indexed(settings):
     assert len(safe_filename(name).encode()) <= MAX_NAME_BYTES + 4
     result = service(settings).add_uploads([Upload(name, GOOD), Upload(name, GOOD[:-5] + b"\n")])
     assert len(result.report.added) == 2, result
-    saved = sorted(p.name for p in settings.documents_dir.iterdir())
+    saved = sorted(p.name for p in settings.paths.documents_dir.iterdir())
     assert len(saved) == 2 and all(n.startswith("報告書") for n in saved)
     assert sum(" (2)" in n for n in saved) == 1
     assert all(len(n.encode()) <= 255 for n in saved)
@@ -76,7 +76,7 @@ def test_an_upload_skipped_as_corrupt_is_not_kept(settings):
     junk = b"%PDF-1.4\n" + bytes(range(256)) * 40  # a PDF header, then nothing a parser can read
     result = svc.add_uploads([Upload("junk.pdf", junk), Upload("good.pdf", GOOD)])
     assert [s.file for s in result.report.skipped] == ["junk.pdf"]
-    assert sorted(p.name for p in settings.documents_dir.iterdir()) == ["good.pdf"]
+    assert sorted(p.name for p in settings.paths.documents_dir.iterdir()) == ["good.pdf"]
 
 
 def test_the_folder_box_reads_only_under_the_ingest_roots(tmp_path, settings):

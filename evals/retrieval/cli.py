@@ -104,7 +104,7 @@ def evaluate(args: argparse.Namespace) -> dict:
                 "documents": len(retriever.snapshot.manifest.documents),
                 "ingest_seconds": round(ingest_seconds, 1) if not args.index else None,
                 "keyword_search": retriever.keyword_available,
-                "relevance_floor": settings.relevance_floor,
+                "relevance_floor": settings.search.relevance_floor,
             }
     report["qa"], report["docs"] = str(args.qa), str(args.docs)
     return report
