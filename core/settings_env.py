@@ -135,6 +135,21 @@ def env_values(env_file: Any = None, environ: dict[str, str] | None = None) -> d
     return out
 
 
+# RAG_* variables that are not settings: read by the app and the tests themselves.
+NOT_SETTINGS = frozenset({"RAG_APP_FACTORY", "RAG_TEST_SCREENSHOTS"})
+
+
+def unknown_env_names(environ: dict[str, str] | None = None) -> list[str]:
+    """`RAG_*` variables that name no setting (a typo is otherwise silently ignored).
+
+    >>> unknown_env_names({"RAG_CHUNK_TOKNS": "64", "RAG_TOP_K": "3", "RAG_APP_FACTORY": "x"})
+    ['RAG_CHUNK_TOKNS']
+    """
+    environ = os.environ if environ is None else environ
+    names = (k.upper() for k in environ if k.upper().startswith(PREFIX))
+    return sorted(n for n in names if n not in ENV_NAMES and n not in NOT_SETTINGS)
+
+
 def _env_files(env_file: Any) -> list[Path]:
     if env_file is None:
         return []

@@ -164,3 +164,14 @@ def test_the_edges_hand_the_settings_down_as_those_records(tmp_path):
     assert search_params(s) == SearchParams(passages=3, exhaustive=True)
     # Chunk sizes left unset are the index's own (None), not the default.
     assert ingest_options(Settings()).chunking == Chunking()
+
+
+def test_a_misspelt_environment_variable_is_warned_about_with_the_nearest_name(monkeypatch, caplog):
+    monkeypatch.setenv("RAG_CHUNK_TOKNS", "64")
+    monkeypatch.setenv("RAG_APP_FACTORY", "tests.app_fakes:scripted")  # not a setting, known
+    with caplog.at_level("WARNING", logger="core.settings"):
+        s = load_settings()
+    assert s.ingest.chunk_tokens == 192  # ignored, as before, but not silently
+    assert [r.getMessage() for r in caplog.records] == [
+        "RAG_CHUNK_TOKNS is not a setting and is ignored (did you mean RAG_CHUNK_TOKENS?)"
+    ]
