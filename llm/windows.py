@@ -20,12 +20,17 @@ stays in it. Page provenance is the chunk's: the window is a span of its text.
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import replace
 
 from core.text import content_words, sentence_spans
 from core.types import Passage
 
 WINDOW_WORDS = 90
+# A document's first lines (its title block: title, author, revision, date) answer questions
+# about the document itself; a window from its first page keeps up to this many of them.
+TITLE_WORDS = 12
 
 
 def passage_window(question: str, passage: Passage, max_words: int = WINDOW_WORDS) -> Passage:
@@ -35,10 +40,13 @@ def passage_window(question: str, passage: Passage, max_words: int = WINDOW_WORD
     spans = sentence_spans(passage.text)
     if not spans:
         return passage
-    asked = set(content_words(question))
     sizes = [len(passage.text[a:b].split()) for a, b in spans]
-    overlap = [len(asked & set(content_words(passage.text[a:b]))) for a, b in spans]
-    best = max(range(len(spans)), key=lambda i: (overlap[i], -i))
+    scores = _match_scores(question, [passage.text[a:b] for a, b in spans])
+    head = _title_block(passage.text) if passage.page_start == 1 else ""
+    # The title block is kept anyway: the window's own words go to the best of the rest.
+    rest = [i for i, (a, _) in enumerate(spans) if a >= len(head)] or list(range(len(spans)))
+    # Equal matches: the shorter sentence is the more specific one.
+    best = max(rest, key=lambda i: (scores[i], -sizes[i], -i))
     low = high = best
     words = sizes[best]
     # Forwards first: small models answer from what they read first, and a fact's sentence
@@ -49,5 +57,34 @@ def passage_window(question: str, passage: Passage, max_words: int = WINDOW_WORD
     while low > 0 and words + sizes[low - 1] <= max_words:
         low -= 1
         words += sizes[low]
-    text = passage.text[spans[low][0] : spans[high][1]].strip()
+    start, end = spans[low][0], spans[high][1]
+    if head and start <= len(head):
+        start = 0
+    text = passage.text[start:end].strip()
+    if head and start > 0:
+        text = f"{head.strip()}\n...\n{text}"
     return replace(passage, text=text) if text else passage
+
+
+def _match_scores(question: str, sentences: list[str]) -> list[float]:
+    """Question words in each sentence, the rarer in the passage the more they count."""
+    asked = set(content_words(question))
+    found = [asked & set(content_words(s)) for s in sentences]
+    df = Counter(w for words in found for w in words)
+    total = len(sentences)
+    return [round(sum(math.log(1 + total / df[w]) for w in words), 6) for words in found]
+
+
+def _title_block(text: str) -> str:
+    r"""The passage's opening lines, while they hold at most `TITLE_WORDS` words in all.
+
+    >>> _title_block("GS Colour\nMichael J. Vrhel\nArtifex Inc, 1305 Grant Ave, Novato CA, USA")
+    'GS Colour\nMichael J. Vrhel\n'
+    """
+    head, words = "", 0
+    for line in text.splitlines(keepends=True):
+        words += len(line.split())
+        if words > TITLE_WORDS:
+            break
+        head += line
+    return head
