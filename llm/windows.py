@@ -31,6 +31,7 @@ WINDOW_WORDS = 90
 # A document's first lines (its title block: title, author, revision, date) answer questions
 # about the document itself; a window from its first page keeps up to this many of them.
 TITLE_WORDS = 12
+TITLE_LINE_WORDS = 6
 
 
 def passage_window(question: str, passage: Passage, max_words: int = WINDOW_WORDS) -> Passage:
@@ -76,15 +77,19 @@ def _match_scores(question: str, sentences: list[str]) -> list[float]:
 
 
 def _title_block(text: str) -> str:
-    r"""The passage's opening lines, while they hold at most `TITLE_WORDS` words in all.
+    r"""The passage's opening lines if they look like a title block: two or more short lines.
+
+    A chunk that starts mid-page opens with a cut sentence or a paragraph: not kept.
 
     >>> _title_block("GS Colour\nMichael J. Vrhel\nArtifex Inc, 1305 Grant Ave, Novato CA, USA")
     'GS Colour\nMichael J. Vrhel\n'
+    >>> _title_block("Their goal is\nto learn the distribution of the data they are trained on")
+    ''
     """
-    head, words = "", 0
+    head, words, lines = "", 0, 0
     for line in text.splitlines(keepends=True):
-        words += len(line.split())
-        if words > TITLE_WORDS:
+        size = len(line.split())
+        if size > TITLE_LINE_WORDS or words + size > TITLE_WORDS:
             break
-        head += line
-    return head
+        head, words, lines = head + line, words + size, lines + 1
+    return head if lines >= 2 else ""

@@ -39,3 +39,13 @@ def test_a_first_page_window_keeps_the_title_block():
     assert "accurate color" in first.text and len(first.text.split()) <= 30 + 12
     later = passage_window(question, Passage("gs.pdf", 3, 3, 0.6, text), max_words=30)
     assert "\n...\n" not in later.text and later.text in text
+
+
+def test_a_first_page_chunk_that_starts_mid_page_gets_no_title_block():
+    # Seen on the seeds: a chunk of page 1 that opens with a cut sentence or one long line.
+    for opening in ("Their goal is\n", "What is Generative AI? Peeling the magic behind it\n"):
+        text = opening + f"{FILLER} The document suits users who want accurate color."
+        window = passage_window(
+            "Which users does the document suit?", Passage("a.pdf", 1, 1, 0.6, text), 30
+        )
+        assert "\n...\n" not in window.text and window.text in text
