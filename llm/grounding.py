@@ -33,9 +33,8 @@ import numpy as np
 from core.text import STOPWORDS, content_words, split_sentences
 from core.types import Passage
 from llm.extractive import SentenceEmbedder
-from llm.prompt import cited_numbers, strip_citations
+from llm.prompt import UNSUPPORTED_MARK, cited_numbers, strip_citations
 
-UNSUPPORTED_MARK = "[unsupported]"
 # Thresholds calibrated on the answer evaluation (README, "Grounding, measured").
 LEXICAL_SUPPORT = 0.6  # share of a sentence's content words found in the passage
 COMBINED_SUPPORT = 0.55  # mean of that share and the best sentence cosine
@@ -148,7 +147,9 @@ class Attributor:
         lexical = []
         for have, tokens, body in zip(self._words, self._tokens, self._lower, strict=True):
             stated = sum(_states(body, symbol) for symbol in symbols)
-            share = (len(new & have) + stated) / (len(new) + len(symbols))
+            # Keys and symbols are the news only when the sentence adds no words: "sparseid
+            # (n)" must not borrow support from the passage's "(n)".
+            share = len(new & have) / len(new) if new else stated / len(symbols)
             if stated < len(symbols) or not all(t in tokens or _states(body, t) for t in exact):
                 share *= 0.5  # a number, name or key the passage does not state
             elif names:  # the passage states the names the answer adds, as written: strong

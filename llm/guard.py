@@ -52,8 +52,9 @@ REFUSAL = re.compile(
 )
 # A sentence ends at . ! ?, after any citation markers that follow it.
 # A single line break is not an end: models wrap long sentences; a blank line or a list item is.
+# Not after an initial ("Michael J. Vrhel", "Ph.D."): those end no sentence.
 _END = re.compile(
-    r"(?:[.!?](?:\s*\[[\d,;\s\-\u2013]+\])*(?=\s)|\n\s*\n|\n(?=\s*(?:[-*\u2022]|\d+[.)])\s))\s*"
+    r"(?:(?<!\b[A-Z])[.!?](?:\s*\[[\d,;\s\-\u2013]+\])*(?=\s)|\n\s*\n|\n(?=\s*(?:[-*\u2022]|\d+[.)])\s))\s*"
 )
 QUOTED_AFTER_REFUSAL = (
     "The model found no answer in the passages, but they match your question closely; "

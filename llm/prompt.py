@@ -42,6 +42,9 @@ End each sentence with the number of its source, like [1]."""
 # The model's refusal sentinel; the product shows NOT_FOUND_ANSWER in its place.
 REFUSAL_SENTINEL = "NOT_FOUND"
 NOT_FOUND_ANSWER = "The documents do not contain the answer to this question."
+# Shown after a sentence no passage supports (`llm.grounding`); never fed back to the model.
+UNSUPPORTED_MARK = "[unsupported]"
+_UNSUPPORTED = re.compile(r"\s*" + re.escape(UNSUPPORTED_MARK))
 SYSTEM = SYSTEM_PROMPT.format(not_found=REFUSAL_SENTINEL)
 
 # Tags and chat markup a document could use to break out of its fence: a leading "<"
@@ -91,12 +94,14 @@ def history_messages(turns: Sequence[Turn]) -> list[Message]:
     """Earlier turns as plain question/answer pairs.
 
     Old answers lose their [n] markers: those numbers referred to old passages
-    and would be confused with the new numbering.
+    and would be confused with the new numbering. They lose the unsupported marks too.
     """
     messages: list[Message] = []
     for turn in turns:
         messages.append(Message("user", turn.question.strip()))
-        messages.append(Message("assistant", strip_citations(turn.answer)))
+        # Without our marks: a small model shown "[unsupported]" writes it into its next answer.
+        answer = _UNSUPPORTED.sub("", strip_citations(turn.answer))
+        messages.append(Message("assistant", answer))
     return messages
 
 

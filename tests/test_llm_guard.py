@@ -243,3 +243,23 @@ def test_an_answer_repeating_a_name_the_passages_never_state_is_unsupported():
     said = "eig (a) computes the eigenvalues of a sparse matrix with the Lanczos method."
     assert not attributor.attribute(said).supported
     assert attributor.attribute("eig (a) computes the eigenvalues of a sparse matrix.").supported
+
+
+def test_a_one_letter_argument_lends_no_support_to_an_invented_name():
+    # Seen with the 1.5B model: "sparseid (n)" judged supported by the refcard's "speye (n)".
+    passages = [Passage("refcard.pdf", 1, 1, 0.5, "speye (n) create sparse identity matrix.")]
+    attributor = Attributor(passages, question="How do I create a sparse identity matrix?")
+    assert attributor.scores("sparseid (n) create sparse identity matrix.") == [0.0]
+    assert attributor.attribute("speye (n) create sparse identity matrix.").supported
+
+
+def test_an_initial_does_not_end_a_sentence():
+    # Seen with the 0.5B model: "Michael J. Vrhel" shown as two sentences, one unsupported.
+    passages = [Passage("gs.pdf", 1, 1, 0.6, "Color Management\nMichael J. Vrhel, Ph.D.\n")]
+    stream = GroundedStream(
+        iter(["The author is Michael J. Vrhel [1]. ", "He wrote it."]),
+        question="Who is the author?",
+        passages=passages,
+    )
+    assert "".join(stream).startswith("The author is Michael J. Vrhel [1].")
+    assert stream.sentences[0].text.startswith("The author is Michael J. Vrhel")

@@ -116,6 +116,13 @@ def test_history_answers_lose_their_old_citation_numbers():
     assert strip_citations("No citations here.") == "No citations here."
 
 
+def test_history_answers_lose_their_unsupported_marks():
+    # Seen with the 0.5B model: the next answer copied "[unsupported]" from the history.
+    answer = "Michael J [unsupported]. Vrhel wrote it [1]."
+    messages = build_messages("And when?", PASSAGES, [Turn("Who?", answer)])
+    assert messages[2].content == "Michael J. Vrhel wrote it."
+
+
 def test_a_documents_own_reference_marks_cannot_pose_as_citations():
     paper = Passage("paper.pdf", 3, 3, 0.9, "Transformers [2] beat RNNs [1, 3].")
     last = build_messages("Who wins?", [paper])[-1].content
