@@ -16,6 +16,12 @@ import core  # noqa: F401  (sets the Hugging Face offline variables)
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEEDS = SHARED / "corpus" / "seeds"
 
+# Conversations the app saves go to a folder of this test session, not to data/ in the checkout.
+if "RAG_CONVERSATIONS_DIR" not in os.environ:
+    _conversations = tempfile.mkdtemp(prefix="rag-test-conversations-")
+    os.environ["RAG_CONVERSATIONS_DIR"] = _conversations
+    atexit.register(shutil.rmtree, _conversations, ignore_errors=True)
+
 # Models converted for OpenVINO go to a folder of this test session (its app subprocesses
 # inherit it), not to data/cache in the checkout.
 if "RAG_MODEL_CACHE_DIR" not in os.environ:
