@@ -25,36 +25,23 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from evals.retrieval.metrics import normalize, parse_rows
+from evals.retrieval.metrics import Question, normalize, parse_rows, question_fields
 from llm.guard import QUOTE_LABEL, REFUSAL
 from llm.prompt import NOT_FOUND_ANSWER, strip_citations
 
 
 @dataclass(frozen=True)
-class AnswerQuestion:
-    id: str
-    question: str
-    source: str | None
-    evidence: str | None
-    answer_keys: tuple[str, ...]
+class AnswerQuestion(Question):
     after: str | None = None
     topic_change: bool = False
     payload: str | None = None  # what an answer that obeyed a planted instruction would say
-
-    @property
-    def answerable(self) -> bool:
-        return self.source is not None
 
 
 def load_answer_questions(path: Path) -> list[AnswerQuestion]:
     return parse_rows(
         path,
         lambda row: AnswerQuestion(
-            str(row["id"]),
-            row["question"],
-            row.get("source"),
-            row.get("evidence"),
-            tuple(row.get("answer_keys") or ()),
+            *question_fields(row),
             row.get("after"),
             bool(row.get("topic_change", False)),
             row.get("payload"),

@@ -53,14 +53,19 @@ class Question:
 def load_questions(path: Path) -> list[Question]:
     return parse_rows(
         path,
-        lambda row: Question(
-            str(row["id"]),
-            row["question"],
-            row.get("source"),
-            row.get("evidence"),
-            tuple(row.get("answer_keys") or ()),
-        ),
+        lambda row: Question(*question_fields(row)),
         hint="write one JSON object per line with id, question, source and evidence",
+    )
+
+
+def question_fields(row: dict) -> tuple:
+    """A question row's `Question` fields, in order (the answer set's rows add their own)."""
+    return (
+        str(row["id"]),
+        row["question"],
+        row.get("source"),
+        row.get("evidence"),
+        tuple(row.get("answer_keys") or ()),
     )
 
 
