@@ -56,6 +56,27 @@ def missing_browser_reason() -> str:
     return ""
 
 
+def browser_marks(timeout_s: int) -> list:
+    """A browser test module's marks: slow, browser, its time limit, and a skip that says
+    why where Chromium or Playwright is missing."""
+    import pytest
+
+    reason = missing_browser_reason()
+    return [
+        pytest.mark.slow,
+        pytest.mark.browser,
+        pytest.mark.skipif(bool(reason), reason=reason),
+        pytest.mark.timeout(timeout_s),
+    ]
+
+
+# The handbook that several browser tests index: two pages, so a citation names its page.
+HANDBOOK_PAGES = [
+    "Office hours are from nine to five on weekdays. The office is closed on holidays.",
+    "The warranty lasts two years from the date of delivery. Defects are repaired for free.",
+]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

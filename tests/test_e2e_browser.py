@@ -11,20 +11,13 @@ from __future__ import annotations
 import re
 from urllib.parse import urlparse
 
-import pytest
-
 from core.settings import Settings
-from tests.browser_app import ask_in_browser, chromium_page, missing_browser_reason, running_app
+from tests.browser_app import ask_in_browser, browser_marks, chromium_page, running_app
 from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf
 from wiring.params import ingest_documents
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.browser,
-    pytest.mark.skipif(bool(missing_browser_reason()), reason=missing_browser_reason()),
-    pytest.mark.timeout(300),
-]
+pytestmark = browser_marks(300)
 
 PAGES = [
     "Office hours are from nine to five on weekdays.",

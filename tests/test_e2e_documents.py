@@ -5,17 +5,10 @@ Skipped, with the reason, only where Chromium or Playwright is missing.
 
 from __future__ import annotations
 
-import pytest
-
-from tests.browser_app import chromium_page, indexed_app_env, missing_browser_reason, running_app
+from tests.browser_app import browser_marks, chromium_page, indexed_app_env, running_app
 from tests.pdf_factory import text_pdf
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.browser,
-    pytest.mark.skipif(bool(missing_browser_reason()), reason=missing_browser_reason()),
-    pytest.mark.timeout(300),
-]
+pytestmark = browser_marks(300)
 WAIT_MS = 120_000
 DEEP = "auto-multiple-choice-doc-pdf/usr/share/doc/auto-multiple-choice-doc-pdf"
 

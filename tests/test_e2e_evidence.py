@@ -13,30 +13,21 @@ from __future__ import annotations
 import io
 import os
 
-import pytest
 from PIL import Image
 
 from tests.browser_app import (
+    HANDBOOK_PAGES,
     ask_in_browser,
+    browser_marks,
     chromium_page,
     indexed_app_env,
-    missing_browser_reason,
     running_app,
     wait_until_idle,
 )
 from tests.pdf_factory import text_pdf
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.browser,
-    pytest.mark.skipif(bool(missing_browser_reason()), reason=missing_browser_reason()),
-    pytest.mark.timeout(600),
-]
+pytestmark = browser_marks(600)
 
-PAGES = [
-    "Office hours are from nine to five on weekdays. The office is closed on holidays.",
-    "The warranty lasts two years from the date of delivery. Defects are repaired for free.",
-]
 WAIT_MS = 120_000
 SHOT_DIR = os.environ.get("RAG_TEST_SCREENSHOTS", "")  # keep a screenshot there
 HIGHLIGHTED = 'img[alt$="the passage is highlighted in yellow"]'
@@ -60,7 +51,7 @@ def in_view(page, element_id: str) -> bool:
 def test_the_cited_page_is_shown_highlighted_and_citations_link_to_sources(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
-    text_pdf(docs / "handbook.pdf", PAGES)
+    text_pdf(docs / "handbook.pdf", HANDBOOK_PAGES)
     text_pdf(docs / "other.pdf", ["Unrelated text about rockets and engines. " * 5])
     env = indexed_app_env(tmp_path, docs, "scripted", RAG_RELEVANCE_FLOOR="0.05")
     with (

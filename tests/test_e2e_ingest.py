@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from core.settings import Settings
 from index.manifest import read_manifest
 from tests.browser_app import (
     ask_in_browser,
+    browser_marks,
     chromium_page,
-    missing_browser_reason,
     running_app,
     wait_until_idle,
 )
@@ -26,12 +24,7 @@ from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf
 from wiring.params import ingest_documents
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.browser,
-    pytest.mark.skipif(bool(missing_browser_reason()), reason=missing_browser_reason()),
-    pytest.mark.timeout(600),
-]
+pytestmark = browser_marks(600)
 CHUNKING = {"chunk_tokens": 40, "chunk_overlap": 8}
 FILES = 17
 WAIT_MS = 180_000

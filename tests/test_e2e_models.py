@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 from tests.browser_app import (
     ask_in_browser,
+    browser_marks,
     chromium_page,
     indexed_app_env,
-    missing_browser_reason,
     open_selectbox,
     running_app,
     wait_until_idle,
@@ -24,12 +22,7 @@ from tests.browser_app import (
 from tests.pdf_factory import text_pdf
 from tests.tiny_gguf import TINY, write_llama_gguf
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.browser,
-    pytest.mark.skipif(bool(missing_browser_reason()), reason=missing_browser_reason()),
-    pytest.mark.timeout(600),
-]
+pytestmark = browser_marks(600)
 WAIT_MS = 120_000
 
 

@@ -11,25 +11,17 @@ from __future__ import annotations
 import pytest
 
 from tests.browser_app import (
+    HANDBOOK_PAGES,
     ask_in_browser,
+    browser_marks,
     chromium_page,
     indexed_app_env,
-    missing_browser_reason,
     running_app,
 )
 from tests.pdf_factory import text_pdf
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.browser,
-    pytest.mark.skipif(bool(missing_browser_reason()), reason=missing_browser_reason()),
-    pytest.mark.timeout(600),
-]
+pytestmark = browser_marks(600)
 
-PAGES = [
-    "Office hours are from nine to five on weekdays. The office is closed on holidays.",
-    "The warranty lasts two years from the date of delivery. Defects are repaired for free.",
-]
 WAIT_MS = 120_000  # two cores shared with other work: generous, but every wait polls the DOM
 
 
@@ -37,7 +29,7 @@ WAIT_MS = 120_000  # two cores shared with other work: generous, but every wait 
 def app_url(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
-    text_pdf(docs / "handbook.pdf", PAGES)
+    text_pdf(docs / "handbook.pdf", HANDBOOK_PAGES)
     env = indexed_app_env(tmp_path, docs, "slow_model", RAG_RELEVANCE_FLOOR="0.05")
     with running_app(env, tmp_path / "streamlit.log") as url:
         yield url

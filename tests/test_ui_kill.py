@@ -18,19 +18,13 @@ import pytest
 
 from core.settings import Settings
 from index import IndexSnapshot
-from tests.browser_app import app_process, chromium_page, missing_browser_reason
+from tests.browser_app import app_process, browser_marks, chromium_page
 from tests.fakes import FakeEmbedder
 from tests.index_checks import old_document_answers
 from tests.pdf_factory import text_pdf
 from wiring.params import ingest_documents
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.browser,
-    pytest.mark.kill,
-    pytest.mark.skipif(bool(missing_browser_reason()), reason=missing_browser_reason()),
-    pytest.mark.timeout(400),
-]
+pytestmark = [*browser_marks(400), pytest.mark.kill]
 
 CHUNKING = {"chunk_tokens": 40, "chunk_overlap": 8}
 NEW_FILES = 8
