@@ -86,6 +86,7 @@ def test_a_folder_that_is_no_sentence_transformers_model_is_refused(tmp_path):
         SentenceTransformerEmbedder(tmp_path)
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_broken_weights_give_a_config_error_on_first_use(tmp_path, embedder):
     broken = linked_copy(packaged_embedding_model(), tmp_path / "broken")
@@ -98,6 +99,7 @@ def test_broken_weights_give_a_config_error_on_first_use(tmp_path, embedder):
         broken_embedder.embed(["now the weights are needed"])
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_vectors_are_normalized_float32_and_meaningful(embedder):
     texts = [
@@ -114,6 +116,7 @@ def test_vectors_are_normalized_float32_and_meaningful(embedder):
     np.testing.assert_allclose(embedder.embed(texts[:1])[0], vectors[0], atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_counts_match_the_models_own_tokenizer(embedder, model_tokenizer):
     texts = ["Hello, world!", "", "Tokenization of naïve café résumés.", "x" * 300, "日本語"]
@@ -122,6 +125,7 @@ def test_counts_match_the_models_own_tokenizer(embedder, model_tokenizer):
     assert embedder.count_tokens([]) == []
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_counting_is_safe_from_several_threads(embedder):
     texts = [f"sentence number {i} " * (i % 7 + 1) for i in range(200)]
@@ -131,6 +135,7 @@ def test_counting_is_safe_from_several_threads(embedder):
     assert results == [expected] * 8
 
 
+@pytest.mark.slow
 @pytest.mark.model
 @pytest.mark.parametrize("max_tokens", [1, 5, 17, 64])
 def test_split_to_tokens_is_bounded_and_loses_only_whitespace(embedder, max_tokens):
@@ -147,12 +152,14 @@ def test_split_to_tokens_is_bounded_and_loses_only_whitespace(embedder, max_toke
     assert all(piece == piece.strip() and piece for piece in pieces)
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_split_to_tokens_returns_short_text_whole(embedder):
     assert embedder.split_to_tokens("  short text \n", 10) == ["short text"]
     assert embedder.split_to_tokens(" \n ", 10) == []
 
 
+@pytest.mark.slow
 @pytest.mark.model
 @pytest.mark.parametrize("max_tokens", [254, 64])
 def test_chunks_of_a_real_pdf_page_fit_the_model(embedder, model_tokenizer, max_tokens):

@@ -25,6 +25,7 @@ def test_cpu_flags_decide_auto(tmp_path, monkeypatch):
     assert resolve_dtype("float32", "cuda") == "float32"
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_bfloat16_vectors_agree_with_float32():
     path = Settings().embedding_model_path()

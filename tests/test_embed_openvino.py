@@ -97,6 +97,7 @@ def test_openvino_telemetry_cannot_load(tmp_path):
 
 
 @needs_openvino
+@pytest.mark.slow
 @pytest.mark.model
 def test_a_model_openvino_cannot_run(tmp_path, monkeypatch):
     import embed.openvino_backend as backend

@@ -123,6 +123,7 @@ def test_chunks_know_title_section_and_header():
     assert all(c.heading == "" and c.section == () for c in plain)
 
 
+@pytest.mark.slow
 @pytest.mark.model
 @pytest.mark.parametrize("chunk_tokens", [192, 240, 254])
 def test_header_and_chunk_stay_within_what_the_model_reads(tmp_path, chunk_tokens):
