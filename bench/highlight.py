@@ -37,18 +37,16 @@ def build_index(folders: list[Path], index: Path) -> None:
 
 
 def sample(index: Path, n: int) -> list[tuple]:
-    import sqlite3
+    from index import IndexSnapshot
 
-    from index.manifest import generation_dir_name, read_manifest
-
-    manifest = read_manifest(index)
-    con = sqlite3.connect(index / generation_dir_name(manifest.generation) / "chunks.sqlite")
-    rows = con.execute(
-        "SELECT source, page_start, page_end, text FROM chunks "
-        "WHERE ocr_confidence IS NULL ORDER BY id"
-    ).fetchall()
+    with IndexSnapshot.open(index) as snapshot:
+        docs = snapshot.manifest.documents
+        rows = [
+            (c.source, c.page_start, c.page_end, c.text)
+            for c in snapshot.iter_chunks()
+            if c.ocr_confidence is None
+        ]
     step = max(1, len(rows) // n)
-    docs = manifest.documents
     return [
         (Path(docs[s].real_path or docs[s].path), s, a, b, t)
         for s, a, b, t in rows[::step][:n]
