@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 
-from core.text import CITATION, WORD, fold, search_terms, singular
+from core.text import CITATION, UNSUPPORTED_MARK, WORD, fold, search_terms, singular
 
 # Every ASCII punctuation character: escaping all of them leaves no Markdown syntax.
 _ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
@@ -36,9 +36,7 @@ _CODE = re.compile(r"(?ms)^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?^[ \t]*\1[ \t]*$|(`+)[^
 # Citations side by side ("[2][3]") are one run: bold each alone and "**[2]****[3]**" shows.
 _CITATION_RUN = re.compile(rf"{CITATION.pattern}(?:\s*{CITATION.pattern})*")
 _NUMBER = re.compile(r"\d+")
-# The answers layer writes this after a sentence no passage supports (llm.grounding).
-UNSUPPORTED = "[unsupported]"
-_UNSUPPORTED_SENTENCE = re.compile(r"([^\n.!?]*?)\s*" + re.escape(UNSUPPORTED))
+_UNSUPPORTED_SENTENCE = re.compile(r"([^\n.!?]*?)\s*" + re.escape(UNSUPPORTED_MARK))
 UNSUPPORTED_BADGE = ":orange-badge[not in the sources]"
 
 

@@ -158,6 +158,10 @@ def content_words(text: str) -> list[str]:
     return [stem(w) for w in WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1]
 
 
+# What the answers layer writes after a sentence no passage supports (llm.grounding); the
+# page shows such a sentence marked (app.safe_markdown).
+UNSUPPORTED_MARK = "[unsupported]"
+
 # A citation of passages: [1], [1, 3], [2-4]; group 1 holds the numbers.
 CITATION = re.compile(r"\[\s*(\d+(?:\s*[,;\-\u2013]\s*\d+)*)\s*\]")
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from core.text import CITATION
+from core.text import CITATION, UNSUPPORTED_MARK
 from core.types import Passage
 from llm.types import Citation, Message, Turn
 
@@ -43,7 +43,6 @@ End each sentence with the number of its source, like [1]."""
 REFUSAL_SENTINEL = "NOT_FOUND"
 NOT_FOUND_ANSWER = "The documents do not contain the answer to this question."
 # Shown after a sentence no passage supports (`llm.grounding`); never fed back to the model.
-UNSUPPORTED_MARK = "[unsupported]"
 _UNSUPPORTED = re.compile(r"\s*" + re.escape(UNSUPPORTED_MARK))
 SYSTEM = SYSTEM_PROMPT.format(not_found=REFUSAL_SENTINEL)
 
