@@ -37,6 +37,8 @@ the seed primer's title page leads on the fused rank and the cosine, not on
 these signals. A penalty for list-like chunks (six or more lines, most of them
 short and unpunctuated: contents, bullet outlines) moved 5 questions up and 2
 down at 0.15 and 8 down at 0.3: option tables look the same.
+Giving each search's own first (or first two) finds a place in the re-scored
+top, however low their fused rank, changed no rank either.
 
 >>> ranked = [(1, 0.032, 0.5, "the heap: see runtime, and options of size", ""),
 ...           (2, 0.031, 0.5, "runtime options: --heap sets the heap size", "")]
