@@ -14,15 +14,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.errors import RagError
-from core.types import Chunk, PageText, Skipped
-from index import DocumentRecord
+from core.types import Chunk, ChunkingInfo, PageText, Skipped
+from embed.embedder import Embedder
+from index import DocumentRecord, IndexWriting
 from ingest.chunk import Chunker
 from ingest.extract import no_text_reason
 from ingest.file_checks import changed_since
 from ingest.header import Headers
 from ingest.ocr import OcrStats
 from ingest.ocr.report import ocr_warnings
+from ingest.options import IngestOptions
 from ingest.parse_pool import FileDone, FileFailed, FileOpened, OcrPageRead, PagesParsed
+from ingest.plan import Plan
 from ingest.structure import DocumentStructure, document_title
 from ingest.vector_check import check_vectors
 
@@ -48,7 +51,16 @@ ProgressCallback = Callable[[Progress], None]
 class Run:
     """State of the parse -> chunk -> embed -> write loop, one entry per file in flight."""
 
-    def __init__(self, options, embedder, writer, chunking, plan, on_progress, started):
+    def __init__(
+        self,
+        options: IngestOptions,
+        embedder: Embedder,
+        writer: IndexWriting,
+        chunking: ChunkingInfo,
+        plan: Plan,
+        on_progress: ProgressCallback | None,
+        started: float,
+    ) -> None:
         self.options = options
         self.embedder = embedder
         self.writer = writer
