@@ -64,7 +64,7 @@ chromium:
 	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }; }; \
 	} || echo "note: Chromium could not be installed; the browser test will be skipped"
 
-# The small real model answers one seed question in tests/test_llm_real_model.py.
+# The small real model answers one seed question in tests/llm/test_real_model.py.
 # Every test, the slow ones included; plain `pytest` runs only the fast ones (README, Development).
 test: $(STAMP) chromium ocr
 	$(PY) -m llm.install small > /dev/null

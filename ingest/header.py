@@ -11,7 +11,7 @@ innermost section (which table) say the most.
 
 Header and chunk are joined by a line break; for WordPiece a whitespace-joined
 text has exactly the sum of its parts' tokens, so counting the header alone is
-exact (`tests/test_structure.py` checks it with the real tokenizer).
+exact (`tests/ingest/test_structure.py` checks it with the real tokenizer).
 
 >>> class Words:  # one token per word
 ...     def count_tokens(self, texts): return [len(t.split()) for t in texts]

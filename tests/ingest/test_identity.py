@@ -12,7 +12,7 @@ from index import IndexSnapshot
 from index.manifest import VERSION, read_manifest
 from ingest.uploads import save_upload
 from tests import pdf_factory as pdfs
-from tests.test_ingest_pipeline import _pages, ingest
+from tests.ingest.test_pipeline import _pages, ingest
 
 
 @pytest.fixture

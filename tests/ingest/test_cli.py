@@ -17,7 +17,7 @@ from index import IndexSnapshot
 from ingest.clean import clean_page_text
 from tests import pdf_factory as pdfs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.model, pytest.mark.slow, pytest.mark.subprocess]
 
 

@@ -20,7 +20,7 @@ from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from wiring.params import chat_options, ingest_options, search_params
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture(autouse=True)

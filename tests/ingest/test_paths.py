@@ -24,7 +24,7 @@ from ingest.discover import discover
 from ingest.file_checks import changed_since, hash_source
 from ingest.options import IngestOptions
 from tests import pdf_factory as pdfs
-from tests.test_ingest_pipeline import _pages, ingest
+from tests.ingest.test_pipeline import _pages, ingest
 
 # A FIFO or /dev/zero read by mistake would block forever: fail instead of hanging the suite.
 pytestmark = pytest.mark.timeout(120)

@@ -18,7 +18,7 @@ from evals.retrieval.metrics import (
     summarize,
 )
 from tests import pdf_factory as pdfs
-from tests.test_retrieval_search import TopicEmbedder
+from tests.retrieval.test_search import TopicEmbedder
 
 PAGES = {
     ("a.pdf", 1): "Intro text.",

@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
 
 @pytest.mark.slow

@@ -25,9 +25,9 @@ from ingest import cli
 from ingest.options import IngestOptions
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
-from tests.test_ingest_pipeline import _pages, ingest
+from tests.ingest.test_pipeline import _pages, ingest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from index.manifest import read_manifest
 
 EMB = EmbeddingInfo("test", 8, 64, "f1")
 CHUNKING = ChunkingInfo(32, 4, 1)
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _doc(source: str, n: int, seed: int = 0):

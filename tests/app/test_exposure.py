@@ -8,8 +8,8 @@ from streamlit import config
 
 from app.service import AppService
 from tests import app_fakes
+from tests.app.test_app import WARRANTY_PAGES, plain, start
 from tests.pdf_factory import text_pdf
-from tests.test_app import WARRANTY_PAGES, plain, start
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import pytest
 from core.settings import Settings
 from retrieval.cli import main
 from tests import pdf_factory as pdfs
-from tests.test_retrieval_search import FILLER, TopicEmbedder
+from tests.retrieval.test_search import FILLER, TopicEmbedder
 from wiring.params import ingest_documents
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KEYS = {"source", "page_start", "page_end", "score", "text", "ocr", "title", "section"}
 
 

@@ -17,7 +17,7 @@ from llm.chat import ChatSession
 from llm.prompt import NOT_FOUND_ANSWER
 from wiring.params import chat_options
 
-MODEL = Path(__file__).resolve().parents[1] / "models" / SMALL.file
+MODEL = Path(__file__).resolve().parents[2] / "models" / SMALL.file
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 

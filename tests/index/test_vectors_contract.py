@@ -16,7 +16,7 @@ def _unit(rng, n, dim):
 class ExhaustiveIvf:
     """An IVF index that visits every cell: then it is exact and must match NumPy too.
 
-    (Its recall at the default `nprobe` is measured in tests/test_retrieval_ann.py.)
+    (Its recall at the default `nprobe` is measured in tests/index/test_ann.py.)
     """
 
     def __new__(cls, dim: int) -> IvfIndex:

@@ -13,7 +13,7 @@ from llm.injection import REMOVED, without_instructions
 from tests.fake_generator import ScriptedGenerator
 
 _spec = importlib.util.spec_from_file_location(
-    "injection_pdfs", Path(__file__).resolve().parents[1] / "bench" / "injection_pdfs.py"
+    "injection_pdfs", Path(__file__).resolve().parents[2] / "bench" / "injection_pdfs.py"
 )
 injection_pdfs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(injection_pdfs)

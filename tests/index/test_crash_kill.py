@@ -20,7 +20,7 @@ from tests.fakes import FakeEmbedder
 from tests.index_checks import old_document_answers
 from wiring.params import ingest_documents
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _driver(index: Path, docs: Path) -> subprocess.Popen:

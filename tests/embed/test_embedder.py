@@ -19,7 +19,7 @@ from embed.embedder import SentenceTransformerEmbedder
 from ingest.chunk import chunk_pages
 from wiring.params import load_embedder
 
-SEED_PDF = Path(__file__).resolve().parents[2] / "shared/corpus/seeds/000_a6b0812c5e96f991.pdf"
+SEED_PDF = Path(__file__).resolve().parents[3] / "shared/corpus/seeds/000_a6b0812c5e96f991.pdf"
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from wiring.params import ingest_documents
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf, text_pdf_bytes
 from wiring.params import ingest_documents
 
-APP = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 QUESTION = "How long does the warranty last?"
 WARRANTY_PAGES = [
     "The warranty lasts two years from the date of delivery. Defects in materials are covered.",

@@ -27,7 +27,7 @@ from tests import pdf_factory
 # Page 14 of auto-multiple-choice.fr.pdf (Debian 12 package auto-multiple-choice-doc-pdf
 # 1.6.0-1, made with DBLaTeX/xdvipdfmx), extracted alone with pypdf's writer (fonts kept).
 # License: GPL-2+, (c) 2008-2022 Alexis Bienvenüe; DFSG-free (see the package's copyright).
-RUN_TOGETHER_PDF = Path(__file__).parent / "data" / "amc_fr_run_together_words.pdf"
+RUN_TOGETHER_PDF = Path(__file__).parents[1] / "data" / "amc_fr_run_together_words.pdf"
 
 PAGES = [
     "Alpha report\nThe turbine speed was measured twice.\n- first item\n- second item",
