@@ -190,20 +190,6 @@ class Settings(BaseSettings):
         ]
         return [Path(os.path.realpath(r)) for r in roots]
 
-    def ocr_config(self):
-        """What the parser workers need of the OCR settings (plain and picklable)."""
-        from ingest.ocr.config import OcrConfig
-
-        return OcrConfig(
-            enabled=self.ocr.enabled,
-            engine=self.ocr.engine,
-            languages=self.ocr.languages,
-            dpi=self.ocr.dpi,
-            min_confidence=self.ocr.min_confidence,
-            cache_dir=Path(os.path.expanduser(self.paths.ocr_cache_dir)),
-            page_timeout_seconds=min(self.ingest.file_timeout_seconds, 120.0),
-        )
-
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment and `overrides`, for the edges (CLIs, the app).

@@ -12,6 +12,7 @@ Chunking(tokens=None, overlap=8, format=2)
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from core.settings import Settings
 from core.types import IngestReport
 from embed.embedder import SentenceTransformerEmbedder
 from index.ann import VectorPolicy
+from ingest.ocr.config import OcrConfig
 from ingest.options import Chunking, IngestOptions
 from llm.chat import ChatOptions
 from llm.llama_cpp_backend import LlamaOptions
@@ -91,8 +93,22 @@ def ingest_options(settings: Settings) -> IngestOptions:
         checkpoint_seconds=i.checkpoint_seconds,
         lock_timeout_seconds=i.lock_timeout_seconds,
         embedding_batch_size=settings.embedding.batch_size,
-        ocr=settings.ocr_config(),
+        ocr=ocr_config(settings),
         vectors=VectorPolicy(s.vector_index, s.ivf_min_chunks, s.ivf_nprobe),
+    )
+
+
+def ocr_config(settings: Settings) -> OcrConfig:
+    """What the parser workers need of the OCR settings (plain and picklable)."""
+    o = settings.ocr
+    return OcrConfig(
+        enabled=o.enabled,
+        engine=o.engine,
+        languages=o.languages,
+        dpi=o.dpi,
+        min_confidence=o.min_confidence,
+        cache_dir=Path(os.path.expanduser(settings.paths.ocr_cache_dir)),
+        page_timeout_seconds=min(settings.ingest.file_timeout_seconds, 120.0),
     )
 
 

@@ -10,7 +10,7 @@ CACHE_FILE = "ocr-v1.sqlite"
 
 @dataclass(frozen=True)
 class OcrConfig:
-    """OCR settings as the parser workers see them (built from `Settings.ocr_config()`).
+    """OCR settings as the parser workers see them (built by `wiring.params.ocr_config`).
 
     >>> OcrConfig().languages
     'eng'
