@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 from core.errors import EmbeddingError, IndexWriteError
-from core.settings import Settings
 from index import IndexSnapshot, chunks_db, lock
 from index.manifest import read_manifest
 from ingest import cli
@@ -28,11 +27,6 @@ from tests.fakes import FakeEmbedder
 from tests.ingest.test_pipeline import _pages, ingest
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(index_dir=tmp_path / "index", chunk_tokens=40, chunk_overlap=8)
 
 
 @pytest.fixture

@@ -7,17 +7,11 @@ import shutil
 
 import pytest
 
-from core.settings import Settings
 from index import IndexSnapshot
 from index.manifest import VERSION, read_manifest
 from ingest.uploads import save_upload
 from tests import pdf_factory as pdfs
 from tests.ingest.test_pipeline import _pages, ingest
-
-
-@pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(index_dir=tmp_path / "index", chunk_tokens=40, chunk_overlap=8)
 
 
 @pytest.fixture

@@ -31,11 +31,6 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(index_dir=tmp_path / "index", chunk_tokens=40, chunk_overlap=8)
-
-
-@pytest.fixture
 def docs(tmp_path) -> Path:
     folder = tmp_path / "docs"
     folder.mkdir()

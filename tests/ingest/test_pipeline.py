@@ -16,11 +16,6 @@ from tests.fakes import FakeEmbedder
 from wiring.params import ingest_documents
 
 
-@pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(index_dir=tmp_path / "index", chunk_tokens=40, chunk_overlap=8)
-
-
 def ingest(paths, settings, **kw):
     kw.setdefault("parser_processes", 0)  # inline parsing: same code, no process start-up
     kw.setdefault("embedder", FakeEmbedder())
