@@ -14,14 +14,15 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 from app.components import Components
 from app.conversation import Conversation
 from app.ingest_job import IngestJob
 from app.model_list import InstalledModel, installed_models
 from app.page_render import MIN_COVERAGE, DocumentFile, PageRenderer, PageView, check_file
-from core.errors import IndexNotFoundError, ModelError, PdfError, RagError
+from app.uploads import Upload, check_within_roots, forget_unindexed, save_uploads
+from core.errors import IndexNotFoundError, ModelError, RagError
 from core.settings import Settings
 from core.types import IngestReport, Passage
 from embed.embedder import Embedder
@@ -42,16 +43,6 @@ __all__ = [
     "Upload",
     "check_within_roots",
 ]
-
-BYTES_PER_MB = 1_000_000  # as `save_upload` prints its limit
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A file from the browser: its bytes, or a readable stream (read in blocks, never whole)."""
-
-    name: str
-    data: bytes | BinaryIO
 
 
 @dataclass(frozen=True)
@@ -297,29 +288,7 @@ class AppService:
 
     def save_uploads(self, uploads: Sequence[Upload]) -> tuple[list[SavedUpload], list[str]]:
         """Save uploaded PDFs into `documents_dir`: (saved, one message per rejected file)."""
-        from ingest.uploads import store_upload
-
-        limit = self.settings.app.upload_max_files
-        if len(uploads) > limit:
-            raise RagError(
-                f"{len(uploads)} files in one upload; at most {limit} are accepted",
-                hint="upload them in smaller batches, or enter their folder's path instead",
-            )
-        saved = []
-        rejected: list[str] = []
-        for upload in uploads:
-            try:
-                saved.append(
-                    store_upload(
-                        self.settings.paths.documents_dir,
-                        upload.name,
-                        upload.data,
-                        self.settings.app.upload_max_mb * BYTES_PER_MB,
-                    )
-                )
-            except PdfError as exc:
-                rejected.append(str(exc))
-        return saved, rejected
+        return save_uploads(uploads, self.settings)
 
     def ingest_saved(
         self,
@@ -333,7 +302,7 @@ class AppService:
         # The documents folder is where uploads go, whatever RAG_INGEST_ROOTS says.
         report = self._ingest([s.path for s in saved], on_progress)
         # Not when stopped: the uploads not read yet stay, for the next "Add folder".
-        self._forget_unindexed([s.path for s in saved if s.created])
+        forget_unindexed([s.path for s in saved if s.created], self.manifest())
         return AddResult(report, tuple(rejected))
 
     def add_uploads(
@@ -342,15 +311,6 @@ class AppService:
         """Save uploaded PDFs into `documents_dir`, then index the ones that were accepted."""
         saved, rejected = self.save_uploads(uploads)
         return self.ingest_saved(saved, rejected, on_progress)
-
-    def _forget_unindexed(self, created: Sequence[Path]) -> None:
-        """Delete uploads this call saved that were skipped (corrupt, scanned, ...): junk
-        uploads must not pile up on the server's disk."""
-        manifest = self.manifest()
-        indexed = {d.real_path for d in manifest.documents.values()} if manifest else set()
-        for path in created:
-            if os.path.realpath(path) not in indexed:
-                path.unlink(missing_ok=True)
 
     def remove(self, sources: Sequence[str]) -> list[str]:
         """Remove documents from the index (their files stay); returns those removed."""
@@ -361,19 +321,6 @@ class AppService:
             sources,
             lock_timeout=self.settings.ingest.lock_timeout_seconds,
         )
-
-
-def check_within_roots(paths: Sequence[Path], settings: Settings) -> None:
-    """Refuse any path that is not inside one of the folders the app may read."""
-    roots = settings.ingest_root_paths()
-    for path in paths:
-        real = Path(os.path.realpath(path))
-        if not any(real.is_relative_to(root) for root in roots):
-            raise RagError(
-                f"{path.name or path} is outside the folders this app may read",
-                hint="move it into the documents folder or your home folder, or add its "
-                "folder to RAG_INGEST_ROOTS (folders separated by ':') and restart the app",
-            )
 
 
 class _LiveIndex:
