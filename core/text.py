@@ -166,13 +166,16 @@ UNSUPPORTED_MARK = "[unsupported]"
 CITATION = re.compile(r"\[\s*(\d+(?:\s*[,;\-\u2013]\s*\d+)*)\s*\]")
 
 MAX_SENTENCE_CHARS = 400
-_ITEM = r"\n\s*(?:[-*\u2022]|\d+[.)])\s"
+# Where a list item starts: a line opening with a bullet or "1." / "1)".
+LIST_ITEM = r"\n\s*(?:[-*\u2022]|\d+[.)])\s"
+# The punctuation that ends a sentence: . ! or ?, but not after an initial ("Michael J.
+# Vrhel", "Ph.D.") or "e.g." / "i.e.". Shared by document text and the answer stream.
+SENTENCE_STOP = r"[.!?]+(?<!\b[A-Z]\.)(?<!e\.g\.)(?<!i\.e\.)"
 # A sentence ends after . ! or ? (a closing quote or bracket may follow), but not after
 # an initial ("Michael J. Vrhel"), "e.g." or "i.e."; at a blank line; or before a list
 # item. A single line break is a PDF's wrapping, not an end.
 _SENTENCE_END = re.compile(
-    r"[.!?]+(?<![\s.][A-Z]\.)(?<!e\.g\.)(?<!i\.e\.)[\"'\u201d\u2019)\]]?(?=\s|$)"
-    rf"|(?=\n\s*\n)|(?={_ITEM})"
+    rf"{SENTENCE_STOP}[\"'\u201d\u2019)\]]?(?=\s|$)|(?=\n\s*\n)|(?={LIST_ITEM})"
 )
 
 

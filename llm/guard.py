@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 
-from core.text import content_words
+from core.text import LIST_ITEM, SENTENCE_STOP, content_words
 from core.types import Passage
 from llm.extractive import SentenceEmbedder, best_sentences
 from llm.grounding import AnswerSentence, Attributor, exact_tokens
@@ -53,8 +53,10 @@ REFUSAL = re.compile(
 # A sentence ends at . ! ?, after any citation markers that follow it.
 # A single line break is not an end: models wrap long sentences; a blank line or a list item is.
 # Not after an initial ("Michael J. Vrhel", "Ph.D."): those end no sentence.
+# A sentence of the answer ends at a sentence stop, with the citations that follow it, at a
+# blank line, or before a list item.
 _END = re.compile(
-    r"(?:(?<!\b[A-Z])[.!?](?:\s*\[[\d,;\s\-\u2013]+\])*(?=\s)|\n\s*\n|\n(?=\s*(?:[-*\u2022]|\d+[.)])\s))\s*"
+    rf"(?:{SENTENCE_STOP}(?:\s*\[[\d,;\s\-\u2013]+\])*(?=\s)|\n\s*\n|\n(?={LIST_ITEM[2:]}))\s*"
 )
 QUOTED_AFTER_REFUSAL = (
     "The model found no answer in the passages, but they match your question closely; "

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from core.text import split_sentences
 from core.types import Passage
 from llm.grounding import UNSUPPORTED_MARK, Attributor
 from llm.guard import MAX_SENTENCES, QUOTE_LABEL, GroundedStream
@@ -263,3 +264,17 @@ def test_an_initial_does_not_end_a_sentence():
     )
     assert "".join(stream).startswith("The author is Michael J. Vrhel [1].")
     assert stream.sentences[0].text.startswith("The author is Michael J. Vrhel")
+
+
+def test_the_answer_stream_ends_sentences_where_document_text_does():
+    # One rule (core.text.SENTENCE_STOP): "e.g." ends no sentence in an answer either.
+    text = "Use a device profile, e.g. my_device.icc, with -sOutputICCProfile [1]."
+    passages = [Passage("gs.pdf", 3, 3, 0.6, text)]
+    stream = GroundedStream(
+        iter([text + " ", "It sets the output profile [1]."]),
+        question="How do I set the output ICC profile?",
+        passages=passages,
+    )
+    "".join(stream)
+    assert stream.sentences[0].text.startswith(text.removesuffix(" [1]."))
+    assert len(split_sentences(text)) == 1
