@@ -96,6 +96,50 @@ who whom whose why will with would you your yours stand stands called
 """
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
+# French and Spanish function words, folded. They count only in a question that does not
+# read as English (`stopwords_for`): "le", "du", "des", "est" are English terms too (LA,
+# du(1), DES, EST). The manuals sets ask in both languages (man-27 to man-30).
+_OTHER_LANGUAGE_TEXT = """
+le la les l un une des du de d au aux ce cet cette ces mon ma mes ton ta tes son sa ses
+notre nos votre vos leur leurs je tu il elle on nous vous ils elles me te se lui y en qui
+que qu quoi dont ou quel quelle quels quelles et mais donc ni car ne n pas plus est sont
+etre ete a ai avons avez ont fait faire doit doivent peut peuvent faut dans par pour sur
+avec sans sous entre vers chez comme si tout tous toute toutes aussi tres c s j m t
+comment quand pourquoi combien
+el los las unos unas del al o u con por para es su sus lo como cuando donde cual cuales
+cuanto este esta estos estas ese esa esos esas mas muy sin sobre hay ser fue era puede
+pueden debe deben tiene tienen hace
+"""
+OTHER_LANGUAGE_STOPWORDS = frozenset(_OTHER_LANGUAGE_TEXT.split()) - STOPWORDS
+
+
+def reads_as_english(text: str) -> bool:
+    """False when a text holds more French or Spanish function words than English ones.
+
+    A light language guess, enough to pick stopwords and to know when the English
+    embedding model is on foreign ground.
+
+    >>> reads_as_english("Quel codage doit utiliser le fichier ?")
+    False
+    >>> reads_as_english("Which LA office handles the claim?"), reads_as_english("Einstellungen")
+    (True, True)
+    """
+    words = WORD.findall(fold(text))
+    other = sum(w in OTHER_LANGUAGE_STOPWORDS for w in words)
+    english = sum(w in STOPWORDS for w in words)
+    return other <= max(1, english)
+
+
+def stopwords_for(text: str) -> frozenset[str]:
+    """The stopwords of a question's language: English, or English, French and Spanish.
+
+    >>> "la" in stopwords_for("Quel codage doit utiliser le fichier ?")
+    True
+    >>> "la" in stopwords_for("Which LA office handles the claim?")
+    False
+    """
+    return STOPWORDS if reads_as_english(text) else STOPWORDS | OTHER_LANGUAGE_STOPWORDS
+
 
 def fold(text: str) -> str:
     """Lower case without diacritics, as the keyword index folds them.
@@ -114,9 +158,12 @@ def search_terms(question: str) -> list[str]:
     ['gpt', '4', 's', 'near', 'x', 'cafe']
     >>> search_terms("To be or not to be")
     ['to', 'be', 'or', 'not']
+    >>> search_terms("Quel codage doit utiliser le fichier ?")
+    ['codage', 'utiliser', 'fichier']
     """
     tokens = list(dict.fromkeys(WORD.findall(fold(question))))
-    content = [t for t in tokens if t not in STOPWORDS]
+    stopwords = stopwords_for(question)
+    content = [t for t in tokens if t not in stopwords]
     return content or tokens
 
 

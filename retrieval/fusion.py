@@ -8,21 +8,40 @@ neither side's raw score scale matters. `RRF_K = 60` is the value of the
 original paper (Cormack et al., 2009); it keeps a single first place from
 outweighing two good places.
 
->>> fused = fuse([(1, 0.9), (2, 0.5)], [(2, 0.8), (3, 0.3)])
+Two refinements, both measured with `python -m evals.retrieval` (README):
+
+- A chunk only the keyword side returned still has a cosine (computed for it),
+  so it takes the dense rank that cosine implies: after every chunk the dense
+  side returned, in cosine order. Plain RRF counts it as never found, and a
+  French question's best keyword find (man-27), which the English embedding
+  model ranks below its 50 candidates, fused 19th.
+- `dense_weight` scales the dense side's share. The search passes
+  `OTHER_LANGUAGE_DENSE_WEIGHT` for a question that does not read as English
+  (`core.text.reads_as_english`): all-MiniLM-L6-v2 was trained on English
+  pairs, and on such a question its ranking is the weaker of the two.
+
+>>> fused = fuse([(1, 0.9), (2, 0.5)], [(2, 0.8), (3, 0.3)], {3: 0.1})
 >>> [(c.id, c.dense_rank, c.keyword_rank) for c in fused]
-[(2, 2, 1), (1, 1, None), (3, None, 2)]
+[(2, 2, 1), (3, None, 2), (1, 1, None)]
+
+Chunk 3 ranks on the dense side as third (its cosine, after the dense list),
+and two places beat chunk 1's single first place.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from core.types import Passage
 from index import StoredChunk
 
 RRF_K = 60
+# The dense side's share for a question that does not read as English (see above):
+# on manuals_tricky 0.5 brings man-27 into the top 4 and keeps its three other
+# French and Spanish questions first; 1.0 and 0.25 were measured too (README).
+OTHER_LANGUAGE_DENSE_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -47,10 +66,12 @@ def fuse(
     dense: Sequence[tuple[int, float]],
     keyword: Sequence[tuple[int, float]],
     cosine_of: dict[int, float] | None = None,
+    dense_weight: float = 1.0,
 ) -> list[Candidate]:
     """RRF of two best-first lists of (id, score): dense (id, cosine), keyword (id, coverage).
 
-    `cosine_of` supplies the cosine of chunks only the keyword side found. Ties
+    `cosine_of` supplies the cosine of chunks only the keyword side found; they
+    rank on the dense side after the dense list, by that cosine. Ties
     in the fused score are common (ranks 1 and 2 against 2 and 1) and go to the
     higher cosine, then to the lower id: on seeds_dev this decides one question
     (MRR 0.878 against 0.844 with the keyword side deciding); on
@@ -64,11 +85,25 @@ def fuse(
     for rank, (chunk, coverage) in enumerate(keyword, 1):
         old = found.get(chunk, Candidate(chunk, cosine=cosine_of.get(chunk, 0.0)))
         found[chunk] = replace(old, coverage=coverage, keyword_rank=rank)
+    implied = _implied_dense_ranks(found.values(), len(dense))
     scored = []
     for c in found.values():
-        fused = sum(1.0 / (RRF_K + r) for r in (c.dense_rank, c.keyword_rank) if r is not None)
+        dense_rank = c.dense_rank or implied[c.id]
+        fused = dense_weight / (RRF_K + dense_rank)
+        if c.keyword_rank is not None:
+            fused += 1.0 / (RRF_K + c.keyword_rank)
         scored.append(replace(c, fused=fused, relevance=relevance(c.cosine, c.coverage)))
     return sorted(scored, key=lambda c: (-c.fused, -c.cosine, c.id))
+
+
+def _implied_dense_ranks(found: Iterable[Candidate], n_dense: int) -> dict[int, int]:
+    """Dense ranks for the chunks the dense side did not return: after it, by cosine.
+
+    >>> _implied_dense_ranks([Candidate(7, 0.2), Candidate(8, 0.3), Candidate(1, 0.9, 0, 1)], 1)
+    {8: 2, 7: 3}
+    """
+    missing = sorted((c for c in found if c.dense_rank is None), key=lambda c: (-c.cosine, c.id))
+    return {c.id: n_dense + i for i, c in enumerate(missing, 1)}
 
 
 def relevance(cosine: float, coverage: float) -> float:

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from core.text import STOPWORDS, WORD, fold, search_terms, stem
+from core.text import WORD, fold, search_terms, stem, stopwords_for
 
 RERANK_DEPTH = 10
 WINDOW = 12
@@ -98,11 +98,12 @@ def phrase(question: Sequence[str], chunk: Sequence[str], longest: int = 4) -> f
     0.0
     """
     text = " " + " ".join(chunk) + " "
+    stopwords = stopwords_for(" ".join(question))
     best = 1
     for size in range(2, min(longest, len(question)) + 1):
         for i in range(len(question) - size + 1):
             gram = question[i : i + size]
-            if all(w in STOPWORDS for w in gram):
+            if all(w in stopwords for w in gram):
                 continue
             if f" {' '.join(gram)} " in text:
                 best = size

@@ -23,13 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.text import search_terms
+from core.text import reads_as_english, search_terms
 from core.types import Passage
 from embed.embedder import Embedder
 from index import IndexReader, StoredChunk
 from index.keyword import idf
 from retrieval.dense import check_embedder, cosines, nearest
-from retrieval.fusion import Candidate, distinct_passages, fuse
+from retrieval.fusion import OTHER_LANGUAGE_DENSE_WEIGHT, Candidate, distinct_passages, fuse
 from retrieval.query import select_sources
 from retrieval.rerank import RERANK_DEPTH, rescore
 from retrieval.threads import single_threaded
@@ -172,6 +172,7 @@ class Retriever:
             dense,
             [(h.id, h.coverage) for h in keyword],
             cosines(self.snapshot, vector, only_keyword),
+            dense_weight=1.0 if reads_as_english(query) else OTHER_LANGUAGE_DENSE_WEIGHT,
         )
 
     def matching_sources(self, files: Sequence[str]) -> list[str]:

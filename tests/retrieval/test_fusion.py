@@ -22,12 +22,31 @@ def test_rrf_rewards_agreement_then_rank():
     dense = [(1, 0.9), (2, 0.8), (3, 0.7)]
     keyword = [(3, 0.6), (4, 0.5)]
     fused = fuse(dense, keyword, {4: 0.2})
-    assert [c.id for c in fused] == [3, 1, 2, 4]
+    assert [c.id for c in fused] == [3, 4, 1, 2]
     by_id = {c.id: c for c in fused}
     assert by_id[3].fused == 1 / (RRF_K + 3) + 1 / (RRF_K + 1)
     assert (by_id[3].dense_rank, by_id[3].keyword_rank) == (3, 1)
     assert by_id[4].cosine == 0.2 and by_id[4].dense_rank is None
+    # Not returned by the dense side: ranked there after its three finds.
+    assert by_id[4].fused == 1 / (RRF_K + 4) + 1 / (RRF_K + 2)
     assert by_id[1].coverage == 0.0 and by_id[1].keyword_rank is None
+
+
+def test_keyword_only_finds_take_dense_ranks_in_cosine_order():
+    dense = [(i, 0.9 - i / 100) for i in range(1, 51)]
+    keyword = [(100, 0.5), (101, 0.4)]
+    fused = {c.id: c for c in fuse(dense, keyword, {100: 0.1, 101: 0.3})}
+    assert fused[101].fused == 1 / (RRF_K + 51) + 1 / (RRF_K + 2)
+    assert fused[100].fused == 1 / (RRF_K + 52) + 1 / (RRF_K + 1)
+
+
+def test_dense_weight_scales_the_dense_side_only():
+    dense = [(1, 0.9), (2, 0.8)]
+    keyword = [(2, 0.6), (3, 0.5)]
+    full = {c.id: c.fused for c in fuse(dense, keyword, {3: 0.1})}
+    half = {c.id: c.fused for c in fuse(dense, keyword, {3: 0.1}, dense_weight=0.5)}
+    assert half[1] == full[1] / 2
+    assert half[2] == 0.5 / (RRF_K + 2) + 1 / (RRF_K + 1)
 
 
 def test_equal_fused_scores_go_to_the_higher_cosine():
