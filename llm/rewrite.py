@@ -9,7 +9,7 @@ are prepended instead.
 
 >>> history = [Turn("What does the Acme warranty cover?", "Defects in materials [1].")]
 >>> heuristic_query("And for how long?", history)
-'acme warranty cover And for how long?'
+'Acme warranty cover And for how long?'
 >>> standalone_query("Who signed the Acme contract?", history)
 'Who signed the Acme contract?'
 """
@@ -68,13 +68,22 @@ def looks_like_follow_up(question: str, history: Sequence[Turn]) -> bool:
 
 
 def heuristic_query(question: str, history: Sequence[Turn]) -> str:
-    """The previous question's key terms that the follow-up lacks, then the follow-up."""
+    """The previous question's key words that the follow-up lacks, then the follow-up.
+
+    The words go in as the user wrote them, not as stems: keyword search matches
+    whole words, and "devic" finds no "device".
+
+    >>> heuristic_query("And the devices?", [Turn("Which ICC profiles suit output devices?", "")])
+    'ICC profiles suit output And the devices?'
+    """
     if not history:
         return question
     have = set(content_words(question))
-    terms = []
-    for word in content_words(history[-1].question):
-        if word not in have and word not in terms:
+    terms: list[str] = []
+    for word in _WORD.findall(history[-1].question):
+        key = content_words(word)
+        if key and key[0] not in have:
+            have.add(key[0])
             terms.append(word)
     return f"{' '.join(terms)} {question}".strip() if terms else question
 

@@ -128,7 +128,7 @@ def test_unusable_model_rewrite_falls_back_to_the_heuristic():
     session, _ = session_with(["Defects [1].", "Bananas are yellow.", "Two years [2]."], retriever)
     session.ask("What does the Acme warranty cover?").text  # noqa: B018
     session.ask("And for how long?").text  # noqa: B018
-    assert retriever.queries[-1][0] == "acme warranty cover And for how long?"
+    assert retriever.queries[-1][0] == "Acme warranty cover And for how long?"
 
 
 def test_a_rewrite_that_drops_what_the_follow_up_asks_falls_back_to_the_heuristic():
@@ -140,7 +140,7 @@ def test_a_rewrite_that_drops_what_the_follow_up_asks_falls_back_to_the_heuristi
     )
     session.ask("What does the Acme warranty cover?").text  # noqa: B018
     session.ask("And which form must a claim under it be filed on?").text  # noqa: B018
-    assert retriever.queries[-1][0].startswith("acme warranty cover")
+    assert retriever.queries[-1][0].startswith("Acme warranty cover")
     assert "form" in retriever.queries[-1][0]
 
 
