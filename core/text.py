@@ -200,9 +200,9 @@ def stem(word: str) -> str:
     return word
 
 
-def content_words(text: str) -> list[str]:
+def content_words(text: str, stopwords: frozenset[str] = STOPWORDS) -> list[str]:
     """Folded, stemmed words that carry meaning (no stopwords, no single letters)."""
-    return [stem(w) for w in WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1]
+    return [stem(w) for w in WORD.findall(fold(text)) if w not in stopwords and len(w) > 1]
 
 
 # What the answers layer writes after a sentence no passage supports (llm.grounding); the

@@ -24,7 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
-from core.text import content_words, split_sentences
+from core.text import content_words, reads_as_english, split_sentences, stopwords_for
 from core.types import Passage
 from llm.prompt import unbracket_numbers
 
@@ -54,7 +54,10 @@ def best_sentences(
     ]
     if not candidates:
         return []
-    if embedder is not None:
+    # The embedding model is English (all-MiniLM-L6-v2 by default): on a question in
+    # another language its sentence ranking is the weaker one (man-27 quoted a French
+    # heading over the sentence that answers), so shared words decide there.
+    if embedder is not None and reads_as_english(question):
         vectors = embedder.embed([question] + [s for _, s in candidates])
         scores = (vectors[1:] @ vectors[0]).tolist()
     else:
@@ -74,8 +77,9 @@ def best_sentences(
 
 def _overlap_scores(question: str, sentences: Sequence[str]) -> list[float]:
     """Shared question words, rarer words counting more (IDF over the candidate sentences)."""
-    asked = set(content_words(question))
-    words = [set(content_words(s)) for s in sentences]
+    stopwords = stopwords_for(question)
+    asked = set(content_words(question, stopwords))
+    words = [set(content_words(s, stopwords)) for s in sentences]
     df = Counter(w for ws in words for w in ws if w in asked)
     total = len(sentences)
     return [

@@ -233,6 +233,39 @@ def test_extractive_mode_uses_the_embedder_when_given():
     assert quotes == [(3, "Service the pump every year.")]
 
 
+class FirstSentenceEmbedder:
+    """An embedder that finds the first candidate sentence closest to every question."""
+
+    def embed(self, texts):
+        import numpy as np
+
+        vectors = np.zeros((len(texts), 2), dtype=np.float32)
+        vectors[:, 1] = 1.0
+        vectors[0] = vectors[1] = (1.0, 0.0)
+        return vectors
+
+
+def test_a_french_question_is_quoted_by_shared_words_not_the_english_embedder():
+    passages = [
+        Passage("amc.pdf", 85, 85, 0.5, "Principe pour la création des fichiers pdf anonymes."),
+        Passage(
+            "amc.pdf",
+            12,
+            12,
+            0.4,
+            "Le fichier qui contient la description de votre "
+            "sujet doit être codé en UTF-8. C'est le codage par défaut de gedit.",
+        ),
+    ]
+    question = "Quel codage doit utiliser le fichier qui contient la description du sujet ?"
+    embedder = FirstSentenceEmbedder()
+    assert best_sentences("Which files are anonymous?", passages, embedder=embedder, limit=1) == [
+        (1, "Principe pour la création des fichiers pdf anonymes.")
+    ]
+    quotes = best_sentences(question, passages, embedder=embedder, limit=1)
+    assert quotes == [(2, passages[1].text.split(" C'est")[0])]
+
+
 def test_extractive_mode_without_matching_words_quotes_the_best_passage():
     quotes = best_sentences("zebra?", ACME)
     assert quotes == [(1, "The warranty covers defects in materials.")]
