@@ -50,6 +50,19 @@ def test_rescore_moves_the_chunk_with_the_answer_up_and_keeps_ties_in_order():
     assert rescore("anything", [], IDF) == []
 
 
+def test_a_date_question_moves_the_dated_chunk_above_the_title_page():
+    idf = {"primer": 3.0, "peeling": 2.0, "magic": 2.0, "written": 4.0}
+    ranked = [
+        (1, 0.0330, 0.27, "Peeling the magic: a primer. This primer peels the magic.", ""),
+        (2, 0.0290, 0.05, "So ends the primer. Written on February 10, 2025", ""),
+    ]
+    when = "On what date was the primer 'Peeling the magic' written?"
+    assert [i for i, _ in rescore(when, ranked, idf)] == [2, 1]
+    # The same chunks for a question that does not ask when: the title page stays first.
+    what = "What is the primer 'Peeling the magic' about, as written?"
+    assert [i for i, _ in rescore(what, ranked, idf)] == [1, 2]
+
+
 def _ingest(tmp_path, rerank: bool) -> Settings:
     docs = tmp_path / "docs"
     if not docs.is_dir():
