@@ -158,7 +158,8 @@ def rescore(
         score += PROXIMITY_WEIGHT * proximity(chunk, weights)
         score += PHRASE_WEIGHT * phrase(question_words, chunk)
         score += SECTION_WEIGHT * section_match(words(heading), weights)
-        score += date_weight * holds_date(text)
+        if date_weight and holds_date(text):
+            score += date_weight
         scored.append((chunk_id, score))
     # Stable: equal scores keep the fused order.
     return sorted(scored, key=lambda item: -item[1])
