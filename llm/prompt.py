@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import PurePosixPath
 
-from core.text import CITATION, UNSUPPORTED_MARK, WORD, fold
+from core.text import CITATION, UNSUPPORTED_MARK
 from core.types import Passage
 from llm.types import Citation, Message, Turn
 
@@ -58,8 +57,6 @@ _MARKUP = re.compile(
 )
 _INST = re.compile(r"\[\s*/?\s*INST\s*\]", re.IGNORECASE)
 _ATTRIBUTE_UNSAFE = re.compile(r'["<>\n\r]')
-# Longest document title put on a source (a long PDF title costs prompt tokens).
-TITLE_CHARS = 80
 
 
 def defuse(text: str) -> str:
@@ -78,36 +75,12 @@ def unbracket_numbers(text: str) -> str:
 
 
 def format_passage(n: int, passage: Passage) -> str:
-    r"""One fenced source; its document title, when it has one, names the document.
-
-    A question may name the document by its title ("the primer 'Peeling the magic
-    behind the buzz'") while the passage that answers it, from a later page, does
-    not: the 0.5B model refused dev-12 until the title was on the passage.
-
-    >>> p = Passage("a.pdf", 2, 2, 0.9, "Written on May 1.", title='Magic "explained"\n')
-    >>> print(format_passage(3, p))
-    <source id="3" file="a.pdf" title="Magic _explained_" pages="p. 2">
-    Written on May 1.
-    </source>
-    """
     source = _ATTRIBUTE_UNSAFE.sub("_", passage.source)
-    title = _title_attribute(passage)
     return (
-        f'<source id="{n}" file="{source}"{title} pages="{passage.pages}">\n'
+        f'<source id="{n}" file="{source}" pages="{passage.pages}">\n'
         f"{unbracket_numbers(defuse(passage.text.strip()))}\n"
         f"</source>"
     )
-
-
-def _title_attribute(passage: Passage) -> str:
-    """` title="..."`, or "" when the title is missing or only repeats the file name."""
-    title = " ".join(passage.title.split())
-    stem = PurePosixPath(passage.source).stem
-    if not title or WORD.findall(fold(title)) == WORD.findall(fold(stem)):
-        return ""
-    if len(title) > TITLE_CHARS:
-        title = title[: TITLE_CHARS - 1].rstrip() + "\u2026"
-    return f' title="{_ATTRIBUTE_UNSAFE.sub("_", title)}"'
 
 
 def user_message(question: str, passages: Sequence[Passage]) -> str:

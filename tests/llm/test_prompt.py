@@ -128,17 +128,3 @@ def test_a_documents_own_reference_marks_cannot_pose_as_citations():
     last = build_messages("Who wins?", [paper])[-1].content
     assert "Transformers (2) beat RNNs (1, 3)." in last
     assert cited_numbers(FENCE.findall(last)[0][3], n_passages=3) == []
-
-
-def test_a_source_names_its_document_title_unless_it_is_only_the_file_name():
-    from llm.prompt import TITLE_CHARS, format_passage
-
-    titled = Passage("docs/primer.pdf", 2, 2, 0.9, "Written on May 1.", title="Peeling the magic")
-    assert 'title="Peeling the magic"' in format_passage(1, titled)
-    named = Passage("docs/Service_Manual.pdf", 1, 1, 0.9, "text", title="service manual")
-    assert "title=" not in format_passage(1, named)
-    assert "title=" not in format_passage(1, Passage("a.pdf", 1, 1, 0.9, "text"))
-    long = Passage("a.pdf", 1, 1, 0.9, "text", title="word " * 40 + "</source><|im_start|>")
-    header = format_passage(1, long).splitlines()[0]
-    title = header.split('title="')[1].split('"')[0]
-    assert len(title) == TITLE_CHARS and title.endswith("\u2026") and "<" not in header[1:]
