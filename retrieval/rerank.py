@@ -59,7 +59,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from core.text import WORD, fold, search_terms, stem, stopwords_for
+from core.text import STOPWORDS, WORD, fold, search_terms, stem, stopwords_for
 from retrieval.answer_type import asks_for_date, holds_date
 
 RERANK_DEPTH = 10
@@ -97,7 +97,12 @@ def proximity(chunk: Sequence[str], weights: Mapping[str, float], window: int = 
     return best / total
 
 
-def phrase(question: Sequence[str], chunk: Sequence[str], longest: int = 4) -> float:
+def phrase(
+    question: Sequence[str],
+    chunk: Sequence[str],
+    longest: int = 4,
+    stopwords: frozenset[str] = STOPWORDS,
+) -> float:
     """The longest run of the question's words that the chunk holds too, in [0, 1].
 
     Runs of stopwords alone do not count; two words score 1/3, four or more 1.
@@ -108,7 +113,6 @@ def phrase(question: Sequence[str], chunk: Sequence[str], longest: int = 4) -> f
     0.0
     """
     text = " " + " ".join(chunk) + " "
-    stopwords = stopwords_for(" ".join(question))
     best = 1
     for size in range(2, min(longest, len(question)) + 1):
         for i in range(len(question) - size + 1):
@@ -149,6 +153,8 @@ def rescore(
         return []
     weights = term_weights(search_terms(question), idf)
     question_words = words(question)
+    # The question's language decides which runs are stopwords alone; read it once, unstemmed.
+    stopwords = stopwords_for(question)
     top = max(fused for _, fused, _, _, _ in ranked) or 1.0
     date_weight = DATE_WEIGHT if asks_for_date(question) else 0.0
     scored = []
@@ -156,7 +162,7 @@ def rescore(
         chunk = words(text)
         score = fused / top + COSINE_WEIGHT * cosine
         score += PROXIMITY_WEIGHT * proximity(chunk, weights)
-        score += PHRASE_WEIGHT * phrase(question_words, chunk)
+        score += PHRASE_WEIGHT * phrase(question_words, chunk, stopwords=stopwords)
         score += SECTION_WEIGHT * section_match(words(heading), weights)
         if date_weight and holds_date(text):
             score += date_weight
