@@ -48,12 +48,15 @@ class EmbeddingSettings(_Group):
     )
     batch_size: int = Field(32, ge=1, le=4096, description="Texts per embedding batch.")
     device: str = Field(
-        "cpu", min_length=1, description="torch device for embeddings: cpu, cuda, ..."
+        "auto",
+        min_length=1,
+        description="torch device for embeddings: auto (the first CUDA GPU torch can use, "
+        "else the CPU), cpu, cuda, cuda:N, ...",
     )
     dtype: Literal["auto", "float32", "bfloat16", "float16", "int8"] = Field(
         "auto",
-        description="auto: bfloat16 on CPUs with native bf16, float16 on CUDA; "
-        "int8: OpenVINO only, fastest, slightly less exact (README).",
+        description="auto: chosen per CPU from its instruction sets (docs/embedding.md), "
+        "float16 on CUDA; int8: OpenVINO only.",
     )
     backend: Literal["auto", "torch", "openvino"] = Field(
         "auto", description="auto: OpenVINO on the CPU when installed (faster), else torch."

@@ -182,6 +182,9 @@ class IngestReport:
     parsed_pages: int = 0  # pages parsed in this run (unchanged files are not parsed)
     reused_vectors: int = 0  # chunks that kept their stored vectors (moved or edited files)
     ocr: OcrSummary = OcrSummary()
+    # Seconds per stage (ingest.stages): the main thread's "wait" (for parsers), "chunk",
+    # "embed", "write", and the parser processes' CPU seconds, "parse", which overlap them.
+    stages: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -209,6 +212,7 @@ class IngestReport:
             },
             "reused_vectors": self.reused_vectors,
             "ocr": self.ocr.to_json(),
+            "stages": dict(self.stages),
         }
 
 

@@ -24,22 +24,15 @@ import numpy as np
 from core.errors import ConfigError
 from core.settings import DEFAULT_EMBEDDING_NAME, PathSettings, packaged_embedding_model
 from core.types import EmbeddingInfo
-from embed.choice import (
-    check_int8,
-    cpu_has_native_bf16,
-    resolve_backend,
-    resolve_dtype,
-)
+from embed.choice import EngineChoice, choose
 from embed.tokens import TokenCounter, split_at_token_boundaries
 
 __all__ = [
     "Embedder",
     "EmbeddingInfo",
+    "EngineChoice",
     "SentenceTransformerEmbedder",
     "TokenCounter",
-    "cpu_has_native_bf16",
-    "resolve_backend",
-    "resolve_dtype",
 ]
 
 if TYPE_CHECKING:
@@ -162,12 +155,12 @@ class SentenceTransformerEmbedder:
         cache_dir: Path | None = None,
     ) -> None:
         self.model_path = Path(model_path)
-        self.device = device
         self.batch_size = batch_size
-        self.dtype = resolve_dtype(dtype, device)
-        self.backend = resolve_backend(backend, device)
-        if self.dtype == "int8":
-            check_int8(self.backend)
+        # Device, engine and precision, with the reason (`auto` is decided here, from the CPU).
+        self.choice: EngineChoice = choose(backend, dtype, device)
+        self.device = self.choice.device
+        self.dtype = self.choice.dtype
+        self.backend = self.choice.backend
         self._backend_requested = backend
         self._cache_dir = cache_dir or PathSettings().model_cache_dir
         self._openvino: OpenVinoEncoder | None = None
@@ -330,9 +323,15 @@ class SentenceTransformerEmbedder:
                             hint="set RAG_EMBEDDING_BACKEND=torch",
                         ) from exc
                     logger.warning("OpenVINO cannot run %s (%s); using torch", self.model_path, exc)
-                    self.backend = "torch"
                     if self.dtype == "int8":  # OpenVINO's alone; torch takes the best float
-                        self.dtype = resolve_dtype("auto", self.device)
+                        fallback = choose("torch", "auto", self.device)
+                    else:  # the precision asked for, or chosen, stays
+                        fallback = choose("torch", self.dtype, self.device)
+                    why = f"OpenVINO could not run the model ({type(exc).__name__}); torch instead"
+                    self.choice = EngineChoice(
+                        "torch", fallback.dtype, self.device, why, fallback.cpu
+                    )
+                    self.backend, self.dtype = "torch", fallback.dtype
                     if self.dtype != "float32":
                         import torch
 

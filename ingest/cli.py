@@ -55,15 +55,20 @@ def main(argv: list[str] | None = None) -> int:
         overrides["ingest_workers"] = args.workers
     if args.no_ocr:
         overrides["ocr"] = False
-    from wiring.params import ingest_documents  # after argparse: `--help` stays instant
+    from wiring.params import ingest_documents, load_embedder  # `--help` stays instant
 
     bar = None if args.quiet else _ProgressBar()
     try:
         settings = load_settings(**overrides)
+        embedder = load_embedder(settings)
+        # First line: how the model will run on this machine, and why (embed.choice).
+        if (choice := getattr(embedder, "choice", None)) is not None:
+            _say(f"embedding: {choice.describe()}")
         with sigterm_as_interrupt():
             report = ingest_documents(
                 args.paths,
                 settings,
+                embedder=embedder,
                 rebuild=args.rebuild,
                 on_progress=bar,
                 on_wait=lambda pid: print(
@@ -87,7 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         if bar is not None:
             bar.close()
     if args.json:
-        print(json.dumps(report.to_json(), ensure_ascii=False))
+        out = report.to_json()
+        # The choice as it ended up (an engine that cannot run the model falls back).
+        if (choice := getattr(embedder, "choice", None)) is not None:
+            out["embedding"] = choice.to_json()
+        print(json.dumps(out, ensure_ascii=False))
     print(format_summary(report), file=sys.stderr)
     return 0 if report.ok else 1
 

@@ -15,6 +15,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import signal
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -56,6 +57,7 @@ class FileDone:
     index: int
     failed_pages: int = 0  # pages whose text extraction raised (given as empty)
     ocr: OcrStats | None = None
+    cpu_seconds: float = 0.0  # the parser's CPU time on this file (not waiting to send)
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ def parse_file(
     from ingest.ocr.reader import OcrReader
 
     config = ocr or OcrConfig(enabled=False)
+    started = time.process_time()
     try:
         with open_pdf(path, backend) as doc, OcrReader(doc, path, config) as reader:
             title, outline = read_structure(doc)
@@ -92,7 +95,7 @@ def parse_file(
                 yield PagesParsed(index, tuple(reader.with_confidence(next(batches))))
             failed = doc.failed_pages
             stats = reader.stats() if config.enabled else None
-        yield FileDone(index, failed, stats)
+        yield FileDone(index, failed, stats, time.process_time() - started)
     except PdfError as exc:
         yield FileFailed(index, exc.reason)
 

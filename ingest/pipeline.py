@@ -111,10 +111,12 @@ def run_ingest(
         # Also on Ctrl-C or SIGTERM: publish the documents that were finished.
         with committing(writer, lambda: {s.file: s.reason for s in [*skipped, *run.skipped]}):
             run.consume(pool.events([f.path for f, _, _ in plan.todo]))
+            publish = time.perf_counter()
             # Vanished and unreadable documents go last: until now a moved file could
             # reuse their vectors. An unreadable file's old text must not stay searchable.
             for source in [*plan.removed, *(s.file for s in plan.skipped)]:
                 writer.remove(source)
+    run.clock.seconds["write"] += time.perf_counter() - publish  # the last commit, too
     skipped.extend(run.skipped)
     warnings.extend(run.warnings)
     return _report(plan, run, writer.manifest, skipped, warnings, o, started)
@@ -151,6 +153,7 @@ def _report(plan, run, manifest, skipped, warnings, options, started) -> IngestR
         parsed_pages=run.pages_done,
         reused_vectors=run.reused,
         ocr=_ocr_summary(run, options.ocr),
+        stages={k: round(v, 3) for k, v in run.clock.seconds.items()},
     )
 
 

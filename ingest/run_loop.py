@@ -26,6 +26,7 @@ from ingest.ocr.report import ocr_warnings
 from ingest.options import IngestOptions
 from ingest.parse_pool import FileDone, FileFailed, FileOpened, OcrPageRead, PagesParsed
 from ingest.plan import Plan
+from ingest.stages import StageClock
 from ingest.structure import DocumentStructure, document_title
 from ingest.vector_check import check_vectors
 
@@ -93,9 +94,10 @@ class Run:
         self.headers = None
         if chunking.chunk_format >= 2:
             self.headers = Headers(embedder, limit=embedder.info.max_tokens - 2)
+        self.clock = StageClock()  # where the time goes (ingest.stages)
 
     def consume(self, events) -> None:
-        for event in events:
+        for event in self.clock.waited(events):
             f = self.todo[event.index][0]
             if isinstance(event, FileOpened):
                 self.pages_known += event.page_count
@@ -124,6 +126,7 @@ class Run:
             elif isinstance(event, FileDone) and event.index in self.state:
                 st = self.state[event.index]
                 st.parsed, st.failed_pages, st.ocr = True, event.failed_pages, event.ocr
+                self.clock.seconds["parse"] += event.cpu_seconds
                 self._chunk(event.index, st.chunker.finish)
                 self._finish_ready()
             elif isinstance(event, FileFailed):
@@ -144,7 +147,7 @@ class Run:
     def _chunk(self, index: int, make) -> None:
         """Chunk what a file sent; the tokenizer failing on its text costs that file only."""
         try:
-            chunks = make()
+            chunks = self.clock.timed("chunk", make)
         except RagError:
             raise  # the model or a setting: every file would fail alike
         except Exception as exc:
@@ -190,7 +193,7 @@ class Run:
         self._finish_ready()
 
     def _embed(self, texts: list[str]) -> np.ndarray:
-        vectors = self.embedder.embed(texts)
+        vectors = self.clock.timed("embed", lambda: self.embedder.embed(texts))
         check_vectors(vectors, len(texts), self.embedder.info.dim)  # before anything is written
         return vectors
 
@@ -260,11 +263,12 @@ class Run:
             real_path=f.real_path,
             ocr_pages=len(st.ocr.pages) if st.ocr else 0,
         )
-        self.writer.put_document(record, st.chunks, vectors, st.pages)
+        write = self.writer.put_document
+        self.clock.timed("write", lambda: write(record, st.chunks, vectors, st.pages))
         self.done[status].append(f.source)
         self.files_done += 1
         if time.monotonic() - self.last_commit >= self.options.checkpoint_seconds:
-            self.writer.commit()
+            self.clock.timed("write", self.writer.commit)
             self.last_commit = time.monotonic()
 
     def _skip(self, source: str, reason: str) -> None:

@@ -6,23 +6,7 @@ import numpy as np
 import pytest
 
 from core.settings import Settings
-from embed.embedder import SentenceTransformerEmbedder, cpu_has_native_bf16, resolve_dtype
-
-
-def test_cpu_flags_decide_auto(tmp_path, monkeypatch):
-    with_bf16 = tmp_path / "a"
-    with_bf16.write_text("flags\t\t: fpu avx512f avx512_bf16 sse\n")
-    without = tmp_path / "b"
-    without.write_text("flags\t\t: fpu avx2 sse\n")
-    assert cpu_has_native_bf16(with_bf16) and not cpu_has_native_bf16(without)
-    assert not cpu_has_native_bf16(tmp_path / "missing")
-    import embed.choice as choice
-
-    monkeypatch.setattr(choice, "cpu_has_native_bf16", lambda: True)
-    assert resolve_dtype("auto", "cpu") == "bfloat16"
-    monkeypatch.setattr(choice, "cpu_has_native_bf16", lambda: False)
-    assert resolve_dtype("auto", "cpu") == "float32"
-    assert resolve_dtype("float32", "cuda") == "float32"
+from embed.embedder import SentenceTransformerEmbedder
 
 
 @pytest.mark.slow

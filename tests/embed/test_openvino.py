@@ -10,7 +10,8 @@ import pytest
 import embed.choice as choice
 from core.errors import ConfigError
 from core.settings import Settings
-from embed.embedder import SentenceTransformerEmbedder, resolve_backend
+from embed.choice import choose
+from embed.embedder import SentenceTransformerEmbedder
 from wiring.params import load_embedder
 
 TEXTS = [
@@ -25,23 +26,22 @@ needs_openvino = pytest.mark.skipif(
 )
 
 
-def test_auto_picks_openvino_on_cpu_only_when_installed(monkeypatch):
-    monkeypatch.setattr(choice, "openvino_available", lambda: True)
-    assert resolve_backend("auto", "cpu") == "openvino"
-    assert resolve_backend("auto", "cuda:0") == "torch"
-    assert resolve_backend("torch", "cpu") == "torch"
-    monkeypatch.setattr(choice, "openvino_available", lambda: False)
-    assert resolve_backend("auto", "cpu") == "torch"
+def test_auto_picks_openvino_on_cpu_only_when_installed():
+    def engine(backend, device, installed):
+        return choose(backend, "float32", device, has_openvino=installed).backend
+
+    assert engine("auto", "cpu", True) == "openvino"
+    assert engine("auto", "cuda:0", True) == "torch"
+    assert engine("torch", "cpu", True) == "torch"
+    assert engine("auto", "cpu", False) == "torch"
 
 
-def test_explicit_openvino_that_cannot_run_says_what_to_do(monkeypatch):
-    monkeypatch.setattr(choice, "openvino_available", lambda: False)
+def test_explicit_openvino_that_cannot_run_says_what_to_do():
     with pytest.raises(ConfigError, match="not installed") as missing:
-        resolve_backend("openvino", "cpu")
+        choose("openvino", "auto", "cpu", has_openvino=False)
     assert "RAG_EMBEDDING_BACKEND=torch" in missing.value.hint
-    monkeypatch.setattr(choice, "openvino_available", lambda: True)
     with pytest.raises(ConfigError, match="CPU only") as gpu:
-        resolve_backend("openvino", "cuda")
+        choose("openvino", "auto", "cuda", has_openvino=True)
     assert "RAG_EMBEDDING_DEVICE=cpu" in gpu.value.hint
 
 
@@ -123,22 +123,16 @@ def test_a_model_openvino_cannot_run(tmp_path, monkeypatch):
     assert error.value.hint == "set RAG_EMBEDDING_BACKEND=torch"
 
 
-def test_int8_needs_openvino_and_nncf(monkeypatch):
+def test_int8_needs_openvino_and_nncf():
     with pytest.raises(ConfigError, match="OpenVINO only") as wrong_backend:
-        choice.check_int8("torch")
+        choose("torch", "int8", "cpu")
     assert "RAG_EMBEDDING_DTYPE=auto" in wrong_backend.value.hint
-    real_find_spec = choice.importlib.util.find_spec
-    monkeypatch.setattr(
-        choice.importlib.util,
-        "find_spec",
-        lambda name: None if name == "nncf" else real_find_spec(name),
-    )
     with pytest.raises(ConfigError, match="nncf"):
-        choice.check_int8("openvino")
+        choose("openvino", "int8", "cpu", has_openvino=True, has_nncf=False)
 
 
 needs_nncf = pytest.mark.skipif(
-    not choice.importlib.util.find_spec("nncf"), reason="the nncf package is not installed"
+    not choice.nncf_available(), reason="the nncf package is not installed"
 )
 
 
