@@ -16,11 +16,19 @@ process and its parser workers together, sampled from /proc every 50 ms.
 Tokens embedded are counted after the timings with the model's tokenizer; for
 LangChain they stop at the model's limit (256 word pieces), past which it
 silently ignores the rest of a chunk, and what it ignored is reported too.
+
+Where the time goes (`stages`, medians): the ingest's main thread waits for the
+parsers ("wait"), chunks, embeds and writes; "parse" is the parser processes'
+own CPU time, which runs beside those; "ocr" the OCR time of scanned pages.
+The header records the date, commit, CPU kind and flags, load average, and the
+engine, precision and reason the embedding choice gave (`embed.choice`). To
+measure as on an AVX2-only CPU, run this under `bench/avx2_only/run.sh`.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
@@ -36,6 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.settings import Settings
+from embed.cpu import cpu_profile
 from index import IndexSnapshot
 from wiring.params import ingest_documents, load_embedder
 
@@ -146,7 +155,9 @@ def measure_ours(folder: Path) -> dict:
         "peak_rss_mb_parsers": rss.peak_workers,
         "dtype": embedder.dtype,
         "backend": embedder.backend,
+        "embedding": embedder.choice.to_json(),
         "first_use_seconds": first_use,
+        "stages": {**report.stages, "ocr": report.ocr.seconds},
     }
 
 
@@ -213,9 +224,31 @@ def summarize(runs: list[dict]) -> dict:
         out["embedding_efficiency"] = round(first["chunks"] / ingest_only / model, 3)
         out["peak_rss_mb_parsers"] = round(max(r["peak_rss_mb_parsers"] for r in runs))
         out["dtype"], out["backend"] = first["dtype"], first["backend"]
+        out["embedding_reason"] = first["embedding"]["reason"]
+        out["stages"] = {k: round(med(r["stages"][k] for r in runs), 1) for k in first["stages"]}
         out["first_use_seconds"] = round(med(r["first_use_seconds"] for r in runs), 1)
         out["files"], out["skipped"] = first["files"], first["skipped"]
     return out
+
+
+def _machine() -> dict:
+    """Date, commit and the CPU as the engines see it (CPUID: emulation shows here)."""
+    try:
+        root = Path(__file__).resolve().parents[1]
+        git = ["git", "-C", str(root), "rev-parse", "--short", "HEAD"]
+        commit = subprocess.run(git, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    cpu = cpu_profile()
+    return {
+        "date": datetime.date.today().isoformat(),
+        "commit": commit,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_kind": cpu.kind,
+        "cpu_flags": " ".join(sorted(cpu.flags)),
+        "avx2_only_emulation": "cpuid_avx2" in os.environ.get("LD_PRELOAD", ""),
+        "cores": os.cpu_count(),
+    }
 
 
 def main() -> None:
@@ -231,6 +264,7 @@ def main() -> None:
         print(json.dumps(measure(args.folder)))
         return
 
+    load_start = round(os.getloadavg()[0], 2)
     pipelines = ["ours", "langchain"] if args.compare else ["ours"]
     results: dict[str, list[dict]] = {p: [] for p in pipelines}
     for round_ in range(args.runs):
@@ -238,12 +272,9 @@ def main() -> None:
         for p in pipelines if round_ % 2 == 0 else pipelines[::-1]:
             results[p].append(run_one(p, args.folder))
             print(f"round {round_ + 1}: {p} {results[p][-1]['seconds']:.1f} s", file=sys.stderr)
-    summary = {
-        "folder": str(args.folder),
-        "runs": args.runs,
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-    }
+    summary = {**_machine(), "folder": str(args.folder), "runs": args.runs}
+    summary["load_average_start"] = load_start
+    summary["load_average_end"] = round(os.getloadavg()[0], 2)
     summary.update({p: summarize(r) for p, r in results.items()})
     if args.compare:
         ours, lc = summary["ours"], summary["langchain"]
