@@ -56,10 +56,12 @@ class EmbeddingSettings(_Group):
     dtype: Literal["auto", "float32", "bfloat16", "float16", "int8"] = Field(
         "auto",
         description="auto: chosen per CPU from its instruction sets (docs/embedding.md), "
-        "float16 on CUDA; int8: OpenVINO only.",
+        "float16 on CUDA; int8: OpenVINO or ONNX Runtime.",
     )
-    backend: Literal["auto", "torch", "openvino"] = Field(
-        "auto", description="auto: OpenVINO on the CPU when installed (faster), else torch."
+    backend: Literal["auto", "torch", "openvino", "onnx"] = Field(
+        "auto",
+        description="auto: chosen per CPU with the precision (docs/embedding.md): OpenVINO, "
+        "or ONNX Runtime on AVX2 CPUs without VNNI; torch on CUDA.",
     )
 
 

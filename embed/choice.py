@@ -17,16 +17,16 @@ from core.errors import ConfigError
 from embed.cpu import CpuProfile, cpu_profile
 
 __all__ = [
+    "ENGINE_NAMES",
     "EngineChoice",
+    "Installed",
     "choose",
     "cuda_available",
-    "nncf_available",
-    "openvino_available",
     "resolve_device",
 ]
 
-# How each engine and precision is named in the first line of an ingest.
-_ENGINE_NAMES = {"openvino": "OpenVINO", "torch": "torch"}
+# How each engine is named in the first line of an ingest and in messages.
+ENGINE_NAMES = {"openvino": "OpenVINO", "onnx": "ONNX Runtime", "torch": "torch"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class EngineChoice:
         """
         where = "the CPU" if self.device == "cpu" else self.device
         kind = f" ({self.cpu})" if self.cpu and self.device == "cpu" else ""
-        engine = _ENGINE_NAMES.get(self.backend, self.backend)
+        engine = ENGINE_NAMES.get(self.backend, self.backend)
         return f"{engine} {self.dtype} on {where}{kind}: {self.reason}"
 
     def to_json(self) -> dict[str, str]:
@@ -60,14 +60,21 @@ class EngineChoice:
         }
 
 
-def openvino_available() -> bool:
-    """Whether the `openvino` package is installed (found without importing it)."""
-    return importlib.util.find_spec("openvino") is not None
+def _found(*packages: str) -> bool:
+    return all(importlib.util.find_spec(p) is not None for p in packages)
 
 
-def nncf_available() -> bool:
-    """Whether NNCF, which makes the int8 model, is installed."""
-    return importlib.util.find_spec("nncf") is not None
+@dataclass(frozen=True)
+class Installed:
+    """Which optional engines can run here (found without importing them)."""
+
+    openvino: bool = False
+    nncf: bool = False  # OpenVINO's int8 model is made by NNCF
+    onnx: bool = False  # ONNX Runtime, and `onnx` to export and quantize the model
+
+    @classmethod
+    def here(cls) -> Installed:
+        return cls(_found("openvino"), _found("nncf"), _found("onnxruntime", "onnx"))
 
 
 def cuda_available() -> bool:
@@ -92,31 +99,56 @@ def resolve_device(requested: str) -> str:
     return "cuda" if cuda_available() else "cpu"
 
 
-# The precision OpenVINO runs in by default, by what the CPU has: the first row whose
-# flag it has. Each one kept the retrieval harness's figures within 0.01 of float32 on
-# every question set (docs/embedding.md, "Precision per CPU").
-_OPENVINO_DEFAULTS: tuple[tuple[str, str, str], ...] = ()  # measured next: int8
-_FLOAT_REASON = {
-    "bfloat16": "bfloat16 in hardware (AVX-512 BF16/AMX), vectors at cosine >= 0.9999",
-    "float32": "no faster precision this CPU runs natively",
-}
+# What `auto` runs on the CPU, by what the CPU has: the first row it qualifies for
+# wins. Each was the fastest on its kind of CPU among those that kept the retrieval
+# harness's figures within 0.01 of float32 on every question set (docs/embedding.md).
+_CPU_DEFAULTS: tuple[tuple[str, str, str, str], ...] = (
+    # (CPU test, engine, precision, why)
+    (
+        "int8_native",
+        "openvino",
+        "int8",
+        "int8 dot products in hardware (VNNI/AMX): 1.4x bfloat16, 2.5x float32, "
+        "retrieval figures as float32's",
+    ),
+    (
+        "bf16_native",
+        "openvino",
+        "bfloat16",
+        "bfloat16 in hardware (AVX-512 BF16/AMX), vectors at cosine >= 0.9999",
+    ),
+    (
+        "avx2",
+        "onnx",
+        "int8",
+        "AVX2 without VNNI: ONNX Runtime's int8 kernels, 1.3x OpenVINO float32 "
+        "(OpenVINO's int8 is slower here), retrieval figures as float32's",
+    ),
+)
+_NEEDS = {("openvino", "int8"): ("openvino", "nncf"), ("openvino", "bfloat16"): ("openvino",)}
+_NEEDS[("onnx", "int8")] = ("onnx",)
 
 
-def _best_float(cpu: CpuProfile) -> str:
-    return "bfloat16" if cpu.bf16_native else "float32"
+def _qualifies(cpu: CpuProfile, test: str) -> bool:
+    return bool(getattr(cpu, test)) if test.endswith("_native") else test in cpu.flags
 
 
-def _openvino_dtype(cpu: CpuProfile, has_nncf: bool) -> tuple[str, str]:
-    for test, dtype, why in _OPENVINO_DEFAULTS:
-        matches = getattr(cpu, test) if test.endswith("_native") else test in cpu.flags
-        if not matches:
+def _cpu_default(cpu: CpuProfile, installed: Installed) -> tuple[str, str, str]:
+    """(engine, precision, why) for `auto` on this CPU with what is installed."""
+    missing: list[str] = []
+    for test, engine, dtype, why in _CPU_DEFAULTS:
+        if not _qualifies(cpu, test):
             continue
-        if dtype == "int8" and not has_nncf:
-            best = _best_float(cpu)
-            return best, f"{_FLOAT_REASON[best]} (int8 needs nncf, which is not installed)"
-        return dtype, why
-    best = _best_float(cpu)
-    return best, _FLOAT_REASON[best]
+        lacking = [p for p in _NEEDS[(engine, dtype)] if not getattr(installed, p)]
+        if not lacking:
+            note = f" ({', '.join(missing)} not installed)" if missing else ""
+            return engine, dtype, why + note
+        missing.extend(p for p in lacking if p not in missing)
+    note = f" ({', '.join(missing)} not installed)" if missing else ""
+    if installed.openvino:
+        return "openvino", "float32", "no faster precision runs well on this CPU" + note
+    best = "bfloat16" if cpu.bf16_native else "float32"
+    return "torch", best, "OpenVINO is not installed"
 
 
 def choose(
@@ -125,67 +157,75 @@ def choose(
     device: str = "cpu",
     *,
     cpu: CpuProfile | None = None,
-    has_openvino: bool | None = None,
-    has_nncf: bool | None = None,
+    installed: Installed | None = None,
 ) -> EngineChoice:
     """The engine, precision and device for these settings on this machine.
 
     >>> avx2 = CpuProfile("x86_64", frozenset({"avx2", "fma"}))
-    >>> c = choose(cpu=avx2, has_openvino=True, has_nncf=True)
+    >>> c = choose(cpu=avx2, installed=Installed(openvino=True, nncf=True, onnx=True))
     >>> c.backend, c.dtype, c.device
-    ('openvino', 'float32', 'cpu')
+    ('onnx', 'int8', 'cpu')
     >>> choose("torch", cpu=avx2).dtype
     'float32'
     """
     cpu = cpu or cpu_profile()
-    has_openvino = openvino_available() if has_openvino is None else has_openvino
-    device = resolve_device(device if backend != "openvino" or device != "auto" else "cpu")
-    engine = _backend(backend, device, has_openvino)
+    installed = installed or Installed.here()
+    cpu_engine = backend in ("openvino", "onnx")
+    device = resolve_device("cpu" if cpu_engine and device == "auto" else device)
+    _check(backend, dtype, device, installed)
     kind = cpu.kind if device == "cpu" else ""
-    if dtype != "auto":
-        if dtype == "int8":
-            _check_int8(engine, nncf_available() if has_nncf is None else has_nncf)
-        return EngineChoice(engine, dtype, device, "set by RAG_EMBEDDING_DTYPE", kind)
-    if device.startswith("cuda"):
-        return EngineChoice(engine, "float16", device, "a CUDA GPU: torch in float16", kind)
-    if engine == "openvino":
-        has_nncf = nncf_available() if has_nncf is None else has_nncf
-        precision, why = _openvino_dtype(cpu, has_nncf)
+    if device != "cpu":  # a GPU: torch's
+        precision = "float16" if dtype == "auto" else dtype
+        why = "set by RAG_EMBEDDING_DTYPE" if dtype != "auto" else "a CUDA GPU: torch in float16"
+        return EngineChoice("torch", precision, device, why, kind)
+    if backend == "auto" and dtype == "auto":
+        engine, precision, why = _cpu_default(cpu, installed)
         return EngineChoice(engine, precision, device, why, kind)
-    if device == "cpu":
-        best = _best_float(cpu)
-        why = _FLOAT_REASON[best] if backend == "torch" else "OpenVINO is not installed"
-        return EngineChoice(engine, best, device, why, kind)
-    return EngineChoice(engine, "float32", device, f"float32 on {device}", kind)
+    engine = backend if backend != "auto" else "openvino" if installed.openvino else "torch"
+    if dtype != "auto":
+        return EngineChoice(engine, dtype, device, "set by RAG_EMBEDDING_DTYPE", kind)
+    # The engine was named, the precision left to us: the best this engine runs well here.
+    named = f"with RAG_EMBEDDING_BACKEND={engine}"
+    for test, default_engine, precision, _ in _CPU_DEFAULTS:
+        runs = all(getattr(installed, p) for p in _NEEDS[(default_engine, precision)])
+        if default_engine == engine and _qualifies(cpu, test) and runs:
+            why = f"the fastest precision of {ENGINE_NAMES[engine]} on this CPU, {named}"
+            return EngineChoice(engine, precision, device, why, kind)
+    best = "bfloat16" if cpu.bf16_native and engine != "onnx" else "float32"
+    why = "bfloat16 in hardware (AVX-512 BF16/AMX)" if best == "bfloat16" else "float32"
+    return EngineChoice(engine, best, device, f"{why}, {named}", kind)
 
 
-def _backend(requested: str, device: str, has_openvino: bool) -> str:
-    """`auto`: OpenVINO for the CPU when it is installed, else torch; CUDA is torch's."""
-    if requested == "openvino" and device != "cpu":
+def _check(backend: str, dtype: str, device: str, installed: Installed) -> None:
+    """An engine or precision asked for by name that cannot run: say what to change."""
+    name = ENGINE_NAMES.get(backend, backend)
+    if backend in ("openvino", "onnx") and device != "cpu":
         raise ConfigError(
-            f"the OpenVINO embedding backend runs on the CPU only, not {device!r}",
+            f"the {name} embedding backend runs on the CPU only, not {device!r}",
             hint="set RAG_EMBEDDING_DEVICE=cpu, or RAG_EMBEDDING_BACKEND=torch",
         )
-    if requested == "openvino" and not has_openvino:
+    package = {"openvino": "openvino", "onnx": "onnxruntime and onnx"}.get(backend)
+    if package and not getattr(installed, backend):
         raise ConfigError(
-            "RAG_EMBEDDING_BACKEND=openvino, but the openvino package is not installed",
-            hint="run `make install`, or set RAG_EMBEDDING_BACKEND=torch",
+            f"RAG_EMBEDDING_BACKEND={backend}, but {package} is not installed",
+            hint="run `make install`, or set RAG_EMBEDDING_BACKEND=auto",
         )
-    if requested != "auto":
-        return requested
-    return "openvino" if device == "cpu" and has_openvino else "torch"
-
-
-def _check_int8(backend: str, has_nncf: bool) -> None:
-    """int8 is OpenVINO's, quantized by NNCF: say what to change when either is missing."""
-    if backend != "openvino":
+    if dtype == "int8":
+        engine = backend if backend != "auto" else "openvino"
+        if engine not in ("openvino", "onnx") or device != "cpu":
+            raise ConfigError(
+                f"RAG_EMBEDDING_DTYPE=int8 runs on OpenVINO or ONNX Runtime only, "
+                f"not {ENGINE_NAMES.get(engine, engine)} on {device!r}",
+                hint="set RAG_EMBEDDING_BACKEND=openvino (or onnx) with "
+                "RAG_EMBEDDING_DEVICE=cpu, or RAG_EMBEDDING_DTYPE=auto",
+            )
+        if engine == "openvino" and not (installed.openvino and installed.nncf):
+            raise ConfigError(
+                "RAG_EMBEDDING_DTYPE=int8 with OpenVINO needs the openvino and nncf packages",
+                hint="run `make install`, or set RAG_EMBEDDING_DTYPE=auto",
+            )
+    if dtype == "bfloat16" and backend == "onnx":
         raise ConfigError(
-            f"RAG_EMBEDDING_DTYPE=int8 runs on OpenVINO only, but the backend is {backend}",
-            hint="set RAG_EMBEDDING_BACKEND=openvino with RAG_EMBEDDING_DEVICE=cpu, "
-            "or RAG_EMBEDDING_DTYPE=auto",
-        )
-    if not has_nncf:
-        raise ConfigError(
-            "RAG_EMBEDDING_DTYPE=int8 needs the nncf package, which is not installed",
-            hint="run `make install`, or set RAG_EMBEDDING_DTYPE=auto",
+            "ONNX Runtime runs this model in float32 or int8, not bfloat16",
+            hint="set RAG_EMBEDDING_DTYPE=int8 or float32, or RAG_EMBEDDING_BACKEND=openvino",
         )

@@ -24,7 +24,8 @@ import numpy as np
 from core.errors import ConfigError
 from core.settings import DEFAULT_EMBEDDING_NAME, PathSettings, packaged_embedding_model
 from core.types import EmbeddingInfo
-from embed.choice import EngineChoice, choose
+from embed.choice import ENGINE_NAMES, EngineChoice, choose
+from embed.engines import Encoder, make_encoder
 from embed.tokens import TokenCounter, split_at_token_boundaries
 
 __all__ = [
@@ -38,7 +39,6 @@ __all__ = [
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from embed.openvino_backend import OpenVinoEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ class SentenceTransformerEmbedder:
         self.backend = self.choice.backend
         self._backend_requested = backend
         self._cache_dir = cache_dir or PathSettings().model_cache_dir
-        self._openvino: OpenVinoEncoder | None = None
+        self._encoder: Encoder | None = None  # OpenVINO's or ONNX Runtime's, made on first use
         self._transformer_dir = _transformer_dir(self.model_path)
         self._info: EmbeddingInfo | None = None
         self._tokenizer: Any = None
@@ -220,7 +220,7 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.info.dim), dtype=np.float32)
         model = self._loaded_model()
-        encoder = self._loaded_openvino(model) if self.backend == "openvino" else None
+        encoder = self._loaded_encoder(model) if self.backend != "torch" else None
         with self._model_lock:
             if encoder is not None:
                 vectors = encoder.encode(list(texts), self.batch_size)
@@ -302,38 +302,36 @@ class SentenceTransformerEmbedder:
                         hf_logging.enable_progress_bar()
             return self._model
 
-    def _loaded_openvino(self, model: SentenceTransformer) -> OpenVinoEncoder | None:
-        """The OpenVINO copy of `model`; None (and torch from then on) if `auto` cannot make one."""
+    def _loaded_encoder(self, model: SentenceTransformer) -> Encoder | None:
+        """The OpenVINO or ONNX Runtime copy of `model`; None (and torch from then on) if
+        `auto` cannot make one; an engine asked for by name says why it cannot."""
         cache_key = self.info.fingerprint  # outside the lock: `info` may load the model
         with self._load_lock:
-            if self._openvino is None and self.backend == "openvino":
-                from embed.openvino_backend import OpenVinoEncoder
-
+            if self._encoder is None and self.backend != "torch":
                 try:
-                    self._openvino = OpenVinoEncoder(
-                        model,
-                        dtype=self.dtype,
-                        cache_dir=self._cache_dir,
-                        cache_key=cache_key,
+                    self._encoder = make_encoder(
+                        self.backend, model, self.dtype, self._cache_dir, cache_key
                     )
                 except Exception as exc:  # tracing fails in many ways on unusual models
-                    if self._backend_requested == "openvino":
-                        raise ConfigError(
-                            f"OpenVINO cannot run embedding model {self.model_path}: {exc}",
-                            hint="set RAG_EMBEDDING_BACKEND=torch",
-                        ) from exc
-                    logger.warning("OpenVINO cannot run %s (%s); using torch", self.model_path, exc)
-                    if self.dtype == "int8":  # OpenVINO's alone; torch takes the best float
-                        fallback = choose("torch", "auto", self.device)
-                    else:  # the precision asked for, or chosen, stays
-                        fallback = choose("torch", self.dtype, self.device)
-                    why = f"OpenVINO could not run the model ({type(exc).__name__}); torch instead"
-                    self.choice = EngineChoice(
-                        "torch", fallback.dtype, self.device, why, fallback.cpu
-                    )
-                    self.backend, self.dtype = "torch", fallback.dtype
-                    if self.dtype != "float32":
-                        import torch
+                    self._fall_back_to_torch(model, exc)
+            return self._encoder
 
-                        self._model = model.to(getattr(torch, self.dtype))
-            return self._openvino
+    def _fall_back_to_torch(self, model: SentenceTransformer, exc: Exception) -> None:
+        engine = ENGINE_NAMES[self.backend]
+        if self._backend_requested != "auto":
+            raise ConfigError(
+                f"{engine} cannot run embedding model {self.model_path}: {exc}",
+                hint="set RAG_EMBEDDING_BACKEND=torch",
+            ) from exc
+        logger.warning("%s cannot run %s (%s); using torch", engine, self.model_path, exc)
+        if self.dtype == "int8":  # the engines' alone; torch takes the best float
+            fallback = choose("torch", "auto", self.device)
+        else:  # the precision asked for, or chosen, stays
+            fallback = choose("torch", self.dtype, self.device)
+        why = f"{engine} could not run the model ({type(exc).__name__}); torch instead"
+        self.choice = EngineChoice("torch", fallback.dtype, self.device, why, fallback.cpu)
+        self.backend, self.dtype = "torch", fallback.dtype
+        if self.dtype != "float32":
+            import torch
+
+            self._model = model.to(getattr(torch, self.dtype))

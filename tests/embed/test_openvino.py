@@ -10,7 +10,7 @@ import pytest
 import embed.choice as choice
 from core.errors import ConfigError
 from core.settings import Settings
-from embed.choice import choose
+from embed.choice import Installed, choose
 from embed.embedder import SentenceTransformerEmbedder
 from wiring.params import load_embedder
 
@@ -22,13 +22,13 @@ TEXTS = [
 ]
 
 needs_openvino = pytest.mark.skipif(
-    not choice.openvino_available(), reason="the openvino package is not installed"
+    not choice.Installed.here().openvino, reason="the openvino package is not installed"
 )
 
 
 def test_auto_picks_openvino_on_cpu_only_when_installed():
     def engine(backend, device, installed):
-        return choose(backend, "float32", device, has_openvino=installed).backend
+        return choose(backend, "float32", device, installed=Installed(openvino=installed)).backend
 
     assert engine("auto", "cpu", True) == "openvino"
     assert engine("auto", "cuda:0", True) == "torch"
@@ -38,10 +38,10 @@ def test_auto_picks_openvino_on_cpu_only_when_installed():
 
 def test_explicit_openvino_that_cannot_run_says_what_to_do():
     with pytest.raises(ConfigError, match="not installed") as missing:
-        choose("openvino", "auto", "cpu", has_openvino=False)
-    assert "RAG_EMBEDDING_BACKEND=torch" in missing.value.hint
+        choose("openvino", "auto", "cpu", installed=Installed())
+    assert "RAG_EMBEDDING_BACKEND=auto" in missing.value.hint
     with pytest.raises(ConfigError, match="CPU only") as gpu:
-        choose("openvino", "auto", "cuda", has_openvino=True)
+        choose("openvino", "auto", "cuda", installed=Installed(openvino=True))
     assert "RAG_EMBEDDING_DEVICE=cpu" in gpu.value.hint
 
 
@@ -124,15 +124,15 @@ def test_a_model_openvino_cannot_run(tmp_path, monkeypatch):
 
 
 def test_int8_needs_openvino_and_nncf():
-    with pytest.raises(ConfigError, match="OpenVINO only") as wrong_backend:
+    with pytest.raises(ConfigError, match="OpenVINO or ONNX Runtime only") as wrong_backend:
         choose("torch", "int8", "cpu")
     assert "RAG_EMBEDDING_DTYPE=auto" in wrong_backend.value.hint
     with pytest.raises(ConfigError, match="nncf"):
-        choose("openvino", "int8", "cpu", has_openvino=True, has_nncf=False)
+        choose("openvino", "int8", "cpu", installed=Installed(openvino=True))
 
 
 needs_nncf = pytest.mark.skipif(
-    not choice.nncf_available(), reason="the nncf package is not installed"
+    not choice.Installed.here().nncf, reason="the nncf package is not installed"
 )
 
 
