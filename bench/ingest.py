@@ -187,13 +187,14 @@ def measure_langchain(folder: Path) -> dict:
     }
 
 
-def run_one(pipeline: str, folder: Path) -> dict:
+def run_one(pipeline: str, folder: Path, env: dict[str, str] | None = None) -> dict:
     """Each measured run gets a fresh process, so memory peaks are its own."""
     out = subprocess.run(
-        [sys.executable, __file__, str(folder), "--one", pipeline],
+        [sys.executable, __file__, str(folder), "--one", pipeline.split("@")[0]],
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, **(env or {})},
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -257,6 +258,12 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--compare", action="store_true", help="also run the LangChain default")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--also",
+        metavar="NAME=VAL,...",
+        help="also run ours with these settings (e.g. RAG_EMBEDDING_DTYPE=bfloat16), "
+        'alternating with the others, as "ours@also"',
+    )
     ap.add_argument("--one", choices=["ours", "langchain"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -266,19 +273,27 @@ def main() -> None:
 
     load_start = round(os.getloadavg()[0], 2)
     pipelines = ["ours", "langchain"] if args.compare else ["ours"]
+    also = dict(kv.split("=", 1) for kv in args.also.split(",")) if args.also else {}
+    if also:
+        pipelines.insert(1, "ours@also")
     results: dict[str, list[dict]] = {p: [] for p in pipelines}
     for round_ in range(args.runs):
         # Alternate the order so drift in machine load hits both alike.
         for p in pipelines if round_ % 2 == 0 else pipelines[::-1]:
-            results[p].append(run_one(p, args.folder))
+            results[p].append(run_one(p, args.folder, also if p == "ours@also" else None))
             print(f"round {round_ + 1}: {p} {results[p][-1]['seconds']:.1f} s", file=sys.stderr)
     summary = {**_machine(), "folder": str(args.folder), "runs": args.runs}
+    if also:
+        summary["also"] = also
     summary["load_average_start"] = load_start
     summary["load_average_end"] = round(os.getloadavg()[0], 2)
     summary.update({p: summarize(r) for p, r in results.items()})
     if args.compare:
         ours, lc = summary["ours"], summary["langchain"]
         summary["speedup_pages_per_s"] = round(ours["pages_per_s"] / lc["pages_per_s"], 2)
+        if also:
+            alt = summary["ours@also"]["pages_per_s"]
+            summary["speedup_also_pages_per_s"] = round(alt / lc["pages_per_s"], 2)
     if args.json:
         print(json.dumps(summary))
         return
