@@ -16,7 +16,7 @@ NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 LLAMA_FLAGS := $(shell [ "$$(uname -m)" = x86_64 ] && echo | $${CC:-cc} $(NO_AMX) -E - >/dev/null 2>&1 \
 	&& echo 'CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)"')
 
-.PHONY: install run test lint ingest bench clean chromium install-cuda ocr
+.PHONY: install run test lint ingest bench clean chromium install-cuda ocr embedding
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP) ocr
+install: $(STAMP) ocr embedding
+
+# The embedding model converted for this CPU's engine (int8: 20 s to 2 min, once per machine;
+# docs/embedding.md), so the first ingest starts at full speed. Instant when already done.
+embedding: $(STAMP)
+	$(PY) -m embed.prepare
 
 # OCR of scanned pages uses Debian's tesseract. Installed here when missing and possible
 # (root with apt-get); otherwise this says what to run, and scanned pages stay unread.
@@ -48,7 +53,7 @@ ocr:
 	  fi; \
 	fi
 
-run: $(STAMP) ocr
+run: $(STAMP) ocr embedding
 	@$(PY) -m llm.install $(MODEL) > $(VENV)/.model
 	@m=$$(cat $(VENV)/.model); if [ -z "$${RAG_LLM_MODEL:-}" ] && [ -n "$$m" ]; then \
 	  export RAG_LLM_MODEL="$$m"; fi; \

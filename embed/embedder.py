@@ -25,7 +25,7 @@ from core.errors import ConfigError
 from core.settings import DEFAULT_EMBEDDING_NAME, PathSettings, packaged_embedding_model
 from core.types import EmbeddingInfo
 from embed.choice import ENGINE_NAMES, EngineChoice, choose
-from embed.engines import Encoder, make_encoder
+from embed.engines import Encoder, is_prepared, make_encoder
 from embed.tokens import TokenCounter, split_at_token_boundaries
 
 __all__ = [
@@ -236,6 +236,13 @@ class SentenceTransformerEmbedder:
         # Normalize again in float32: a bfloat16 model normalizes to only ~3 digits.
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
+
+    def needs_preparing(self) -> bool:
+        """Whether the first `embed` must convert the model for its engine (int8: a minute
+        or more, once per machine and model; `python -m embed.prepare` does it ahead)."""
+        if self.backend == "torch":
+            return False
+        return not is_prepared(self.backend, self.dtype, self._cache_dir, self.info.fingerprint)
 
     def _encode(self, texts: Sequence[str], *, with_offsets: bool) -> Any:
         tokenizer = self._loaded_tokenizer()

@@ -18,7 +18,7 @@ import numpy as np
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["Encoder", "make_encoder"]
+__all__ = ["Encoder", "is_prepared", "make_encoder"]
 
 
 class Encoder(Protocol):
@@ -40,3 +40,15 @@ def make_encoder(
 
         return OnnxEncoder(model, dtype=dtype, cache_dir=cache_dir, cache_key=cache_key)
     raise ValueError(f"no CPU engine named {backend!r}")
+
+
+def is_prepared(backend: str, dtype: str, cache_dir: Path, cache_key: str) -> bool:
+    """Whether the `backend` engine's copy of the model is cached and intact, so that
+    making the encoder reads it back instead of converting (a minute or more for int8)."""
+    if backend == "openvino":
+        from embed import openvino_backend as engine
+    elif backend == "onnx":
+        from embed import onnx_backend as engine  # type: ignore[no-redef]
+    else:
+        return True  # torch runs the model as it is
+    return engine.is_cached(engine.cache_folder(cache_dir, cache_key, dtype))

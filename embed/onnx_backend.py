@@ -35,10 +35,23 @@ from embed.openvino_backend import _INPUTS, _discard, _traceable
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["OnnxEncoder"]
+__all__ = ["OnnxEncoder", "cache_folder", "is_cached"]
 
 logger = logging.getLogger(__name__)
 SUMS = "onnx.sha256.json"
+
+
+def cache_folder(cache_dir: Path, cache_key: str, dtype: str) -> Path:
+    """Where the exported (for int8: also quantized) model `cache_key` is kept, per ORT version."""
+    from importlib.metadata import version
+
+    suffix = "-int8" if dtype == "int8" else ""
+    return Path(cache_dir) / f"{cache_key}-onnx-{version('onnxruntime')}{suffix}"
+
+
+def is_cached(folder: Path) -> bool:
+    """Whether `folder` holds a model whose files match their checksums (no export needed)."""
+    return (folder / "model.onnx").is_file() and intact(folder, SUMS)
 
 
 def _export(model: SentenceTransformer, names: list[str], sample: dict, path: Path) -> None:
@@ -106,8 +119,7 @@ class OnnxEncoder:
         sample = model.preprocess(["a sample text", "two"])
         self.input_names = [n for n in _INPUTS if n in sample]
         quantize = dtype == "int8"
-        name = f"{cache_key}-onnx-{ort.__version__}{'-int8' if quantize else ''}"
-        folder = Path(cache_dir) / name
+        folder = cache_folder(cache_dir, cache_key, dtype)
         if (folder / "model.onnx").is_file() and not intact(folder, SUMS):
             logger.warning("the ONNX model cache %s fails its checksums: rebuilding", folder)
             _discard(folder)

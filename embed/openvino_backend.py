@@ -38,7 +38,7 @@ from embed.cpu import cpu_profile
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["OpenVinoEncoder", "block_telemetry"]
+__all__ = ["OpenVinoEncoder", "block_telemetry", "cache_folder", "is_cached"]
 
 # OpenVINO's names for the torch dtypes the settings speak of.
 _PRECISION = {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}
@@ -58,6 +58,22 @@ def block_telemetry() -> None:
     ModuleNotFoundError: import of openvino_telemetry halted; None in sys.modules
     """
     sys.modules["openvino_telemetry"] = None  # type: ignore[assignment]
+
+
+def cache_folder(cache_dir: Path, cache_key: str, dtype: str) -> Path:
+    """Where the traced (for int8: also quantized) graph of the model `cache_key` is kept.
+
+    Keyed by OpenVINO's version; float32 and bfloat16 share one float graph.
+    """
+    from importlib.metadata import version
+
+    suffix = "-int8" if dtype == "int8" else ""
+    return Path(cache_dir) / f"{cache_key}-openvino-{version('openvino')}{suffix}"
+
+
+def is_cached(folder: Path) -> bool:
+    """Whether `folder` holds a graph whose files match their checksums (no tracing needed)."""
+    return (folder / "model.xml").is_file() and intact(folder, GRAPH_SUMS)
 
 
 def _traceable(model: SentenceTransformer) -> Any:
@@ -104,9 +120,8 @@ class OpenVinoEncoder:
         self._model = model
         sample = model.preprocess(["a sample text", "two"])
         self.input_names = [n for n in _INPUTS if n in sample]
-        version = ov.get_version().split("-")[0]
         quantize = dtype == "int8"
-        graph_dir = Path(cache_dir) / f"{cache_key}-openvino-{version}{'-int8' if quantize else ''}"
+        graph_dir = cache_folder(cache_dir, cache_key, dtype)
         graph_file = graph_dir / "model.xml"
         core = ov.Core()
         # OpenVINO keys its compiled blobs by the CPU's brand name only ("AMD EPYC" for an

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from core.errors import RagError
@@ -64,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         # First line: how the model will run on this machine, and why (embed.choice).
         if (choice := getattr(embedder, "choice", None)) is not None:
             _say(f"embedding: {choice.describe()}")
+        _prepare(embedder)
         with sigterm_as_interrupt():
             report = ingest_documents(
                 args.paths,
@@ -99,6 +101,23 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out, ensure_ascii=False))
     print(format_summary(report), file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def _prepare(embedder) -> None:
+    """Convert the model for this CPU before parsing starts, when `make install` has not.
+
+    In a child process: its memory peak (tracing, quantizing) is over before the parsers run.
+    """
+    if not getattr(embedder, "needs_preparing", lambda: False)():
+        return
+    from embed.prepare import prepare_in_child
+
+    _say("embedding: preparing the model for this CPU (once; a minute or two)...")
+    started = time.perf_counter()
+    if prepare_in_child():
+        _say(f"embedding: prepared in {time.perf_counter() - started:.0f} s")
+    else:  # the ingest tries again itself, and under `auto` falls back to torch
+        _say("embedding: could not prepare the model ahead; trying during the ingest")
 
 
 def _say(text: str) -> None:

@@ -34,7 +34,9 @@ def test_onnx_int8_vectors_rank_like_float32_and_the_model_is_cached(tmp_path, m
     path = Settings().embedding_model_path()
     exact = SentenceTransformerEmbedder(path, dtype="float32")
     int8 = SentenceTransformerEmbedder(path, dtype="int8", backend="onnx", cache_dir=tmp_path)
+    assert int8.needs_preparing() and not exact.needs_preparing()
     docs, docs8 = exact.embed(TEXTS), int8.embed(TEXTS)
+    assert not int8.needs_preparing()
     assert (int8.backend, int8.dtype) == ("onnx", "int8") and docs8.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(docs8, axis=1), 1.0, atol=1e-5)
     assert (docs * docs8).sum(axis=1).min() >= 0.97  # 0.976 at worst on 800 real chunks
@@ -60,6 +62,7 @@ def test_onnx_int8_vectors_rank_like_float32_and_the_model_is_cached(tmp_path, m
     raw = bytearray((folder / "model.onnx").read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     (folder / "model.onnx").write_bytes(bytes(raw))
+    assert again.needs_preparing()  # `make install` and the ingest would prepare it again
     exports = []
     monkeypatch.setattr(onnx_backend, "_export", lambda *a: exports.append(1) or real_export(*a))
     rebuilt = SentenceTransformerEmbedder(path, dtype="int8", backend="onnx", cache_dir=tmp_path)
