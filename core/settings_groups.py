@@ -33,7 +33,9 @@ class PathSettings(_Group):
         description="Each browser session's conversation, kept so that a reload shows it again.",
     )
     model_cache_dir: Path = Field(
-        Path("data/cache"), description="Where models converted for OpenVINO are kept."
+        Path("data/cache"),
+        description="Where the embedding model converted for OpenVINO or ONNX Runtime is kept, "
+        "with checksums (`python -m embed.prepare` fills it; docs/embedding.md).",
     )
     ocr_cache_dir: Path = Field(
         Path("data/cache/ocr"), description="OCR results, kept by page image hash."
