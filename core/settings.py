@@ -212,7 +212,7 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(
             "bad setting: " + "; ".join(problems),
             hint="fix the RAG_* environment variable (or .env line, or option) named; "
-            "the README's configuration table lists each one with its default",
+            "docs/configuration.md lists each one with its default and bounds",
         ) from None
 
 

@@ -1,6 +1,6 @@
 """The flat names of the settings (`RAG_<NAME>` in the environment) and the group each fills.
 
-The names are those the README documents; they were the fields of the flat `Settings`
+The names are those docs/configuration.md lists; they were the fields of the flat `Settings`
 before the groups, so every documented variable keeps working.
 
 >>> FLAT["chunk_tokens"], FLAT["llm_n_ctx"], FLAT["ocr"]

@@ -148,7 +148,7 @@ class SearchSettings(_Group):
         ge=0.0,
         le=1.0,
         description="A question whose best passage scores below this relevance (0..1) gets "
-        "no passages; calibrated on the dev questions (retrieval/README_SECTION.md).",
+        "no passages; calibrated on the question sets (docs/decisions.md).",
     )
     dense_candidates: int = Field(50, ge=1, le=2000, description="Chunks from vector search.")
     keyword_candidates: int = Field(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTEST = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
-# Benchmarks are scripts run by hand (README, Benchmarks), not code the product or CI runs.
+# Benchmarks are scripts run by hand (docs/measurements.md), not code the product or CI runs.
 NOT_COLLECTED = {"bench"}
 
 
