@@ -43,6 +43,23 @@ def _is_loopback(address) -> bool:
     )
 
 
+def implied_slow_markers(declared: list[str]) -> set[str]:
+    """Markers whose declaration (pyproject.toml) says "(also slow)".
+
+    >>> sorted(implied_slow_markers(["slow: long", "browser: Chromium (also slow)", "x: y"]))
+    ['browser']
+    """
+    slow = (line for line in declared if line.rstrip().endswith("(also slow)"))
+    return {line.split(":", 1)[0].strip() for line in slow}
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """A test marked `browser`, `model`, `kill`... is slow without saying so twice."""
+    implied = implied_slow_markers(item.config.getini("markers"))
+    if any(item.get_closest_marker(name) for name in implied):
+        item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """Fail loudly if code under test tries to reach the network."""
