@@ -15,15 +15,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Group(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # NaN and infinity pass every bound check unnoticed (NaN <= 86400 is False, and
+    # pydantic would say "should be <= 86400"): refused as not a number instead.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
+
+
+def _not_empty(value: object) -> object:
+    """An empty path would mean the current folder (Path("") is "."): never what was meant."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError(
+            "is empty (an empty path would mean the current folder); give a path, or unset "
+            "the variable to get the default"
+        )
+    return value
 
 
 class PathSettings(_Group):
     """Where things live on disk."""
+
+    _paths_not_empty = field_validator("*", mode="before")(_not_empty)
 
     index_dir: Path = Field(Path("data/index"), description="Directory of the search index.")
     documents_dir: Path = Field(Path("data/documents"), description="Where uploaded PDFs are kept.")
@@ -58,6 +74,8 @@ class EmbeddingSettings(_Group):
     backend: Literal["auto", "torch", "openvino"] = Field(
         "auto", description="auto: OpenVINO on the CPU when installed (faster), else torch."
     )
+
+    _model_not_empty = field_validator("model", mode="before")(_not_empty)
 
 
 class IngestSettings(_Group):
@@ -213,6 +231,8 @@ class LlmSettings(_Group):
         True, description="Let the model rewrite follow-up questions into search queries."
     )
     verbose: bool = Field(False, description="Show llama.cpp's own log on stderr.")
+
+    _model_not_empty = field_validator("model", mode="before")(_not_empty)
 
 
 class AppSettings(_Group):

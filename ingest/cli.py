@@ -33,7 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument(
-        "--rebuild", action="store_true", help="start a fresh index (e.g. after changing the model)"
+        "--rebuild",
+        action="store_true",
+        help="build a fresh index of these paths only (e.g. after changing the model), beside "
+        "the live one, which is replaced when it is complete; documents of other folders are "
+        "dropped, and listed",
     )
     p.add_argument("--backend", choices=["pdfium", "pypdf"], help="PDF text extractor")
     p.add_argument("--workers", type=int, help="parser processes (default: automatic)")
