@@ -153,8 +153,14 @@ class Manifest:
                 updated_at=float(body["updated_at"]),
                 version=int(body["version"]),
             )
-        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-            # UnicodeDecodeError and JSONDecodeError are ValueErrors.
+        except UnicodeDecodeError as exc:
+            why = f"not UTF-8 text: byte {exc.object[exc.start]:#04x} at offset {exc.start}"
+            raise _damaged(where, why) from exc
+        except json.JSONDecodeError as exc:
+            raise _damaged(where, f"not JSON: {exc.msg} at offset {exc.pos}") from exc
+        except KeyError as exc:
+            raise _damaged(where, f"the field {exc} is missing") from exc
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:
             raise _damaged(where, f"{type(exc).__name__}: {_short(exc)}") from exc
         for key, doc in manifest.documents.items():
             if key != doc.source:

@@ -279,10 +279,11 @@ def test_documents_are_found_by_any_part_of_their_path_and_sorted(app_env):
     assert listed(at) == ["auto-multiple-choice.en.pdf", "alpha rockets.pdf"]  # 3 pages, 1
 
 
-def test_errors_are_messages_with_a_next_step(app_env):
+@pytest.mark.parametrize("damaged", [b"{ not json", b'{"format": "pdf-chat-index\xff"}'])
+def test_errors_are_messages_with_a_next_step(app_env, damaged):
     index = app_env / "index"
     index.mkdir()
-    (index / "manifest.json").write_text("{ not json")
+    (index / "manifest.json").write_bytes(damaged)
     at = start()
     assert len(at.error) == 1
     message = plain(at.error[0].value)
