@@ -91,7 +91,8 @@ class AppService:
         self._manifest_key: tuple[int, int, int] | None = None
         self._manifest: Manifest | None = None
         self._retriever: LiveRetriever | None = None
-        self._renderer = PageRenderer()  # rendered pages, shared by every browser session
+        # Rendered pages, shared by every browser session.
+        self._renderer = PageRenderer(max_pixels=settings.app.page_max_pixels)
         self._ingest_job: IngestJob | None = None
         self._model_version = 0  # +1 at every switch: conversations are rebuilt on the new one
 

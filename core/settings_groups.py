@@ -123,6 +123,28 @@ class IngestSettings(_Group):
         le=86_400,
         description="How long an ingest waits for another one on the same index.",
     )
+    # Caps per file (docs/limits.md): a few KB of PDF can expand to millions of characters.
+    file_max_chars: int = Field(
+        20_000_000,
+        ge=1_000,
+        le=2_000_000_000,
+        description="A PDF whose extracted text passes this many characters is skipped, with "
+        "the reason (about 8,000 pages of dense text; it bounds the memory one file holds).",
+    )
+    file_max_chunks: int = Field(
+        20_000,
+        ge=10,
+        le=100_000_000,
+        description="A PDF that passes this many chunks is skipped, with the reason (it bounds "
+        "the embedding time one file costs: about 40 min at 8 chunks/s).",
+    )
+    file_max_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=604_800,
+        description="A PDF not parsed, chunked and embedded within this many seconds is "
+        "skipped; 0 = no limit (the app has its own: RAG_APP_FILE_MAX_SECONDS).",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> IngestSettings:
@@ -254,4 +276,18 @@ class AppSettings(_Group):
         ge=0,
         le=36_500,
         description="Saved conversations untouched this long are deleted; 0 = never.",
+    )
+    page_max_pixels: int = Field(
+        8_000_000,
+        ge=250_000,
+        le=100_000_000,
+        description="Most pixels of one rendered page in the sources, at any zoom; a larger "
+        "page is drawn smaller. One render needs about 8 bytes per pixel (64 MB at 8 MP).",
+    )
+    app_file_max_seconds: float = Field(
+        900.0,
+        ge=0,
+        le=604_800,
+        description="In the app, a PDF not ingested within this many seconds is skipped (one "
+        "file must not hold the only ingest slot for hours); 0 = no limit.",
     )

@@ -76,3 +76,15 @@ def broken_xref_pdf(path: Path) -> Path:
     data = re.sub(rb"\d{10} 00000 n", b"0000000001 00000 n", data)
     path.write_bytes(data)
     return path
+
+
+def huge_page_pdf(
+    path: Path, points: int = 14_400, text: str = "The huge page says hello."
+) -> Path:
+    """One page of `points` x `points` (14,400 is the largest the PDF standard allows, about
+    5 m square): a few hundred bytes that an uncapped renderer turns into gigabytes."""
+    data = text_pdf_bytes([text]).replace(
+        b"/MediaBox [0 0 612 792]", b"/MediaBox [0 0 %d %d]" % (points, points)
+    )
+    path.write_bytes(data)
+    return path
