@@ -73,11 +73,17 @@ def render(svc: AppService, expanded: bool) -> Callable[[], bool] | None:
         for f in uploads:
             f.seek(0)
         files = [Upload(f.name, f) for f in uploads]
-        with st.spinner("Saving the uploaded files ..."):
-            saved, rejected = svc.save_uploads(files)  # now: the upload box is emptied next
-        label = count(len(files), "uploaded file")
-        _start(svc, label, lambda progress: svc.ingest_saved(saved, rejected, progress))
+        # The upload box is emptied next, whatever happens: a failed save is not retried
+        # at every rerun, and its message is shown once (never Streamlit's error page).
         st.session_state[ROUND_KEY] = st.session_state.get(ROUND_KEY, 0) + 1
+        try:
+            with st.spinner("Saving the uploaded files ..."):
+                saved, rejected = svc.save_uploads(files)
+        except Exception as exc:  # the UI boundary: too many files, a full disk, ...
+            st.session_state[ERROR_KEY] = exc
+        else:
+            label = count(len(files), "uploaded file")
+            _start(svc, label, lambda progress: svc.ingest_saved(saved, rejected, progress))
         st.rerun()
     if add_folder and folder.strip():
         _add_folder(svc, Path(os.path.expanduser(folder.strip())))
