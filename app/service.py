@@ -262,10 +262,13 @@ class AppService:
     def _ingest(self, paths: Sequence[Path], on_progress: ProgressCallback | None) -> IngestReport:
         from wiring.root import ingest_documents
 
+        # One file must not hold the app's only ingest slot for hours (docs/limits.md).
+        settings = self.settings.replace(file_max_seconds=self.settings.app.app_file_max_seconds)
         return ingest_documents(
             paths,
-            self.settings,
+            settings,
             embedder=self.embedder,
+            seconds_name="RAG_APP_FILE_MAX_SECONDS",
             on_progress=on_progress,
             parser_processes=self._components.parser_processes,
             within=self.settings.ingest_root_paths(),

@@ -49,6 +49,7 @@ _GROUPS: dict[str, dict[str, str]] = {  # group -> {flat name: field}
                 "checkpoint_seconds",
                 "lock_timeout_seconds",
                 "file_max_chars",
+                "file_max_expansion",
                 "file_max_chunks",
                 "file_max_seconds",
             )

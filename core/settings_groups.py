@@ -131,6 +131,13 @@ class IngestSettings(_Group):
         description="A PDF whose extracted text passes this many characters is skipped, with "
         "the reason (about 8,000 pages of dense text; it bounds the memory one file holds).",
     )
+    file_max_expansion: float = Field(
+        20.0,
+        ge=0,
+        le=1_000_000,
+        description="Past 250,000 characters, a PDF whose text passes this many characters "
+        "per byte of the file is skipped as a text bomb (real PDFs: at most 1.4); 0 = no check.",
+    )
     file_max_chunks: int = Field(
         20_000,
         ge=10,

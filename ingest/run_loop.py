@@ -1,7 +1,8 @@
 """The parse -> chunk -> embed -> write loop of one ingest, one entry per file in flight.
 
 A file's failure at any stage (parsing, chunking, embedding, a change under
-our feet) skips that file alone; the others go on. Vectors are checked
+our feet) skips that file alone; the others go on. So does a file past a cap
+(`ingest.caps`: its text, its chunks, its time). Vectors are checked
 (`ingest.vector_check`) before anything is written: a bad batch stops the run.
 """
 
@@ -17,6 +18,7 @@ from core.errors import RagError
 from core.types import Chunk, ChunkingInfo, PageText, Skipped
 from embed.embedder import Embedder
 from index import DocumentRecord, IndexWriting
+from ingest.caps import FileCaps
 from ingest.chunk import Chunker
 from ingest.extract import no_text_reason
 from ingest.file_checks import changed_since
@@ -93,6 +95,8 @@ class Run:
         self.headers = None
         if chunking.chunk_format >= 2:
             self.headers = Headers(embedder, limit=embedder.info.max_tokens - 2)
+        self.caps = FileCaps.of(options)
+        self.clock: tuple[int, float] | None = None  # the file charged for time, since when
 
     def consume(self, events) -> None:
         for event in events:
@@ -114,8 +118,13 @@ class Run:
             elif isinstance(event, PagesParsed) and event.index in self.state:
                 st = self.state[event.index]
                 st.pages.extend(event.pages)
-                self._chunk(event.index, lambda st=st, e=event: st.chunker.feed(e.pages))
+                st.chars += sum(len(p.text) for p in event.pages)
                 self.pages_done += len(event.pages)
+                last = event.pages[-1].page if event.pages else 0
+                if over := self.caps.text(st.chars, last, f.size):
+                    self._drop(event.index, over)
+                    continue
+                self._chunk(event.index, lambda st=st, e=event: st.chunker.feed(e.pages))
             elif isinstance(event, OcrPageRead):
                 self.ocr_pages += 1
                 self.ocr_last = time.monotonic()
@@ -128,6 +137,7 @@ class Run:
                 self._finish_ready()
             elif isinstance(event, FileFailed):
                 self._drop(event.index, event.reason)
+            self._drop_overdue()
             if len(self.pending) >= self.flush_at:
                 self._embed_pending()
             self._report(f.source)
@@ -161,8 +171,27 @@ class Run:
         self.pending = [p for p in self.pending if p[0] != index]
         self._skip(self.todo[index][0].source, reason)
 
+    def _drop_overdue(self) -> None:
+        """The oldest file in flight, once past the time cap (checked at every event and
+        embedding batch). Files share embedding batches, so only the oldest is charged:
+        a small file waiting behind a slow one is not; its clock starts when it is next."""
+        if not self.caps.max_seconds or not self.state:
+            return
+        oldest = min(self.state, key=lambda i: self.state[i].started)
+        now = time.monotonic()
+        if self.clock is None or self.clock[0] != oldest:
+            self.clock = (oldest, self.state[oldest].started if self.clock is None else now)
+        if over := self.caps.time(now - self.clock[1]):
+            self._drop(oldest, over)
+
     def _queue(self, index: int, chunks: list[Chunk]) -> None:
-        st = self.state[index]
+        st = self.state.get(index)
+        if st is None:
+            return
+        page = chunks[-1].page_end if chunks else 0
+        if over := self.caps.chunks(len(st.chunks) + len(chunks), page):
+            self._drop(index, over)
+            return
         for chunk in chunks:
             st.chunks.append(chunk)
             # Same text and header, same model (the index refuses another): the stored
@@ -185,8 +214,10 @@ class Run:
             self._embed_file_by_file(batch)
             return
         for (index, position, _), vector in zip(batch, vectors, strict=True):
-            self.state[index].vectors[position] = vector
+            if index in self.state:
+                self.state[index].vectors[position] = vector
         self.chunks_done += len(batch)
+        self._drop_overdue()
         self._finish_ready()
 
     def _embed(self, texts: list[str]) -> np.ndarray:
@@ -320,3 +351,5 @@ class FileState:
     parsed: bool = False
     failed_pages: int = 0
     ocr: OcrStats | None = None
+    chars: int = 0  # of text parsed so far (for the cap)
+    started: float = field(default_factory=time.monotonic)  # when the file was opened

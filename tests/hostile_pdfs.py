@@ -88,3 +88,19 @@ def huge_page_pdf(
     )
     path.write_bytes(data)
     return path
+
+
+def text_bomb_pdf(path: Path, pages: int = 1_000, line: str = "Expanding text " * 40) -> Path:
+    """Every page draws one shared content stream: a file of about a kilobyte whose text is
+    `pages` times the line (the attack's 8 KB PDF gave 2.6 MB of text)."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>"
+        % (b" ".join(b"5 0 R" for _ in range(pages)), pages),
+        FONT,
+        _stream(b"/Filter /FlateDecode", zlib.compress(_text_content(line), 9)),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources %s /Contents 4 0 R >>"
+        % RESOURCES,
+    ]
+    path.write_bytes(_assemble(objects))
+    return path
