@@ -148,6 +148,8 @@ def summary(report: IngestReport) -> str:
     }
     done = ", ".join(f"{n} {what}" for what, n in counts.items() if n) or "no PDF found"
     text = f"{done}: {report.pages} pages, {report.chunks} chunks in {report.seconds:.1f} s."
+    if report.other_files:
+        text += f" {count(report.other_files, 'other file')} (not named .pdf) not read."
     if report.added or report.updated:
         text += " The new documents are searchable now."
     return text

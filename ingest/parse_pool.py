@@ -33,6 +33,7 @@ class FileOpened:
     backend: str
     title: str = ""  # from the PDF's metadata ("" if none)
     outline: tuple[OutlineEntry, ...] = ()  # its bookmarks (ingest.structure)
+    attachments: tuple[str, ...] = ()  # names of files embedded in it (not indexed)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ def parse_file(
     try:
         with open_pdf(path, backend) as doc, OcrReader(doc, path, config) as reader:
             title, outline = read_structure(doc)
-            yield FileOpened(index, doc.page_count, doc.backend, title, outline)
+            attached = tuple(doc.attachments()) if hasattr(doc, "attachments") else ()
+            yield FileOpened(index, doc.page_count, doc.backend, title, outline, attached)
             batches = iter_page_batches(reader, batch_pages)
             for start in range(0, doc.page_count, batch_pages):
                 for page_index in range(start, min(start + batch_pages, doc.page_count)):

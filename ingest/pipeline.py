@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from core.errors import IndexNotFoundError, RagError
@@ -121,7 +122,8 @@ def run_ingest(
     warnings.extend(run.warnings)
     if before is not None:
         plan.removed = _dropped(before, writer.manifest, skipped, warnings)
-    return _report(plan, run, writer.manifest, skipped, warnings, o, started)
+    report = _report(plan, run, writer.manifest, skipped, warnings, o, started)
+    return replace(report, other_files=found.other_files)
 
 
 def _live_documents(index_dir: Path, warnings: list[Skipped]) -> set[str] | None:

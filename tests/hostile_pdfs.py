@@ -104,3 +104,38 @@ def text_bomb_pdf(path: Path, pages: int = 1_000, line: str = "Expanding text " 
     ]
     path.write_bytes(_assemble(objects))
     return path
+
+
+def unloadable_page_pdf(path: Path, good_pages: int = 1) -> Path:
+    """`good_pages` readable pages, then one whose page object is an array, not a dictionary:
+    PDFium fails to load it ("Failed to load page")."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", FONT]
+    kids = []
+    for i in range(good_pages):
+        kids.append(len(objects) + 1)
+        page = b"<< /Type /Page /Parent 2 0 R /Resources %s /Contents %d 0 R >>"
+        objects.append(page % (RESOURCES, len(objects) + 2))  # MediaBox: inherited
+        objects.append(_stream(b"", _text_content(f"Readable page {i + 1} about harbours.")))
+    kids.append(len(objects) + 1)
+    objects.append(b"[1 2 3]")
+    refs = b" ".join(b"%d 0 R" % k for k in kids)
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d /MediaBox [0 0 612 792] >>" % (
+        refs,
+        len(kids),
+    )
+    path.write_bytes(_assemble(objects))
+    return path
+
+
+def attachment_pdf(path: Path, name: str = "minutes.txt") -> Path:
+    """A readable PDF carrying an embedded file (its text is not indexed)."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(text_pdf_bytes(["The cover letter talks about ships."]))))
+    writer.add_attachment(name, b"The attached minutes talk about harbour fees.")
+    with open(path, "wb") as out:
+        writer.write(out)
+    return path
