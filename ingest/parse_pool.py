@@ -158,13 +158,21 @@ class ParserPool:
         self.backend = backend
         self.batch_pages = batch_pages
         self.stall_seconds = stall_seconds
+        self.abandoned: set[int] = set()  # files the consumer gave up on (a cap)
+
+    def abandon(self, index: int) -> None:
+        """Stop parsing file `index` (its worker is replaced); no more events for it."""
+        self.abandoned.add(index)
 
     def events(self, paths: Sequence[Path]) -> Iterator[ParseEvent]:
         if not paths:
             return
         if self.processes <= 0:  # inline: same code path, no processes (tests, debugging)
             for i, p in enumerate(paths):
-                yield from _guarded(self.parse, i, p, self.backend, self.batch_pages)
+                for event in _guarded(self.parse, i, p, self.backend, self.batch_pages):
+                    if i in self.abandoned:
+                        break
+                    yield event
             return
         yield from _PoolRun(self, paths).run()
 
@@ -226,6 +234,8 @@ class _PoolRun:
             for _ in range(min(self.pool.processes, len(self.paths))):
                 self._new_worker()
             while self.open:
+                for worker in [w for w in self.workers if w.index in self.pool.abandoned]:
+                    yield from self._give_up(worker, "")  # no event: the consumer dropped it
                 busy = [w for w in self.workers if w.index is not None]
                 ready = wait([w.conn for w in busy], timeout=self.POLL)
                 if not ready:
@@ -275,6 +285,7 @@ class _PoolRun:
         self.workers.remove(worker)
         if index is not None and index in self.open:
             self.open.discard(index)
-            yield FileFailed(index, reason)
+            if index not in self.pool.abandoned:
+                yield FileFailed(index, reason)
         if self.next < len(self.paths):
             self._new_worker()

@@ -111,6 +111,7 @@ def run_ingest(
             memory_mb=o.parser_memory_mb,
             parse=functools.partial(parse_file, ocr=o.ocr),
         )
+        run.abandon = pool.abandon  # a file past a cap is not parsed to its end
         # Also on Ctrl-C or SIGTERM: publish the documents that were finished.
         with committing(writer, lambda: {s.file: s.reason for s in [*skipped, *run.skipped]}):
             run.consume(pool.events([f.path for f, _, _ in plan.todo]))

@@ -101,6 +101,8 @@ class Run:
         if chunking.chunk_format >= 2:
             self.headers = Headers(embedder, limit=embedder.info.max_tokens - 2)
         self.caps = FileCaps.of(options)
+        # Told when a file is dropped, so its parser stops (ParserPool.abandon).
+        self.abandon: Callable[[int], None] = lambda index: None
         self.clock: tuple[int, float] | None = None  # the file charged for time, since when
 
     def consume(self, events) -> None:
@@ -175,6 +177,7 @@ class Run:
         if index in self.dropped:
             return
         self.dropped.add(index)
+        self.abandon(index)
         self.bytes_closed += self.todo[index][0].size
         self.state.pop(index, None)
         self.pending = [p for p in self.pending if p[0] != index]

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from app.components import Components
 from app.service import AppService
 from core.settings import Settings
+from ingest.parse_pool import FileDone, PagesParsed, ParserPool
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from tests.hostile_pdfs import text_bomb_pdf
@@ -90,3 +93,18 @@ def test_the_app_caps_the_time_of_a_file_by_default(tmp_path):
     assert report.added == ("plain.pdf",)
     [reason] = [s.reason for s in report.skipped if s.file == "bomb.pdf"]
     assert "(RAG_APP_FILE_MAX_SECONDS)" in reason
+
+
+@pytest.mark.parametrize("processes", [0, pytest.param(1, marks=pytest.mark.slow)])
+def test_a_dropped_file_is_not_parsed_to_its_end(tmp_path, processes):
+    """A file past a cap stops its parser too: the attack's 62 KB file had 18.5 M characters."""
+    docs = _docs(tmp_path)
+    pool = ParserPool(processes, batch_pages=4)
+    events = []
+    for event in pool.events([docs / "bomb.pdf", docs / "plain.pdf"]):
+        events.append(event)
+        if isinstance(event, PagesParsed) and event.index == 0:
+            pool.abandon(0)
+    bomb_pages = sum(len(e.pages) for e in events if isinstance(e, PagesParsed) and e.index == 0)
+    assert bomb_pages < 150 and not any(isinstance(e, FileDone) and e.index == 0 for e in events)
+    assert any(isinstance(e, FileDone) and e.index == 1 for e in events)  # the next file goes on
