@@ -126,15 +126,16 @@ def format_summary(report: IngestReport, list_max: int = 20) -> str:
     reused = report.reused_vectors
     if reused:
         lines.append(f"  {reused} chunks kept their stored vectors (moved, renamed, edited files)")
-    for label, names in (
-        ("added", report.added),
-        ("updated", report.updated),
-        ("removed", report.removed),
+    # Every removed document is named: a rebuild drops those its folders do not hold.
+    for label, names, most in (
+        ("added", report.added, list_max),
+        ("updated", report.updated, list_max),
+        ("removed", report.removed, len(report.removed)),
     ):
-        for name in names[:list_max]:
+        for name in names[:most]:
             lines.append(f"  {label}: {name}")
-        if len(names) > list_max:
-            lines.append(f"  {label}: ... and {len(names) - list_max} more")
+        if len(names) > most:
+            lines.append(f"  {label}: ... and {len(names) - most} more")
     for s in report.skipped:
         lines.append(f"  skipped: {s.file}: {s.reason}")
     for w in report.warnings:

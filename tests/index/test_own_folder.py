@@ -14,6 +14,7 @@ from core.settings import Settings, load_settings
 from index import IndexSnapshot
 from index.layout import MARK, STAGING
 from index.manifest import read_manifest
+from ingest.cli import format_summary
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from tests.index.test_store import _doc, _writer
@@ -132,6 +133,8 @@ def test_a_rebuild_lists_every_document_it_drops(tmp_path):
     _ingest([second], index)
     report = _ingest([second], index, rebuild=True)
     assert sorted(report.removed) == ["s1.pdf", "s2.pdf"]
+    summary = format_summary(report)
+    assert "removed 2" in summary and "removed: s1.pdf" in summary and "removed: s2.pdf" in summary
     assert report.added == ("t1.pdf",)
     assert sorted(read_manifest(index).documents) == ["t1.pdf"]
 
