@@ -73,11 +73,17 @@ def render(svc: AppService, expanded: bool) -> Callable[[], bool] | None:
         for f in uploads:
             f.seek(0)
         files = [Upload(f.name, f) for f in uploads]
-        with st.spinner("Saving the uploaded files ..."):
-            saved, rejected = svc.save_uploads(files)  # now: the upload box is emptied next
-        label = count(len(files), "uploaded file")
-        _start(svc, label, lambda progress: svc.ingest_saved(saved, rejected, progress))
+        # The upload box is emptied next, whatever happens: a failed save is not retried
+        # at every rerun, and its message is shown once (never Streamlit's error page).
         st.session_state[ROUND_KEY] = st.session_state.get(ROUND_KEY, 0) + 1
+        try:
+            with st.spinner("Saving the uploaded files ..."):
+                saved, rejected = svc.save_uploads(files)
+        except Exception as exc:  # the UI boundary: too many files, a full disk, ...
+            st.session_state[ERROR_KEY] = exc
+        else:
+            label = count(len(files), "uploaded file")
+            _start(svc, label, lambda progress: svc.ingest_saved(saved, rejected, progress))
         st.rerun()
     if add_folder and folder.strip():
         _add_folder(svc, Path(os.path.expanduser(folder.strip())))
@@ -142,6 +148,8 @@ def summary(report: IngestReport) -> str:
     }
     done = ", ".join(f"{n} {what}" for what, n in counts.items() if n) or "no PDF found"
     text = f"{done}: {report.pages} pages, {report.chunks} chunks in {report.seconds:.1f} s."
+    if report.other_files:
+        text += f" {count(report.other_files, 'other file')} (not named .pdf) not read."
     if report.added or report.updated:
         text += " The new documents are searchable now."
     return text

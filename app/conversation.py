@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.safe_markdown import escape_text, model_markdown
 from core.types import Passage
 from llm.answer import Answer
 from llm.chat import ChatOptions, ChatSession
@@ -126,21 +127,25 @@ class Conversation:
 def conversation_markdown(turns: Sequence[ChatTurn]) -> str:
     """The conversation as a Markdown document: questions, answers, cited passages.
 
+    What the documents and the model wrote is escaped as on the page
+    (`app.safe_markdown`): a Markdown viewer shows it as text, with no link, image or
+    HTML of a PDF's making.
+
     >>> p = Passage("acme.pdf", 4, 4, 0.81, "The warranty lasts two years.")
     >>> c = Citation(1, p)
     >>> print(conversation_markdown([ChatTurn("How long?", "Two years [1].", "generative",
     ...                                       (p,), (c,))]))
     # Conversation with your PDFs
     <BLANKLINE>
-    ## Q1. How long?
+    ## Q1. How long\\?
     <BLANKLINE>
-    Two years [1].
+    Two years **\\[1\\]**.
     <BLANKLINE>
     **Sources**
     <BLANKLINE>
-    - [1] acme.pdf p. 4 (relevance 0.81)
+    - \\[1\\] acme\\.pdf p\\. 4 \\(relevance 0\\.81\\)
     <BLANKLINE>
-      > The warranty lasts two years.
+      > The warranty lasts two years\\.
     <BLANKLINE>
     """
     return "\n".join(_export_lines(turns))
@@ -150,9 +155,9 @@ def _export_lines(turns: Sequence[ChatTurn]) -> Iterator[str]:
     yield "# Conversation with your PDFs"
     yield ""
     for i, turn in enumerate(turns, 1):
-        yield f"## Q{i}. {_one_line(turn.question)}"
+        yield f"## Q{i}. {escape_text(_one_line(turn.question))}"
         yield ""
-        yield turn.answer
+        yield model_markdown(turn.answer, streamlit=False)
         yield ""
         if turn.stopped:
             yield "*Stopped before the answer was finished.*"
@@ -164,9 +169,9 @@ def _export_lines(turns: Sequence[ChatTurn]) -> Iterator[str]:
         yield ""
         for c in cited:
             passage = turn.passages[c.n - 1]
-            yield f"- {c.label} (relevance {passage.score:.2f})"
+            yield "- " + escape_text(f"{c.label} (relevance {passage.score:.2f})")
             yield ""
-            yield from (f"  > {line}" for line in passage.text.strip().splitlines())
+            yield from (f"  > {escape_text(line)}" for line in passage.text.strip().splitlines())
             yield ""
 
 

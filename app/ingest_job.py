@@ -100,10 +100,11 @@ class IngestJob:
 
     @property
     def share(self) -> float:
+        """Of the bytes to read (exact from the start: the bar never goes back)."""
         p = self.progress
-        if p is None or not p.pages_total:
+        if p is None or not p.bytes_total:
             return 0.0
-        return min(p.pages_done / p.pages_total, 1.0)
+        return min(p.bytes_done / p.bytes_total, 1.0)
 
 
 def duration(seconds: float) -> str:

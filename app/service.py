@@ -91,7 +91,8 @@ class AppService:
         self._manifest_key: tuple[int, int, int] | None = None
         self._manifest: Manifest | None = None
         self._retriever: LiveRetriever | None = None
-        self._renderer = PageRenderer()  # rendered pages, shared by every browser session
+        # Rendered pages, shared by every browser session.
+        self._renderer = PageRenderer(max_pixels=settings.app.page_max_pixels)
         self._ingest_job: IngestJob | None = None
         self._model_version = 0  # +1 at every switch: conversations are rebuilt on the new one
 
@@ -261,10 +262,13 @@ class AppService:
     def _ingest(self, paths: Sequence[Path], on_progress: ProgressCallback | None) -> IngestReport:
         from wiring.root import ingest_documents
 
+        # One file must not hold the app's only ingest slot for hours (docs/limits.md).
+        settings = self.settings.replace(file_max_seconds=self.settings.app.app_file_max_seconds)
         return ingest_documents(
             paths,
-            self.settings,
+            settings,
             embedder=self.embedder,
+            seconds_name="RAG_APP_FILE_MAX_SECONDS",
             on_progress=on_progress,
             parser_processes=self._components.parser_processes,
             within=self.settings.ingest_root_paths(),

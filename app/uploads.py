@@ -42,7 +42,7 @@ def save_uploads(
         )
     saved = []
     rejected: list[str] = []
-    for upload in uploads:
+    for n, upload in enumerate(uploads):
         try:
             saved.append(
                 store_upload(
@@ -52,8 +52,13 @@ def save_uploads(
                     settings.app.upload_max_mb * BYTES_PER_MB,
                 )
             )
-        except PdfError as exc:
+        except PdfError as exc:  # this file: the others go on
             rejected.append(str(exc))
+        except RagError as exc:  # the folder (a full disk, no permission): the others too
+            rejected.append(str(exc))
+            if uploads[n + 1 :]:
+                rejected.append(f"{len(uploads) - n - 1} more uploaded files were not saved")
+            break
     return saved, rejected
 
 

@@ -48,6 +48,10 @@ _GROUPS: dict[str, dict[str, str]] = {  # group -> {flat name: field}
                 "chunk_format",
                 "checkpoint_seconds",
                 "lock_timeout_seconds",
+                "file_max_chars",
+                "file_max_expansion",
+                "file_max_chunks",
+                "file_max_seconds",
             )
         },
     },
@@ -91,7 +95,14 @@ _GROUPS: dict[str, dict[str, str]] = {  # group -> {flat name: field}
     },
     "app": {
         n: n
-        for n in ("upload_max_mb", "upload_max_files", "ingest_roots", "conversations_keep_days")
+        for n in (
+            "upload_max_mb",
+            "upload_max_files",
+            "ingest_roots",
+            "conversations_keep_days",
+            "page_max_pixels",
+            "app_file_max_seconds",
+        )
     },
 }
 

@@ -15,15 +15,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Group(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # NaN and infinity pass every bound check unnoticed (NaN <= 86400 is False, and
+    # pydantic would say "should be <= 86400"): refused as not a number instead.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
+
+
+def _not_empty(value: object) -> object:
+    """An empty path would mean the current folder (Path("") is "."): never what was meant."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError(
+            "is empty (an empty path would mean the current folder); give a path, or unset "
+            "the variable to get the default"
+        )
+    return value
 
 
 class PathSettings(_Group):
     """Where things live on disk."""
+
+    _paths_not_empty = field_validator("*", mode="before")(_not_empty)
 
     index_dir: Path = Field(Path("data/index"), description="Directory of the search index.")
     documents_dir: Path = Field(Path("data/documents"), description="Where uploaded PDFs are kept.")
@@ -58,6 +74,8 @@ class EmbeddingSettings(_Group):
     backend: Literal["auto", "torch", "openvino"] = Field(
         "auto", description="auto: OpenVINO on the CPU when installed (faster), else torch."
     )
+
+    _model_not_empty = field_validator("model", mode="before")(_not_empty)
 
 
 class IngestSettings(_Group):
@@ -104,6 +122,35 @@ class IngestSettings(_Group):
         ge=0,
         le=86_400,
         description="How long an ingest waits for another one on the same index.",
+    )
+    # Caps per file (docs/limits.md): a few KB of PDF can expand to millions of characters.
+    file_max_chars: int = Field(
+        20_000_000,
+        ge=1_000,
+        le=2_000_000_000,
+        description="A PDF whose extracted text passes this many characters is skipped, with "
+        "the reason (about 8,000 pages of dense text; it bounds the memory one file holds).",
+    )
+    file_max_expansion: float = Field(
+        20.0,
+        ge=0,
+        le=1_000_000,
+        description="Past 250,000 characters, a PDF whose text passes this many characters "
+        "per byte of the file is skipped as a text bomb (real PDFs: at most 1.4); 0 = no check.",
+    )
+    file_max_chunks: int = Field(
+        20_000,
+        ge=10,
+        le=100_000_000,
+        description="A PDF that passes this many chunks is skipped, with the reason (it bounds "
+        "the embedding time one file costs: about 40 min at 8 chunks/s).",
+    )
+    file_max_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=604_800,
+        description="A PDF not parsed, chunked and embedded within this many seconds is "
+        "skipped; 0 = no limit (the app has its own: RAG_APP_FILE_MAX_SECONDS).",
     )
 
     @model_validator(mode="after")
@@ -214,6 +261,8 @@ class LlmSettings(_Group):
     )
     verbose: bool = Field(False, description="Show llama.cpp's own log on stderr.")
 
+    _model_not_empty = field_validator("model", mode="before")(_not_empty)
+
 
 class AppSettings(_Group):
     """The browser page."""
@@ -234,4 +283,18 @@ class AppSettings(_Group):
         ge=0,
         le=36_500,
         description="Saved conversations untouched this long are deleted; 0 = never.",
+    )
+    page_max_pixels: int = Field(
+        8_000_000,
+        ge=250_000,
+        le=100_000_000,
+        description="Most pixels of one rendered page in the sources, at any zoom; a larger "
+        "page is drawn smaller. One render needs about 8 bytes per pixel (64 MB at 8 MP).",
+    )
+    app_file_max_seconds: float = Field(
+        900.0,
+        ge=0,
+        le=604_800,
+        description="In the app, a PDF not ingested within this many seconds is skipped (one "
+        "file must not hold the only ingest slot for hours); 0 = no limit.",
     )

@@ -182,6 +182,7 @@ class IngestReport:
     parsed_pages: int = 0  # pages parsed in this run (unchanged files are not parsed)
     reused_vectors: int = 0  # chunks that kept their stored vectors (moved or edited files)
     ocr: OcrSummary = OcrSummary()
+    other_files: int = 0  # files found that are not named *.pdf (not read)
 
     @property
     def ok(self) -> bool:
@@ -209,6 +210,7 @@ class IngestReport:
             },
             "reused_vectors": self.reused_vectors,
             "ocr": self.ocr.to_json(),
+            "other_files": self.other_files,
         }
 
 

@@ -28,6 +28,7 @@ import faiss
 import numpy as np
 
 from core.errors import IndexCorruptError
+from index.manifest import REBUILD_HINT
 from index.vectors import ExactIndex, FaissVectors, as_queries, no_hits, pad, read_faiss, selector
 
 VectorKind = Literal["auto", "flat", "ivf"]
@@ -83,7 +84,7 @@ class IvfIndex(FaissVectors):
     def load(cls, path: Path) -> IvfIndex:
         index = load_vector_index(path)
         if not isinstance(index, IvfIndex):
-            raise IndexCorruptError(f"{path} holds no IVF index", hint="rebuild the index")
+            raise IndexCorruptError(f"{path} holds no IVF index", hint=REBUILD_HINT)
         return index
 
     @property

@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from core.errors import RagError
-from core.types import ChunkingInfo, IndexTotals, IngestReport, OcrSummary
+from core.errors import IndexNotFoundError, RagError
+from core.types import ChunkingInfo, IndexTotals, IngestReport, OcrSummary, Skipped
 from embed.embedder import Embedder
 from index import IndexWriter
 from index.manifest import read_manifest
@@ -96,7 +97,9 @@ def run_ingest(
         o.chunking, embedder.info.max_tokens, _index_chunking(o.index_dir, rebuild)
     )
     with _writer(o, embedder, chunking, rebuild, on_wait) as writer:
-        plan = make_plan(found.files, paths, writer, o.file_timeout_seconds)
+        # A rebuild holds only what these paths hold: say which documents it drops.
+        before = _live_documents(o.index_dir, warnings) if rebuild else None
+        plan = make_plan(found.files, paths, writer, o.file_timeout_seconds, everything=rebuild)
         skipped.extend(plan.skipped)
         warnings.extend(plan.warnings)
         run = Run(o, embedder, writer, chunking, plan, on_progress, started)
@@ -108,6 +111,7 @@ def run_ingest(
             memory_mb=o.parser_memory_mb,
             parse=functools.partial(parse_file, ocr=o.ocr),
         )
+        run.abandon = pool.abandon  # a file past a cap is not parsed to its end
         # Also on Ctrl-C or SIGTERM: publish the documents that were finished.
         with committing(writer, lambda: {s.file: s.reason for s in [*skipped, *run.skipped]}):
             run.consume(pool.events([f.path for f, _, _ in plan.todo]))
@@ -117,7 +121,33 @@ def run_ingest(
                 writer.remove(source)
     skipped.extend(run.skipped)
     warnings.extend(run.warnings)
-    return _report(plan, run, writer.manifest, skipped, warnings, o, started)
+    if before is not None:
+        plan.removed = _dropped(before, writer.manifest, skipped, warnings)
+    report = _report(plan, run, writer.manifest, skipped, warnings, o, started)
+    return replace(report, other_files=found.other_files)
+
+
+def _live_documents(index_dir: Path, warnings: list[Skipped]) -> set[str] | None:
+    """The documents of the index a rebuild replaces (None: there is none, or it is damaged)."""
+    try:
+        return set(read_manifest(index_dir).documents)
+    except IndexNotFoundError:
+        return set()
+    except RagError as exc:
+        warnings.append(Skipped("(old index)", f"{exc.message}: the documents it held are unknown"))
+        return None
+
+
+def _dropped(before: set[str], after, skipped, warnings: list[Skipped]) -> list[str]:
+    """Documents of the replaced index that the rebuilt one lacks (skipped ones are listed
+    as skipped already)."""
+    if before and not after.documents:
+        warnings.append(
+            Skipped("(rebuild)", "no document was indexed, so the old index was kept as it was")
+        )
+        return []
+    told = {s.file for s in skipped}
+    return sorted(s for s in before if s not in after.documents and s not in told)
 
 
 def _writer(options: IngestOptions, embedder, chunking, rebuild, on_wait) -> IndexWriter:

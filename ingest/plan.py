@@ -35,12 +35,17 @@ class Plan:
 
 
 def make_plan(
-    found: Sequence[SourceFile], paths: Sequence[Path], writer: IndexWriting, timeout_s: float
+    found: Sequence[SourceFile],
+    paths: Sequence[Path],
+    writer: IndexWriting,
+    timeout_s: float,
+    everything: bool = False,
 ) -> Plan:
+    """`everything`: documents not found under `paths` go, wherever they were (a rebuild)."""
     docs = writer.manifest.documents
     identities = {k: d.real_path for k, d in docs.items()}
     plan = Plan(files=assign_sources(found, identities, lambda key, f: _moved(docs[key], f)))
-    plan.removed = _vanished(plan, paths, docs)
+    plan.removed = _vanished(plan, paths, docs, everything)
     moved_away = set(plan.removed)
     by_sha: dict[str, list[str]] = {}  # one pass, not a scan of every document per new file
     for source, doc in docs.items():
@@ -79,12 +84,16 @@ def make_plan(
     return plan
 
 
-def _vanished(plan: Plan, paths: Sequence[Path], docs: dict[str, DocumentRecord]) -> list[str]:
+def _vanished(
+    plan: Plan, paths: Sequence[Path], docs: dict[str, DocumentRecord], everything: bool
+) -> list[str]:
     """Documents that lay under a folder given now and were not found there.
 
     Documents from other folders stay: that folder may just be unmounted.
     """
     seen = {f.source for f in plan.files}
+    if everything:
+        return [source for source in docs if source not in seen]
     folders = [Path(p).expanduser().absolute() for p in paths if Path(p).expanduser().is_dir()]
     return [
         source

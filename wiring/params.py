@@ -93,6 +93,10 @@ def ingest_options(settings: Settings) -> IngestOptions:
         checkpoint_seconds=i.checkpoint_seconds,
         lock_timeout_seconds=i.lock_timeout_seconds,
         embedding_batch_size=settings.embedding.batch_size,
+        file_max_chars=i.file_max_chars,
+        file_max_expansion=i.file_max_expansion,
+        file_max_chunks=i.file_max_chunks,
+        file_max_seconds=i.file_max_seconds,
         ocr=ocr_config(settings),
         vectors=VectorPolicy(s.vector_index, s.ivf_min_chunks, s.ivf_nprobe),
     )
@@ -126,10 +130,19 @@ def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
 
 
 def ingest_documents(
-    paths: Sequence[Path], settings: Settings, *, embedder: Any = None, **kwargs: Any
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    embedder: Any = None,
+    seconds_name: str = "RAG_FILE_MAX_SECONDS",
+    **kwargs: Any,
 ) -> IngestReport:
-    """`ingest.pipeline.run_ingest` with the options and embedder these settings name."""
+    """`ingest.pipeline.run_ingest` with the options and embedder these settings name;
+    `seconds_name`: the setting the per-file time cap came from (named in skip reasons)."""
+    from dataclasses import replace
+
     from ingest.pipeline import run_ingest
 
     embedder = embedder if embedder is not None else load_embedder(settings)
-    return run_ingest(paths, ingest_options(settings), embedder=embedder, **kwargs)
+    options = replace(ingest_options(settings), file_max_seconds_name=seconds_name)
+    return run_ingest(paths, options, embedder=embedder, **kwargs)

@@ -232,6 +232,30 @@ def test_upload_adds_pdfs_and_reports_rejected_ones(app_env):
     assert "two years" in answer
 
 
+def test_upload_errors_are_messages_not_the_error_page(app_env, monkeypatch):
+    """Issue 27 finding 5: too many files, or a folder that cannot be written, crashed the page."""
+    monkeypatch.setenv("RAG_UPLOAD_MAX_FILES", "2")
+    at = start()
+    pdf = text_pdf_bytes(WARRANTY_PAGES)
+    files = [(f"w{i}.pdf", pdf + b" " * i, "application/pdf") for i in range(3)]
+    at.file_uploader[0].set_value(files).run()
+    assert not at.exception, at.exception
+    assert [plain(e.value).split(". Next step")[0] for e in at.error] == [
+        "3 files in one upload; at most 2 are accepted"
+    ]
+    assert not at.file_uploader[0].value  # emptied: the failed upload is not tried again
+    at.run()
+    assert not at.exception and not at.error  # the message was shown once
+    monkeypatch.setenv("RAG_UPLOAD_MAX_FILES", "50")
+    (app_env / "uploads").write_text("a file where the uploads folder should be")
+    at = start()
+    at.file_uploader[0].set_value(files[:2]).run()
+    assert not at.exception, at.exception
+    shown = [plain(w.value) for w in [*at.warning, *at.error]]
+    assert any("w0.pdf could not be saved" in m and "Next step" in m for m in shown), shown
+    assert any("1 more uploaded files were not saved" in m for m in shown), shown
+
+
 def test_folder_path_is_ingested_and_skips_are_explained(app_env):
     docs = app_env / "docs"
     docs.mkdir()
@@ -279,10 +303,11 @@ def test_documents_are_found_by_any_part_of_their_path_and_sorted(app_env):
     assert listed(at) == ["auto-multiple-choice.en.pdf", "alpha rockets.pdf"]  # 3 pages, 1
 
 
-def test_errors_are_messages_with_a_next_step(app_env):
+@pytest.mark.parametrize("damaged", [b"{ not json", b'{"format": "pdf-chat-index\xff"}'])
+def test_errors_are_messages_with_a_next_step(app_env, damaged):
     index = app_env / "index"
     index.mkdir()
-    (index / "manifest.json").write_text("{ not json")
+    (index / "manifest.json").write_bytes(damaged)
     at = start()
     assert len(at.error) == 1
     message = plain(at.error[0].value)

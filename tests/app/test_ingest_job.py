@@ -29,7 +29,7 @@ def test_status_names_rate_eta_and_ocr():
     gate = threading.Event()
 
     def run(progress):
-        progress(Progress(2, 10, 50, 200, 120, "b.pdf", 5.0, ocr_pages=3))
+        progress(Progress(2, 10, 50, 200, 120, "b.pdf", 5.0, 3, bytes_done=250, bytes_total=1000))
         gate.wait(5)
         return "result"
 
