@@ -22,11 +22,12 @@ from app.ingest_job import IngestJob
 from app.model_list import InstalledModel, installed_models
 from app.page_render import MIN_COVERAGE, DocumentFile, PageRenderer, PageView, check_file
 from app.uploads import Upload, check_within_roots, forget_unindexed, save_uploads
-from core.errors import IndexNotFoundError, ModelError, RagError
+from core.errors import ModelError, RagError
 from core.settings import Settings
 from core.types import IngestReport, Passage
 from embed.embedder import Embedder
-from index.manifest import MANIFEST, DocumentRecord, Manifest, read_manifest
+from index import IndexStore
+from index.manifest import DocumentRecord, Manifest
 from ingest.pipeline import ProgressCallback
 from ingest.uploads import SavedUpload
 from llm.protocols import Generator, Retriever
@@ -88,8 +89,7 @@ class AppService:
         self._generator: Generator | None = None
         self._generator_tried = False
         self._model_problem: RagError | None = None
-        self._manifest_key: tuple[int, int, int] | None = None
-        self._manifest: Manifest | None = None
+        self._store: IndexStore | None = None
         self._retriever: LiveRetriever | None = None
         self._renderer = PageRenderer()  # rendered pages, shared by every browser session
         self._ingest_job: IngestJob | None = None
@@ -160,21 +160,18 @@ class AppService:
     # -- the index --------------------------------------------------------------------------
 
     def manifest(self) -> Manifest | None:
-        """The live manifest (re-read only when the file changed), None before the first ingest."""
-        path = self.settings.paths.index_dir / MANIFEST
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            return None
-        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)  # a commit replaces the file
+        """The live manifest (re-read only when it changed), None before the first ingest."""
+        return self.store.committed()
+
+    @property
+    def store(self) -> IndexStore:
+        """Where the index lives: the local directory or PostgreSQL (`wiring.stores`)."""
         with self._lock:
-            if key != self._manifest_key:
-                try:
-                    self._manifest = read_manifest(self.settings.paths.index_dir)
-                except IndexNotFoundError:
-                    return None
-                self._manifest_key = key
-            return self._manifest
+            if self._store is None:
+                from wiring.stores import open_store
+
+                self._store = open_store(self.settings)
+            return self._store
 
     def retriever(self) -> LiveRetriever:
         """The retriever of the live generation; a new one after every ingest or removal."""
@@ -182,9 +179,7 @@ class AppService:
 
         manifest = self.manifest()
         if manifest is None:
-            read_manifest(
-                self.settings.paths.index_dir
-            )  # raises IndexNotFoundError, with next step
+            self.store.open_reader()  # raises IndexNotFoundError, with the next step
         with self._lock:
             current = self._retriever
             if current is None or current.generation != manifest.generation:
@@ -265,6 +260,7 @@ class AppService:
             paths,
             self.settings,
             embedder=self.embedder,
+            store=self.store,
             on_progress=on_progress,
             parser_processes=self._components.parser_processes,
             within=self.settings.ingest_root_paths(),
@@ -314,13 +310,9 @@ class AppService:
 
     def remove(self, sources: Sequence[str]) -> list[str]:
         """Remove documents from the index (their files stay); returns those removed."""
-        from ingest.manage import remove_documents
+        from wiring.stores import remove_documents
 
-        return remove_documents(
-            self.settings.paths.index_dir,
-            sources,
-            lock_timeout=self.settings.ingest.lock_timeout_seconds,
-        )
+        return remove_documents(self.settings, sources, self.store)
 
 
 class _LiveIndex:

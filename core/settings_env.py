@@ -93,6 +93,7 @@ _GROUPS: dict[str, dict[str, str]] = {  # group -> {flat name: field}
         n: n
         for n in ("upload_max_mb", "upload_max_files", "ingest_roots", "conversations_keep_days")
     },
+    "store": {f"store_{n}": n for n in ("url", "pool_size", "ef_search")},
 }
 
 # Older names of one setting: `top_k` (search) and `llm_passages` (the model) were two

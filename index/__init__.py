@@ -16,7 +16,7 @@ names and never see a mix. Nothing is pickled.
 """
 
 from index.manifest import DocumentRecord, Manifest
-from index.protocols import IndexReader, IndexWriting, KeywordSearch
+from index.protocols import IndexReader, IndexStore, IndexWriting, KeywordSearch
 from index.reader import IndexSnapshot, StoredChunk
 from index.writer import IndexWriter
 
@@ -24,6 +24,7 @@ __all__ = [
     "DocumentRecord",
     "IndexReader",
     "IndexSnapshot",
+    "IndexStore",
     "IndexWriter",
     "IndexWriting",
     "KeywordSearch",

@@ -60,6 +60,7 @@ class IndexWriter:
         vector_policy: VectorPolicy | None = None,
     ) -> None:
         self.index_dir = Path(index_dir)
+        self.location = str(self.index_dir)  # where the index is, for reports
         self._embedding = embedding
         self._chunking = chunking
         self._rebuild = rebuild

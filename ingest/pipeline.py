@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from core.errors import RagError
 from core.types import ChunkingInfo, IndexTotals, IngestReport, OcrSummary
 from embed.embedder import Embedder
-from index import IndexWriter
-from index.manifest import read_manifest
+from index import IndexWriting
 from index.writer import committing
 from ingest.discover import discover
 from ingest.ocr.config import OcrConfig
@@ -67,35 +65,25 @@ def chunking_config(
     return ChunkingInfo(tokens, overlap, CHUNKER_VERSION, chunking.format)
 
 
-def _index_chunking(index_dir: Path, rebuild: bool) -> ChunkingInfo | None:
-    if rebuild:
-        return None
-    try:
-        return read_manifest(index_dir).chunking
-    except RagError:  # no index yet, or a damaged one: the writer reports that
-        return None
-
-
 def run_ingest(
     paths: Sequence[Path],
     options: IngestOptions,
     *,
     embedder: Embedder,
-    rebuild: bool = False,
+    writer: IndexWriting,
+    chunking: ChunkingInfo,
     on_progress: ProgressCallback | None = None,
-    on_wait: Callable[[str], None] | None = None,
     parser_processes: int | None = None,
     within: Sequence[Path] | None = None,
 ) -> IngestReport:
-    """Ingest `paths`; `within`: symbolic links are followed only to places inside these."""
+    """Ingest `paths` through `writer` (not yet entered; the composition root picks the
+    store and builds it for `chunking`, see `wiring.stores`); `within`: symbolic links
+    are followed only to places inside these."""
     o = options
     started = time.monotonic()
     found = discover(paths, follow_symlinks=o.follow_symlinks, within=within)
     skipped, warnings = list(found.skipped), list(found.warnings)
-    chunking = chunking_config(
-        o.chunking, embedder.info.max_tokens, _index_chunking(o.index_dir, rebuild)
-    )
-    with _writer(o, embedder, chunking, rebuild, on_wait) as writer:
+    with writer:
         plan = make_plan(found.files, paths, writer, o.file_timeout_seconds)
         skipped.extend(plan.skipped)
         warnings.extend(plan.warnings)
@@ -117,22 +105,11 @@ def run_ingest(
                 writer.remove(source)
     skipped.extend(run.skipped)
     warnings.extend(run.warnings)
-    return _report(plan, run, writer.manifest, skipped, warnings, o, started)
+    return _report(plan, run, writer, skipped, warnings, o, started)
 
 
-def _writer(options: IngestOptions, embedder, chunking, rebuild, on_wait) -> IndexWriter:
-    return IndexWriter(
-        options.index_dir,
-        embedding=embedder.info,
-        chunking=chunking,
-        rebuild=rebuild,
-        lock_timeout=options.lock_timeout_seconds,
-        on_wait=on_wait,
-        vector_policy=options.vectors,
-    )
-
-
-def _report(plan, run, manifest, skipped, warnings, options, started) -> IngestReport:
+def _report(plan, run, writer, skipped, warnings, options, started) -> IngestReport:
+    manifest = writer.manifest
     sources = [f.source for f in plan.files if f.source in manifest.documents]
     return IngestReport(
         added=tuple(run.done["added"]),
@@ -146,7 +123,7 @@ def _report(plan, run, manifest, skipped, warnings, options, started) -> IngestR
         chunks=sum(manifest.documents[s].chunks for s in sources),
         seconds=time.monotonic() - started,
         index=IndexTotals(
-            str(options.index_dir), len(manifest.documents), manifest.pages, manifest.chunks
+            writer.location, len(manifest.documents), manifest.pages, manifest.chunks
         ),
         parsed_pages=run.pages_done,
         reused_vectors=run.reused,

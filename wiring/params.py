@@ -17,9 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from core.errors import RagError
 from core.settings import Settings
 from core.types import IngestReport
 from embed.embedder import SentenceTransformerEmbedder
+from index import IndexStore
 from index.ann import VectorPolicy
 from ingest.ocr.config import OcrConfig
 from ingest.options import Chunking, IngestOptions
@@ -126,10 +128,32 @@ def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
 
 
 def ingest_documents(
-    paths: Sequence[Path], settings: Settings, *, embedder: Any = None, **kwargs: Any
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    embedder: Any = None,
+    rebuild: bool = False,
+    on_wait: Any = None,
+    store: IndexStore | None = None,
+    **kwargs: Any,
 ) -> IngestReport:
-    """`ingest.pipeline.run_ingest` with the options and embedder these settings name."""
-    from ingest.pipeline import run_ingest
+    """`ingest.pipeline.run_ingest` with the options, embedder and writer these settings name."""
+    from ingest.pipeline import chunking_config, run_ingest
+    from wiring.stores import open_store
 
     embedder = embedder if embedder is not None else load_embedder(settings)
-    return run_ingest(paths, ingest_options(settings), embedder=embedder, **kwargs)
+    store = store if store is not None else open_store(settings)
+    options = ingest_options(settings)
+    existing = None
+    if not rebuild:
+        try:
+            existing = store.committed()
+        except RagError:  # a damaged index: the writer says what to do
+            existing = None
+    chunking = chunking_config(
+        options.chunking, embedder.info.max_tokens, existing.chunking if existing else None
+    )
+    writer = store.open_writer(
+        embedding=embedder.info, chunking=chunking, rebuild=rebuild, on_wait=on_wait
+    )
+    return run_ingest(paths, options, embedder=embedder, writer=writer, chunking=chunking, **kwargs)

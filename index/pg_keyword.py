@@ -1,0 +1,123 @@
+"""BM25 inside PostgreSQL (`KeywordSearch`), scored as the local index's FTS5 scores.
+
+PostgreSQL's own `ts_rank_cd` is no BM25: it ignores how rare a term is. Measured on
+the question sets (docs/deployment.md), ranking by it lost hit@5 and MRR against the
+local index, so BM25 is computed in SQL from what `rag_keywords` stores per chunk: a
+tsvector (its GIN index finds the chunks holding a term), the term frequencies (a header
+hit counts half, as in FTS5 with column weights) and the length; `rag_terms` holds each
+term's document frequency for idf. Nothing is held in memory per question.
+
+As in `index.keyword`, the rarest terms within `postings_budget` ("drivers") select the
+chunks; every term of the question scores them (one query: the term frequencies are at
+hand), so only chunks holding frequent terms alone are missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from index.keyword import K1, RESCORE_BUDGETS, KeywordHit, KeywordPlan, idf
+from index.pg_schema import HIDDEN
+
+B = 0.75  # FTS5's bm25() length normalization
+_CACHE_MAX = 50_000
+
+
+class PgKeywordSearch:
+    available = True
+
+    def __init__(self, reader: Any, postings_budget: int, n_docs: int, tokens: float) -> None:
+        """`reader`: the `index.pg_reader.PgIndexReader` whose generation it searches."""
+        self._reader = reader
+        self.postings_budget = postings_budget
+        self.n_docs = n_docs
+        self.avgdl = tokens / n_docs if n_docs else 1.0
+        self._lexeme: dict[str, str] = {}
+        self._df: dict[str, int] = {}
+
+    def close(self) -> None:
+        pass
+
+    def lexemes(self, terms: Sequence[str]) -> dict[str, str]:
+        """Each term as the index holds it (its Snowball stem), cached."""
+        todo = [t for t in dict.fromkeys(terms) if t not in self._lexeme]
+        if todo:
+            if len(self._lexeme) > _CACHE_MAX:
+                self._lexeme.clear()
+            rows = self._reader._rows(
+                "SELECT t, coalesce((SELECT min(lexeme) FROM"
+                " unnest(to_tsvector('rag_english', t))), '') FROM unnest(%s::text[]) t",
+                (todo,),
+            )
+            self._lexeme.update(dict(rows))
+        return {t: self._lexeme[t] for t in terms}
+
+    def doc_freq(self, terms: Sequence[str]) -> dict[str, int]:
+        """Committed chunks containing each term (after stemming), cached per reader."""
+        lex = self.lexemes(terms)
+        todo = [x for x in set(lex.values()) if x and x not in self._df]
+        if todo:
+            if len(self._df) > _CACHE_MAX:
+                self._df.clear()
+            rows = self._reader._rows(
+                "SELECT term, df FROM rag_terms WHERE term = ANY(%s)", (todo,)
+            )
+            self._df.update({x: 0 for x in todo} | {t: int(df) for t, df in rows})
+        return {t: self._df.get(lex[t], 0) for t in terms}
+
+    def plan(self, terms: Sequence[str]) -> KeywordPlan:
+        """The same split as `index.keyword.KeywordIndex.plan`."""
+        df = self.doc_freq(terms)
+        present = sorted((t for t in terms if df[t] > 0), key=lambda t: df[t])
+        groups: tuple[list[str], list[str], list[str]] = ([], [], [])
+        postings = 0
+        for term in present:
+            postings += df[term]
+            if not groups[0] or postings <= self.postings_budget:
+                groups[0].append(term)
+            elif postings <= RESCORE_BUDGETS * self.postings_budget:
+                groups[1].append(term)
+            else:
+                groups[2].append(term)
+        return KeywordPlan(
+            *(tuple(g) for g in groups),
+            missing=tuple(t for t in terms if df[t] == 0),
+            max_score=sum(idf(self.n_docs, df[t]) for t in terms) * (K1 + 1),
+        )
+
+    def search(
+        self, terms: Sequence[str], limit: int, sources: Sequence[str] | None = None
+    ) -> list[KeywordHit]:
+        if not terms or limit <= 0 or self.n_docs == 0:
+            return []
+        plan = self.plan(terms)
+        if not plan.drivers:
+            return []
+        lex, df = self.lexemes(terms), self.doc_freq(terms)
+        scored = {lex[t]: idf(self.n_docs, df[t]) for t in (*plan.drivers, *plan.rescored)}
+        args = {
+            "drivers": sorted({lex[t] for t in plan.drivers}),
+            "terms": list(scored),
+            "idf": list(scored.values()),
+            "g": self._reader.generation,
+            "avgdl": self.avgdl,
+            "limit": limit,
+        }
+        where = f"k.doc_id NOT IN ({HIDDEN})"
+        if sources is not None:
+            args["docs"] = self._reader.doc_ids_of(sources)
+            where += " AND k.doc_id = ANY(%(docs)s)"
+        rows = self._reader._rows(
+            "SELECT k.chunk_id, sum(w.idf * w.tf * %(k1)s / (w.tf + %(k)s * (1 - %(b)s"
+            " + %(b)s * k.len / %(avgdl)s))) AS score"
+            " FROM rag_keywords k CROSS JOIN LATERAL (SELECT u.idf, (k.tf ->> u.term)::real"
+            " AS tf FROM unnest(%(terms)s::text[], %(idf)s::float8[]) AS u(term, idf)) w"
+            " WHERE k.tsv @@ (SELECT string_agg(quote_literal(d), ' | ')"
+            " FROM unnest(%(drivers)s::text[]) d)::tsquery"
+            f" AND {where} AND w.tf IS NOT NULL"
+            " GROUP BY k.chunk_id ORDER BY score DESC, k.chunk_id LIMIT %(limit)s",
+            args | {"k1": K1 + 1, "k": K1, "b": B},
+        )
+        top = plan.max_score or 1.0
+        return [KeywordHit(int(i), float(s), min(1.0, float(s) / top)) for i, s in rows]
