@@ -88,7 +88,7 @@ class LocalPostgres:
         if problem:
             raise ConfigError(problem, hint="point RAG_STORE_URL at a PostgreSQL with pgvector")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        for path in (self.data_dir, self.socket_dir):
+        for path in (self.data_dir.parent, self.data_dir, self.socket_dir):
             self._own(path)
         if not (self.data_dir / "PG_VERSION").exists():
             self._run(

@@ -43,6 +43,14 @@ def _is_loopback(address) -> bool:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """`postgres` implies `slow`: before `-m "not slow"` deselects anything."""
+    for item in items:
+        if item.get_closest_marker("postgres") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """Fail loudly if code under test tries to reach the network."""
@@ -61,3 +69,20 @@ def seeds_dir() -> Path:
     if not SEEDS.is_dir():
         pytest.skip(f"shared corpus not found at {SEEDS}")
     return SEEDS
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """One private PostgreSQL with pgvector for the test session, stopped at its end."""
+    from tests.pg import session_server
+
+    with session_server(tmp_path_factory.mktemp("pg")) as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server, request) -> str:
+    """A new empty database (with pgvector) for one test."""
+    from tests.pg import fresh_database
+
+    return fresh_database(pg_server, request.node.name)
