@@ -64,7 +64,8 @@ class PgKeywordSearch:
                 "SELECT term, df FROM rag_terms WHERE term = ANY(%s)", (todo,)
             )
             self._df.update({x: 0 for x in todo} | {t: int(df) for t, df in rows})
-        return {t: self._df.get(lex[t], 0) for t in terms}
+        # Counted over the state now, which may have grown past this reader's generation.
+        return {t: min(self._df.get(lex[t], 0), self.n_docs) for t in terms}
 
     def plan(self, terms: Sequence[str]) -> KeywordPlan:
         """The same split as `index.keyword.KeywordIndex.plan`."""

@@ -181,13 +181,19 @@ def has_schema(con: Any) -> bool:
 
 
 def create_schema(con: Any, dim: int) -> None:
-    """Create every table (the first writer, under an advisory lock so only one does)."""
-    with con.transaction():
-        con.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-        if has_schema(con):
-            return
-        for script in (TEXT_SEARCH, TABLES.format(dim=int(dim)), FUNCTIONS.format()):
-            con.execute(script)
+    """Create every table (the first writer, under an advisory lock so only one does).
+    `con` is in autocommit mode."""
+    # A session lock, then a new transaction: its catalog snapshot sees what the writer
+    # that held the lock before created (one taken before the wait would not).
+    con.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+    try:
+        with con.transaction():
+            if has_schema(con):
+                return
+            for script in (TEXT_SEARCH, TABLES.format(dim=int(dim)), FUNCTIONS.format()):
+                con.execute(script)
+    finally:
+        con.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
 def check_version(con: Any, url: str) -> dict:
