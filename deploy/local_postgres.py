@@ -14,6 +14,7 @@ given. PostgreSQL refuses to run as root, so as root it runs as the system user
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import os
 import platform
@@ -95,20 +96,32 @@ class LocalPostgres:
                 "initdb", "-D", self.data_dir, "-U", "postgres", "--auth=trust",
                 "-E", "UTF8", "--locale=C", "--no-sync",
             )  # fmt: skip
+        if self.running():
+            return self
         options = f"-k {self.socket_dir} -c listen_addresses='{'127.0.0.1' if self.port else ''}'"
         if self.port:
             options += f" -p {self.port}"
         self._run("pg_ctl", "-D", self.data_dir, "-l", self.log_file, "-o", options, "-w", "start")
         return self
 
+    def running(self) -> bool:
+        """Whether a server runs on this data directory (`make serve-stack` twice)."""
+        if not (self.data_dir / "postmaster.pid").exists():
+            return False
+        command = [str(self.bin / "pg_ctl"), "-D", str(self.data_dir), "status"]
+        user = self._user.pw_name if self._user is not None else None
+        return subprocess.run(command, capture_output=True, user=user, check=False).returncode == 0
+
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():
             self._run("pg_ctl", "-D", self.data_dir, "-m", "fast", "-w", "stop")
         shutil.rmtree(self.socket_dir, ignore_errors=True)
 
-    def create_database(self, name: str) -> str:
+    def create_database(self, name: str, exist_ok: bool = False) -> str:
         """A new empty database with the pgvector extension; returns its URL."""
-        self.psql("postgres", f'CREATE DATABASE "{name}"')
+        known = self.psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+        if not (exist_ok and known.strip()):
+            self.psql("postgres", f'CREATE DATABASE "{name}"')
         self.psql(name, "CREATE EXTENSION IF NOT EXISTS vector")
         return self.url(name)
 
@@ -144,3 +157,24 @@ def _run_as() -> pwd.struct_passwd | None:
     except KeyError:
         subprocess.run(["useradd", "--system", "--no-create-home", RUN_AS], check=True)
         return pwd.getpwnam(RUN_AS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`start DIR [--port P] [--database NAME]` prints the database URL; `stop DIR`."""
+    parser = argparse.ArgumentParser(description="A private PostgreSQL with pgvector.")
+    parser.add_argument("action", choices=["start", "stop"])
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--port", type=int, default=54329)
+    parser.add_argument("--database", default="rag")
+    args = parser.parse_args(argv)
+    server = LocalPostgres(args.data_dir.absolute(), port=args.port)
+    if args.action == "stop":
+        server.stop()
+        return 0
+    server.start()
+    print(server.create_database(args.database, exist_ok=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
