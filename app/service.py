@@ -18,9 +18,11 @@ from typing import Protocol
 
 from app.components import Components
 from app.conversation import Conversation
+from app.conversation_store import ConversationStore
 from app.ingest_job import IngestJob
 from app.model_list import InstalledModel, installed_models
 from app.page_render import MIN_COVERAGE, DocumentFile, PageRenderer, PageView, check_file
+from app.shared_state import PgConversationStore, SharedIngests
 from app.uploads import Upload, check_within_roots, forget_unindexed, save_uploads
 from core.errors import ModelError, RagError
 from core.settings import Settings
@@ -90,6 +92,8 @@ class AppService:
         self._generator_tried = False
         self._model_problem: RagError | None = None
         self._store: IndexStore | None = None
+        self._shared: SharedIngests | None = None
+        self._conversations: PgConversationStore | None = None
         self._retriever: LiveRetriever | None = None
         self._renderer = PageRenderer()  # rendered pages, shared by every browser session
         self._ingest_job: IngestJob | None = None
@@ -268,6 +272,7 @@ class AppService:
 
     def start_ingest(self, label: str, run: Callable[[ProgressCallback], AddResult]) -> IngestJob:
         """Run an ingest in the background (see `app.ingest_job`); one at a time."""
+        shared = self._shared_ingests()
         with self._lock:
             current = self._ingest_job
             if current is not None and not current.finished:
@@ -275,12 +280,37 @@ class AppService:
                     f"Documents are being added already ({current.label})",
                     hint="wait for it to finish, or stop it, then add these",
                 )
-            self._ingest_job = IngestJob(label, run).start()
+            job = IngestJob(label, run)
+            # With the index in PostgreSQL: one at a time across every app process.
+            self._ingest_job = shared.start(job) if shared is not None else job.start()
             return self._ingest_job
 
     def ingest_job(self) -> IngestJob | None:
-        """The running ingest, or the last one (its result stays readable)."""
-        return self._ingest_job
+        """The running ingest, or the last one (its result stays readable); with the index in
+        PostgreSQL, also one that another app process runs (`app.shared_state`)."""
+        local, shared = self._ingest_job, self._shared_ingests()
+        if shared is None or (local is not None and not local.finished):
+            return local
+        seen = shared.latest()
+        if seen is not None and local is not None and seen.id == local.id:
+            return local  # ours: its own error object, its end state at once
+        return seen or local
+
+    def _shared_ingests(self) -> SharedIngests | None:
+        with self._lock:
+            if self._shared is None and self.settings.store.url:
+                self._shared = SharedIngests(self.settings.store.url, AddResult)
+            return self._shared
+
+    def conversation_store(self) -> ConversationStore | PgConversationStore:
+        """Where each browser session's conversation is kept: the database with the index
+        in PostgreSQL (any app process reads it back), else `conversations_dir`."""
+        if self.settings.store.url:
+            with self._lock:
+                if self._conversations is None:
+                    self._conversations = PgConversationStore(self.settings.store.url)
+                return self._conversations
+        return ConversationStore(self.settings.paths.conversations_dir)
 
     def save_uploads(self, uploads: Sequence[Upload]) -> tuple[list[SavedUpload], list[str]]:
         """Save uploaded PDFs into `documents_dir`: (saved, one message per rejected file)."""

@@ -180,6 +180,17 @@ def has_schema(con: Any) -> bool:
     return con.execute("SELECT to_regclass('rag_state') IS NOT NULL").fetchone()[0]
 
 
+def create_tables(con: Any, sql: str) -> None:
+    """Run `CREATE ... IF NOT EXISTS` statements once, however many processes start at once
+    (`con` in autocommit mode; see `create_schema` for why the lock is a session one)."""
+    con.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+    try:
+        with con.transaction():
+            con.execute(sql)
+    finally:
+        con.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+
 def create_schema(con: Any, dim: int) -> None:
     """Create every table (the first writer, under an advisory lock so only one does).
     `con` is in autocommit mode."""

@@ -1,0 +1,77 @@
+"""Two app processes on one PostgreSQL: conversations and the page's ingest are shared.
+
+Two `AppService`s stand for two processes (each has its own connections, caches and
+threads; only the database is common).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from app.components import Components
+from app.conversation import ChatTurn
+from app.conversation_store import new_session_id
+from app.service import AppService
+from core.errors import RagError
+from core.settings import Settings
+from core.types import Passage
+from ingest.pipeline import Progress
+from tests import pdf_factory as pdfs
+from tests.fakes import FakeEmbedder
+
+pytestmark = pytest.mark.postgres
+
+
+def _until(check, seconds: float = 20.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_two_app_processes_share_conversations_and_the_ingest(pg_url, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    pdfs.text_pdf(docs / "pump.pdf", ["The Zorblax pump is serviced every 90 days."])
+    settings = Settings(store_url=pg_url, ingest_roots=str(tmp_path))
+    parts = Components(lambda s: FakeEmbedder(), lambda s: None, parser_processes=0)
+    a, b = AppService(settings, parts), AppService(settings, parts)
+
+    sid = new_session_id()
+    turn = ChatTurn(
+        "How long?", "90 days [1].", "extractive", (Passage("pump.pdf", 1, 1, 0.8, "x"),), ()
+    )
+    a.conversation_store().save(sid, [turn])
+    assert b.conversation_store().load(sid) == [turn]
+    b.conversation_store().delete(sid)
+    assert a.conversation_store().load(sid) == []
+
+    gate = threading.Event()
+
+    def slow(progress):
+        progress(Progress(0, 2, 0, 10, 0, "first.pdf", 0.1))
+        gate.wait(20)
+        progress(Progress(1, 2, 5, 10, 3, "second.pdf", 0.2))  # stopped here
+
+    a.start_ingest("slow folder", slow)
+    seen = _until(lambda: (j := b.ingest_job()) and j.progress and j)
+    assert seen.label == "slow folder" and not seen.finished and seen.progress.files_total == 2
+    assert "0 of 2 files" in seen.status()
+    with pytest.raises(RagError, match="being added already"):
+        b.start_ingest("another", slow)
+    seen.cancel()  # the Stop button, pressed on the other process
+    _until(lambda: a.ingest_job().cancelling)
+    gate.set()
+    assert _until(lambda: b.ingest_job().finished and b.ingest_job()).state == "stopped"
+
+    b.start_ingest("docs", lambda progress: b.ingest([docs], progress))
+    done = _until(lambda: (j := a.ingest_job()) and j.label == "docs" and j.finished and j)
+    assert done.state == "done" and done.result.report.added == ("pump.pdf",)
+    assert sorted(a.manifest().documents) == ["pump.pdf"]
+    assert a.retriever().search("Zorblax pump serviced", 1)[0].source == "pump.pdf"
