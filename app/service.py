@@ -188,7 +188,7 @@ class AppService:
             current = self._retriever
             if current is None or current.generation != manifest.generation:
                 # The old one is not closed here: a question may still be searching it.
-                current = open_retriever(self.settings, self.embedder)
+                current = open_retriever(self.settings, self.embedder, self.store)
                 self._retriever = current
             return current
 

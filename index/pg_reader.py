@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import IndexNotFoundError
+from core.errors import ConfigError, IndexNotFoundError
 from core.types import ChunkingInfo, EmbeddingInfo
 from index import pg_schema
 from index.manifest import DocumentRecord, Manifest
@@ -122,17 +122,23 @@ class Pool:
 class PgIndexReader:
     """Generation G of the index in PostgreSQL; thread-safe."""
 
-    def __init__(self, url: str, *, pool_size: int = 8, ef_search: int = 100) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 8, ef_search: int = 100, pool: Pool | None = None
+    ) -> None:
+        """`pool`: connections shared with other readers of this process (`PgStore` gives
+        one, so a reader per generation does not mean connections per generation)."""
         self.url = url
         self.location = pg_schema.redact(url)
         self.manifest, self._doc_ids, state = read_state(url)
         self.generation = self.manifest.generation
         self._n = sum(d.chunks for d in self.manifest.documents.values())
         self._tokens = float(state["tokens"])
-        self.pool = Pool(url, pool_size, max(ef_search, 1))
+        self._owns_pool = pool is None
+        self.pool = pool if pool is not None else Pool(url, pool_size, max(ef_search, 1))
 
     def close(self) -> None:
-        self.pool.close()
+        if self._owns_pool:
+            self.pool.close()
 
     def __enter__(self) -> PgIndexReader:
         return self
@@ -144,8 +150,17 @@ class PgIndexReader:
         return self._n
 
     def _rows(self, sql: str, args: Any, binary: bool = False) -> list:
-        with self.pool.connection() as con:
-            return con.cursor(binary=binary).execute(sql, args).fetchall()
+        import psycopg
+
+        try:
+            with self.pool.connection() as con:
+                return con.cursor(binary=binary).execute(sql, args).fetchall()
+        except psycopg.OperationalError as exc:
+            raise ConfigError(
+                f"the index database {self.location} cannot be read ({exc})",
+                hint="check that PostgreSQL is running and reachable (RAG_STORE_URL), then ask "
+                "again",
+            ) from exc
 
     def nearest(
         self,

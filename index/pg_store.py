@@ -15,7 +15,7 @@ from core.errors import IndexNotFoundError
 from core.types import ChunkingInfo, EmbeddingInfo
 from index import pg_schema
 from index.manifest import Manifest
-from index.pg_reader import PgIndexReader, read_manifest
+from index.pg_reader import PgIndexReader, Pool, read_manifest
 from index.pg_writer import PgIndexWriter
 
 
@@ -28,6 +28,7 @@ class PgStore:
         self._lock = threading.Lock()
         self._con: Any = None
         self._manifest: Manifest | None = None
+        self._pool: Pool | None = None
 
     def committed(self) -> Manifest | None:
         """The last committed manifest; one small query when the generation did not move."""
@@ -54,7 +55,11 @@ class PgStore:
                 raise
 
     def open_reader(self) -> PgIndexReader:
-        return PgIndexReader(self.url, pool_size=self.pool_size, ef_search=self.ef_search)
+        """A reader of the last generation; every reader of this store shares one pool."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = Pool(self.url, self.pool_size, self.ef_search)
+        return PgIndexReader(self.url, pool=self._pool)
 
     def open_writer(
         self,
@@ -70,6 +75,9 @@ class PgStore:
 
     def close(self) -> None:
         with self._lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
             if self._con is not None:
                 self._con.close()
                 self._con = None

@@ -14,6 +14,7 @@ ingests of the same file leave it indexed once.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -59,6 +60,31 @@ def check_vectors(vectors: np.ndarray, n: int, dim: int) -> np.ndarray:
             hint="delete the model cache folder (RAG_MODEL_CACHE_DIR) and run again",
         )
     return vectors
+
+
+def _guarded(method):
+    """Database failures become IndexWriteError (ingest stops; the last commit stays)."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        import psycopg
+
+        try:
+            return method(self, *args, **kwargs)
+        except psycopg.Error as exc:
+            raise IndexWriteError(
+                f"writing the index database {self.location} failed "
+                f"({type(exc).__name__}: {str(exc).strip()})",
+                hint="nothing of this run after the last commit was kept; check that "
+                "PostgreSQL is running and has room, then run the ingest again",
+            ) from exc
+        except UnicodeEncodeError as exc:
+            raise IndexWriteError(
+                f"a file name or text is not valid UTF-8 and cannot be stored ({exc.reason})",
+                hint="rename the file (the local index directory accepts such names)",
+            ) from exc
+
+    return call
 
 
 class PgIndexWriter:
@@ -155,6 +181,7 @@ class PgIndexWriter:
         return self._pending
 
     # -- changes -----------------------------------------------------------
+    @_guarded
     def remove(self, source: str) -> None:
         if source not in self.manifest.documents:
             return
@@ -167,6 +194,7 @@ class PgIndexWriter:
         del docs[source]
         self._pending = self.manifest.evolve(documents=docs)
 
+    @_guarded
     def put_document(
         self,
         record: DocumentRecord,
@@ -213,6 +241,7 @@ class PgIndexWriter:
         docs[record.source] = record
         self._pending = self.manifest.evolve(documents=docs)
 
+    @_guarded
     def stored_vectors(self, sources: Sequence[str]) -> dict[str, np.ndarray]:
         """Embedded text -> vector of these documents' chunks: committed ones, and mine."""
         sources = [s for s in dict.fromkeys(sources) if s in self.manifest.documents]
@@ -244,6 +273,7 @@ class PgIndexWriter:
         self._pending = self.manifest.evolve(skipped=dict(skipped))
 
     # -- commit ------------------------------------------------------------
+    @_guarded
     def commit(self) -> Manifest:
         """Publish what this writer wrote as the next generation; no-op if nothing changed."""
         if not (self._written or self._replaced or self._touched or self._rebuild) and (

@@ -38,7 +38,7 @@ def ask(seconds: float) -> None:
             time.sleep(0.05)
             continue
         if retriever is None or retriever.generation != manifest.generation:
-            retriever = open_retriever(settings, embedder)  # the old one may finish: no close
+            retriever = open_retriever(settings, embedder, store)  # as the app: no close
             seen.add(retriever.generation)
         session = build_session(settings, retriever=retriever, embedder=embedder)
         source = sorted(manifest.documents)[asked % len(manifest.documents)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from core.settings import Settings
 from embed.embedder import Embedder
-from index import IndexReader
+from index import IndexReader, IndexStore
 from llm.chat import ChatSession
 from llm.model_file import find_model_file
 from llm.protocols import Generator
@@ -42,10 +42,15 @@ def open_index(settings: Settings) -> IndexReader:
     return open_store(settings).open_reader()
 
 
-def open_retriever(settings: Settings, embedder: Embedder | None = None) -> Retriever:
-    """The hybrid retriever over the live index (raises IndexNotFoundError before an ingest)."""
+def open_retriever(
+    settings: Settings, embedder: Embedder | None = None, store: IndexStore | None = None
+) -> Retriever:
+    """The hybrid retriever over the live index (raises IndexNotFoundError before an ingest).
+
+    `store`: the one this process keeps (the app: its connections are shared by the
+    retrievers of every generation); default: the one the settings name."""
     embedder = embedder if embedder is not None else params.load_embedder(settings)
-    index = open_index(settings)
+    index = (store or open_store(settings)).open_reader()
     try:
         return Retriever(index, embedder, params.search_params(settings), owns_index=True)
     except BaseException:
