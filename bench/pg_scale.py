@@ -125,10 +125,10 @@ def run(n: int, work: Path, server, queries: int = 100) -> dict:
             "median": round(statistics.median(values), 1),
             "p95": round(float(np.percentile(values, 95)), 1),
         }
+    print(json.dumps(out), file=sys.stderr, flush=True)
     m = open_store(local).committed()
     for name, settings in (("local", local), ("postgres", pg)):
         out[f"writes_{name}"] = _writes(open_store(settings), m.embedding, m.chunking)
-    name = url.split("/")[-1].split("?")[0]
     size = server.psql(name, "SELECT pg_database_size(current_database())")
     out["pg_size_mb"] = round(int(size) / 2**20, 1)
     return out

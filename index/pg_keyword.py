@@ -1,14 +1,14 @@
 """BM25 inside PostgreSQL (`KeywordSearch`), scored as the local index's FTS5 scores.
 
 PostgreSQL's own `ts_rank_cd` is no BM25: it ignores how rare a term is (no idf), so a
-question's common words weigh as much as its rare ones. Measured on seeds_dev
-(docs/deployment.md, `bench/pg_keyword_rank.py`) it ranked as well there (MRR 0.911
-against 0.906, hit@5 1.0 both), a set too small to decide; BM25 is kept because it is
-the local index's ranking, term for term, so the two stores answer alike. It is computed
-in SQL from what `rag_keywords` stores per chunk: a tsvector (its GIN index finds the
-chunks holding a term), the term frequencies (a header hit counts half, as in FTS5 with
-column weights) and the length; `rag_terms` holds each term's document frequency for
-idf. Nothing is held in memory per question.
+question's common words weigh as much as its rare ones. Measured in the hybrid search
+(docs/deployment.md, `bench/pg_keyword_rank.py`): on manuals_tricky it fell from hit@5
+0.967 to 0.800 and MRR 0.878 to 0.778, and returned passages for every unanswerable
+question (0 of 6 left empty, against 4), on seeds_dev 0 of 2 against 2. So BM25 is
+computed in SQL, FTS5's formula, from what `rag_keywords` stores per chunk: a tsvector
+(its GIN index finds the chunks holding a term), the term frequencies (a header hit
+counts half, as in FTS5 with column weights) and the length; `rag_terms` holds each
+term's document frequency for idf. Nothing is held in memory per question.
 
 As in `index.keyword`, the rarest terms within `postings_budget` ("drivers") select the
 chunks; every term of the question scores them (one query: the term frequencies are at
