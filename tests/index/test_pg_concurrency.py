@@ -89,3 +89,45 @@ def test_two_ingests_and_two_apps_share_one_database(pg_url, tmp_path):
     for result in asked:
         assert result["asked"] > 0 and result["answered"] == result["asked"], result
     assert max(r["generations"] for r in asked) >= 2  # the apps saw commits land
+
+
+@pytest.mark.kill
+def test_an_ingest_killed_mid_run_leaves_the_last_commit_searchable(pg_url, tmp_path):
+    import signal
+    import time
+
+    from core.settings import Settings
+    from tests.fakes import FakeEmbedder
+    from wiring.root import open_retriever, open_store
+
+    names = [f"{w}{i}" for i in range(4) for w in WORDS]  # 36 files: the kill lands mid-run
+    folder = _folder(tmp_path / "docs", names)
+    env = {**os.environ, "RAG_STORE_URL": pg_url, "RAG_CHECKPOINT_SECONDS": "0.01"}
+    proc = _start(["ingest", str(folder)], env)
+    store = open_store(Settings(store_url=pg_url))
+    deadline = time.monotonic() + 120
+    while (store.committed() is None or not store.committed().documents) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    committed = store.committed()
+    assert committed is not None and 0 < len(committed.documents) < len(names)
+    with psycopg.connect(pg_url) as con:  # the committed documents whole, nothing else
+        rows = dict(
+            con.execute(
+                "SELECT d.source, count(c.id) FROM rag_documents d JOIN rag_chunks c"
+                " USING (doc_id) WHERE d.gen_to IS NULL GROUP BY d.source"
+            ).fetchall()
+        )
+    assert rows == {s: d.chunks for s, d in committed.documents.items()}
+    with open_retriever(Settings(store_url=pg_url), FakeEmbedder()) as retriever:
+        first = sorted(committed.documents)[0]
+        word = Path(first).stem
+        assert retriever.search(f"{word} maintenance", 3)[0].source == first
+    again = _result(_start(["ingest", str(folder)], env))  # goes on where it stopped
+    assert set(again["added"]) == {f"{w}.pdf" for w in names} - set(committed.documents)
+    assert sorted(open_store(Settings(store_url=pg_url)).committed().documents) == sorted(
+        f"{w}.pdf" for w in names
+    )
