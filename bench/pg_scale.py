@@ -127,8 +127,8 @@ def run(n: int, work: Path, server, queries: int = 100) -> dict:
         }
     print(json.dumps(out), file=sys.stderr, flush=True)
     m = open_store(local).committed()
-    for name, settings in (("local", local), ("postgres", pg)):
-        out[f"writes_{name}"] = _writes(open_store(settings), m.embedding, m.chunking)
+    for kind, settings in (("local", local), ("postgres", pg)):
+        out[f"writes_{kind}"] = _writes(open_store(settings), m.embedding, m.chunking)
     size = server.psql(name, "SELECT pg_database_size(current_database())")
     out["pg_size_mb"] = round(int(size) / 2**20, 1)
     return out

@@ -149,12 +149,16 @@ class PgIndexReader:
     def __len__(self) -> int:
         return self._n
 
-    def _rows(self, sql: str, args: Any, binary: bool = False) -> list:
+    def _rows(self, sql: str, args: Any, binary: bool = False, no_seqscan: bool = False) -> list:
         import psycopg
 
         try:
             with self.pool.connection() as con:
-                return con.cursor(binary=binary).execute(sql, args).fetchall()
+                if not no_seqscan:
+                    return con.cursor(binary=binary).execute(sql, args).fetchall()
+                with con.transaction():
+                    con.execute("SET LOCAL enable_seqscan = off")
+                    return con.cursor(binary=binary).execute(sql, args).fetchall()
         except psycopg.OperationalError as exc:
             raise ConfigError(
                 f"the index database {self.location} cannot be read ({exc})",

@@ -14,8 +14,9 @@ them `gen_from = G+1`, stamps the versions they replace `gen_to = G+1` and moves
 a reader still on G keeps seeing G until it reopens (`index.pg_reader`). Replaced
 versions are deleted once no reader should still be on them (`GC_GRACE_SECONDS`).
 
-Keyword search lives in `rag_keywords`: a tsvector per chunk (text weight A, header
-weight B), its term frequencies and length for BM25 (`index.pg_keyword`), and
+Keyword search lives in `rag_keywords`: a tsvector per chunk (its lexemes only, for the
+GIN index; positions and weights stripped once the term frequencies, a header hit counting
+half, and the length are taken from it) for BM25 (`index.pg_keyword`), and
 `rag_terms`, the document frequency of each term in the committed state.
 """
 

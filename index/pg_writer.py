@@ -229,7 +229,7 @@ class PgIndexWriter:
                     copy.write_row((i, keyword_text(c.text), keyword_text(c.heading)))
             cur.execute(
                 "INSERT INTO rag_keywords (chunk_id, doc_id, tsv, tf, len)"
-                " SELECT id, %s, tsv, rag_tf(tsv), rag_len(tsv) FROM ("
+                " SELECT id, %s, strip(tsv), rag_tf(tsv), rag_len(tsv) FROM ("
                 "  SELECT id, setweight(to_tsvector('rag_english', t), 'A')"
                 "   || setweight(to_tsvector('rag_english', h), 'B') AS tsv FROM rag_kw_in) k",
                 (doc_id,),
