@@ -24,6 +24,11 @@ from index.keyword import K1, RESCORE_BUDGETS, KeywordHit, KeywordPlan, idf
 from index.pg_schema import HIDDEN
 
 B = 0.75  # FTS5's bm25() length normalization
+# Each chunk a driver term selects costs a heap row and its term frequencies here (tens of
+# us on this machine, against FTS5's 0.75 us per posting), so the budget is smaller than
+# the local index's: measured at 100k chunks, 20,000 postings took ~1 s a question under
+# load (docs/deployment.md). The rarest term always drives, whatever its count.
+MAX_POSTINGS = 4_000
 _CACHE_MAX = 50_000
 
 
@@ -33,7 +38,7 @@ class PgKeywordSearch:
     def __init__(self, reader: Any, postings_budget: int, n_docs: int, tokens: float) -> None:
         """`reader`: the `index.pg_reader.PgIndexReader` whose generation it searches."""
         self._reader = reader
-        self.postings_budget = postings_budget
+        self.postings_budget = min(postings_budget, MAX_POSTINGS)
         self.n_docs = n_docs
         self.avgdl = tokens / n_docs if n_docs else 1.0
         self._lexeme: dict[str, str] = {}
