@@ -115,13 +115,13 @@ def run(n: int, work: Path, server, queries: int = 100) -> dict:
         for q in windows[:5]:
             a.search(q), b.search(q)
         for q in asked:  # alternating: the machine's drift hits both alike
-            for name, r in (("local", a), ("postgres", b)):
+            for store, r in (("local", a), ("postgres", b)):
                 t0 = time.perf_counter()
                 r.search(q)
-                times[name].append((time.perf_counter() - t0) * 1000)
+                times[store].append((time.perf_counter() - t0) * 1000)
     out = {"chunks": n, "pg_copy": copied, "search_ms": {}}
-    for name, values in times.items():
-        out["search_ms"][name] = {
+    for store, values in times.items():
+        out["search_ms"][store] = {
             "median": round(statistics.median(values), 1),
             "p95": round(float(np.percentile(values, 95)), 1),
         }
