@@ -14,7 +14,6 @@ ingests of the same file leave it indexed once.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -23,68 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import IndexMismatchError, IndexWriteError
-from core.text import WORD, fold
+from core.errors import IndexMismatchError
 from core.types import Chunk, ChunkingInfo, EmbeddingInfo, PageText
 from index import pg_schema
 from index.manifest import DocumentRecord, Manifest, check_compatible
 from index.pg_reader import read_manifest
-
-# Columns copied into rag_chunks, in order.
-_CHUNK_COLUMNS = (
-    "id, doc_id, chunk_id, source, ordinal, page_start, page_end, n_tokens, text,"
-    " ocr_confidence, heading, title, section, embedding"
-)
-
-
-def keyword_text(text: str) -> str:
-    """What the keyword index reads of a text: folded words, one space apart.
-
-    >>> keyword_text("Café: GPT-4's limits")
-    'cafe gpt 4 s limits'
-    """
-    return " ".join(WORD.findall(fold(text)))
-
-
-def check_vectors(vectors: np.ndarray, n: int, dim: int) -> np.ndarray:
-    """float32 (n, dim) and finite, or IndexWriteError: nothing bad reaches the database."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    if vectors.shape != (n, dim):
-        raise IndexWriteError(
-            f"{n} chunks came with vectors of shape {vectors.shape}, expected ({n}, {dim})",
-            hint="this is a bug in the caller; nothing was written for this document",
-        )
-    if n and not np.isfinite(vectors).all():
-        raise IndexWriteError(
-            "vectors with NaN or infinite values were refused",
-            hint="delete the model cache folder (RAG_MODEL_CACHE_DIR) and run again",
-        )
-    return vectors
-
-
-def _guarded(method):
-    """Database failures become IndexWriteError (ingest stops; the last commit stays)."""
-
-    @functools.wraps(method)
-    def call(self, *args, **kwargs):
-        import psycopg
-
-        try:
-            return method(self, *args, **kwargs)
-        except psycopg.Error as exc:
-            raise IndexWriteError(
-                f"writing the index database {self.location} failed "
-                f"({type(exc).__name__}: {str(exc).strip()})",
-                hint="nothing of this run after the last commit was kept; check that "
-                "PostgreSQL is running and has room, then run the ingest again",
-            ) from exc
-        except UnicodeEncodeError as exc:
-            raise IndexWriteError(
-                f"a file name or text is not valid UTF-8 and cannot be stored ({exc.reason})",
-                hint="rename the file (the local index directory accepts such names)",
-            ) from exc
-
-    return call
+from index.pg_rows import CHUNK_COLUMNS, check_vectors, chunk_row, guarded, keyword_text
 
 
 class PgIndexWriter:
@@ -181,7 +124,7 @@ class PgIndexWriter:
         return self._pending
 
     # -- changes -----------------------------------------------------------
-    @_guarded
+    @guarded
     def remove(self, source: str) -> None:
         if source not in self.manifest.documents:
             return
@@ -194,7 +137,7 @@ class PgIndexWriter:
         del docs[source]
         self._pending = self.manifest.evolve(documents=docs)
 
-    @_guarded
+    @guarded
     def put_document(
         self,
         record: DocumentRecord,
@@ -217,9 +160,9 @@ class PgIndexWriter:
             )
         ]
         with con.cursor() as cur:
-            with cur.copy(f"COPY rag_chunks ({_CHUNK_COLUMNS}) FROM STDIN") as copy:
+            with cur.copy(f"COPY rag_chunks ({CHUNK_COLUMNS}) FROM STDIN") as copy:
                 for i, c, v in zip(ids, chunks, vectors, strict=True):
-                    copy.write_row(_chunk_row(i, doc_id, c, v))
+                    copy.write_row(chunk_row(i, doc_id, c, v))
             with cur.copy("COPY rag_pages (doc_id, page, text) FROM STDIN") as copy:
                 for p in {p.page: p for p in pages}.values():
                     copy.write_row((doc_id, p.page, p.text))
@@ -241,7 +184,7 @@ class PgIndexWriter:
         docs[record.source] = record
         self._pending = self.manifest.evolve(documents=docs)
 
-    @_guarded
+    @guarded
     def stored_vectors(self, sources: Sequence[str]) -> dict[str, np.ndarray]:
         """Embedded text -> vector of these documents' chunks: committed ones, and mine."""
         sources = [s for s in dict.fromkeys(sources) if s in self.manifest.documents]
@@ -273,7 +216,7 @@ class PgIndexWriter:
         self._pending = self.manifest.evolve(skipped=dict(skipped))
 
     # -- commit ------------------------------------------------------------
-    @_guarded
+    @guarded
     def commit(self) -> Manifest:
         """Publish what this writer wrote as the next generation; no-op if nothing changed."""
         if not (self._written or self._replaced or self._touched or self._rebuild) and (
@@ -353,11 +296,3 @@ class PgIndexWriter:
         )
         self._con.execute("DELETE FROM rag_terms WHERE df <= 0")
         self._con.commit()
-
-
-def _chunk_row(i: int, doc_id: int, c: Chunk, vector: np.ndarray) -> tuple:
-    section = json.dumps(list(c.section), ensure_ascii=False)
-    return (
-        *(i, doc_id, c.chunk_id, c.source, c.ordinal, c.page_start, c.page_end),
-        *(c.n_tokens, c.text, c.ocr_confidence, c.heading, c.title, section, vector),
-    )
