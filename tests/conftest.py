@@ -43,14 +43,6 @@ def _is_loopback(address) -> bool:
     )
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items):
-    """`postgres` implies `slow`: before `-m "not slow"` deselects anything."""
-    for item in items:
-        if item.get_closest_marker("postgres") and not item.get_closest_marker("slow"):
-            item.add_marker(pytest.mark.slow)
-
-
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """Fail loudly if code under test tries to reach the network."""

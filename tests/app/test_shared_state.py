@@ -22,7 +22,7 @@ from ingest.pipeline import Progress
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def _until(check, seconds: float = 20.0):

@@ -17,7 +17,12 @@ import pytest
 
 from tests import pdf_factory as pdfs
 
-pytestmark = [pytest.mark.postgres, pytest.mark.subprocess, pytest.mark.timeout(300)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.subprocess,
+    pytest.mark.timeout(300),
+]
 ROOT = Path(__file__).resolve().parents[2]
 WORDS = ["pump", "valve", "fan", "boiler", "relay", "gasket", "filter", "heater", "motor"]
 

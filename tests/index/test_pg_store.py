@@ -20,7 +20,7 @@ from wiring.params import ingest_documents
 from wiring.root import open_index, open_retriever
 from wiring.stores import open_store, remove_documents
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def _docs(tmp_path):
