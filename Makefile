@@ -92,7 +92,7 @@ install-cuda: $(STAMP)
 # pgvector (deploy/serve_postgres.sh; its data in data/postgres), then the app on it.
 # Another engineer's half adds the model server here. Ctrl-C stops both.
 serve-stack: $(STAMP)
-	@eval "$$(bash deploy/serve_postgres.sh start)"; \
+	@out=$$(bash deploy/serve_postgres.sh start) || exit 1; eval "$$out"; \
 	trap 'bash deploy/serve_postgres.sh stop' EXIT INT TERM; \
 	echo "index, conversations and documents in $$RAG_STORE_URL"; \
 	$(PY) -m streamlit run app/main.py

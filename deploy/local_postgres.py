@@ -15,6 +15,7 @@ given. PostgreSQL refuses to run as root, so as root it runs as the system user
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import os
 import platform
@@ -83,8 +84,11 @@ class LocalPostgres:
             self.settings |= {"fsync": "off", "synchronous_commit": "off"}
         self._user = _run_as()
         self.bin = _reachable(install_dir(), self._user) / "bin"
-        # A Unix socket path must stay under ~100 bytes: a short folder of its own.
-        self.socket_dir = Path(tempfile.mkdtemp(prefix="rag-pg-"))
+        # A Unix socket path must stay under ~100 bytes: a short folder of its own, named by
+        # the data directory, so `stop` from another process finds (and removes) it.
+        key = hashlib.sha1(str(self.data_dir.absolute()).encode()).hexdigest()[:12]
+        self.socket_dir = Path(tempfile.gettempdir()) / f"rag-pg-{key}"
+        self.socket_dir.mkdir(mode=0o700, exist_ok=True)
 
     @property
     def log_file(self) -> Path:
@@ -188,10 +192,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def _reachable(install: Path, user: pwd.struct_passwd | None) -> Path:
     """`install`, or a copy the server's user can read when it lies under a private folder
     (a checkout in /root, say): readable by all in the temporary directory, made once."""
@@ -213,3 +213,7 @@ def _reachable(install: Path, user: pwd.struct_passwd | None) -> Path:
         (part / "i").rename(copy)
         shutil.rmtree(part, ignore_errors=True)
     return copy / "pgserver" / "pginstall"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

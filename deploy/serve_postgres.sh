@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 case "${1:-}" in
-  start) echo "export RAG_STORE_URL=$($PY -m deploy.local_postgres start "${PG_DATA:-data/postgres}" --port "${PG_PORT:-54329}")" ;;
+  start) url=$($PY -m deploy.local_postgres start "${PG_DATA:-data/postgres}" --port "${PG_PORT:-54329}")
+         echo "export RAG_STORE_URL=$url" ;;
   stop) $PY -m deploy.local_postgres stop "${PG_DATA:-data/postgres}" --port "${PG_PORT:-54329}" ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from app.components import Components
 from app.conversation import ChatTurn
 from app.conversation_store import new_session_id
 from app.service import AppService
+from app.shared_state import PgConversationStore
 from core.errors import RagError
 from core.settings import Settings
 from core.types import Passage
@@ -75,3 +77,50 @@ def test_two_app_processes_share_conversations_and_the_ingest(pg_url, tmp_path):
     assert done.state == "done" and done.result.report.added == ("pump.pdf",)
     assert sorted(a.manifest().documents) == ["pump.pdf"]
     assert a.retriever().search("Zorblax pump serviced", 1)[0].source == "pump.pdf"
+
+
+def test_the_page_answers_from_postgres_and_another_process_shows_the_conversation(
+    pg_url, tmp_path, monkeypatch
+):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from tests import app_fakes
+    from wiring.params import ingest_documents
+
+    app = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+    for name, value in {
+        "RAG_STORE_URL": pg_url,
+        "RAG_INDEX_DIR": str(tmp_path / "unused"),
+        "RAG_DOCUMENTS_DIR": str(tmp_path / "uploads"),
+        "RAG_INGEST_ROOTS": str(tmp_path / "docs"),
+        "RAG_MODELS_DIR": str(tmp_path / "models"),
+        "RAG_CONVERSATIONS_DIR": str(tmp_path / "unused-conversations"),
+        "RAG_RELEVANCE_FLOOR": "0.05",
+        "RAG_APP_FACTORY": "tests.app_fakes:scripted",
+    }.items():
+        monkeypatch.setenv(name, value)
+    app_fakes.GENERATORS.clear()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    pdfs.text_pdf(docs / "warranty.pdf", ["The warranty lasts two years from delivery."])
+    ingest_documents([docs], Settings(), embedder=FakeEmbedder(), parser_processes=0)
+    try:
+        at = AppTest.from_file(app, default_timeout=60).run()
+        at.chat_input[0].set_value("How long does the warranty last?").run()
+        assert not at.exception and not at.main.error
+        assert "two years" in at.chat_message[1].markdown[0].value
+        sid = at.query_params["session"]
+        sid = sid[0] if isinstance(sid, list) else sid
+        _until(lambda: PgConversationStore(pg_url).load(sid))  # saved when the answer ended
+        st.cache_resource.clear()  # a new app process: nothing kept in memory
+        again = AppTest.from_file(app, default_timeout=60)
+        again.query_params["session"] = sid
+        again.run()
+        assert not again.exception
+        assert "two years" in again.chat_message[1].markdown[0].value
+        assert (
+            not (tmp_path / "unused").exists() and not (tmp_path / "unused-conversations").exists()
+        )
+    finally:
+        st.cache_resource.clear()
