@@ -20,7 +20,8 @@ import numpy as np
 from core.errors import ConfigError, IndexNotFoundError
 from core.types import ChunkingInfo, EmbeddingInfo
 from index import pg_schema
-from index.manifest import DocumentRecord, Manifest
+from index.manifest import Manifest
+from index.pg_rows import record_from
 from index.pg_schema import HIDDEN, VISIBLE
 from index.reader import StoredChunk
 
@@ -38,7 +39,7 @@ def read_manifest(con: Any, state: dict) -> Manifest:
     rows = con.execute(
         f"SELECT record FROM rag_documents WHERE {VISIBLE} ORDER BY source", {"g": g}
     ).fetchall()
-    docs = {r[0]["source"]: DocumentRecord(**r[0]) for r in rows}
+    docs = {d.source: d for d in (record_from(r[0]) for r in rows)}
     return Manifest(
         generation=g,
         embedding=EmbeddingInfo(**state["embedding"]),

@@ -4,12 +4,48 @@ from __future__ import annotations
 
 import functools
 import json
+import re
+from dataclasses import asdict
 
 import numpy as np
 
 from core.errors import IndexWriteError
 from core.text import WORD, fold
 from core.types import Chunk
+from index.manifest import DocumentRecord
+
+# A path may hold undecodable bytes (lone surrogates, as Python hands them over), which
+# PostgreSQL text and jsonb refuse. They are stored as MARK + two hex digits, and MARK
+# itself (a private-use character) as MARK twice, so the original comes back exactly.
+MARK = "\uf8ff"
+_TO_DB = re.compile(f"[{MARK}\udc80-\udcff]")
+_FROM_DB = re.compile(f"{MARK}({MARK}|[0-9a-f]{{2}})")
+
+
+def to_db(text: str) -> str:
+    """Text PostgreSQL accepts; `from_db` gives the original back.
+
+    >>> odd = "caf\\udce9 \\uf8ff.pdf"
+    >>> to_db("caf\\udce9.pdf"), from_db(to_db(odd)) == odd
+    ('caf\\uf8ffe9.pdf', True)
+    """
+    return _TO_DB.sub(
+        lambda m: MARK * 2 if m[0] == MARK else f"{MARK}{ord(m[0]) - 0xDC00:02x}", text
+    )
+
+
+def from_db(text: str) -> str:
+    return _FROM_DB.sub(lambda m: MARK if m[1] == MARK else chr(0xDC00 + int(m[1], 16)), text)
+
+
+def record_json(record: DocumentRecord) -> str:
+    """A document's record as stored in `rag_documents.record`."""
+    return to_db(json.dumps(asdict(record), ensure_ascii=False))
+
+
+def record_from(stored: dict) -> DocumentRecord:
+    return DocumentRecord(**{k: from_db(v) if isinstance(v, str) else v for k, v in stored.items()})
+
 
 # Columns copied into rag_chunks, in order.
 CHUNK_COLUMNS = (

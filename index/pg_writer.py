@@ -27,7 +27,14 @@ from core.types import Chunk, ChunkingInfo, EmbeddingInfo, PageText
 from index import pg_schema
 from index.manifest import DocumentRecord, Manifest, check_compatible
 from index.pg_reader import read_manifest
-from index.pg_rows import CHUNK_COLUMNS, check_vectors, chunk_row, guarded, keyword_text
+from index.pg_rows import (
+    CHUNK_COLUMNS,
+    check_vectors,
+    chunk_row,
+    guarded,
+    keyword_text,
+    record_json,
+)
 
 
 class PgIndexWriter:
@@ -151,7 +158,7 @@ class PgIndexWriter:
         con = self._con
         doc_id = con.execute(
             "INSERT INTO rag_documents (source, record) VALUES (%s, %s) RETURNING doc_id",
-            (record.source, json.dumps(asdict(record))),
+            (record.source, record_json(record)),
         ).fetchone()[0]
         ids = [
             r[0]
@@ -242,7 +249,7 @@ class PgIndexWriter:
             con.execute(
                 "UPDATE rag_documents SET record = %s WHERE source = %s"
                 " AND gen_to IS NULL AND gen_from IS NOT NULL",
-                (json.dumps(asdict(record)), source),
+                (record_json(record), source),
             )
         self._count_terms(started, +1)
         self._count_terms([r[0] for r in ended], -1)

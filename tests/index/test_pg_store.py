@@ -150,3 +150,20 @@ def test_rebuild_replaces_every_document(pg_url, tmp_path):
     assert report.added == ("pump.pdf",)
     assert sorted(open_store(settings).committed().documents) == ["pump.pdf"]
     assert open_store(settings).committed().chunking == ChunkingInfo(192, 32, 1, 2)
+
+
+def test_a_file_name_with_undecodable_bytes_is_kept_exactly(pg_url, tmp_path):
+    import os
+    from pathlib import Path
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    odd = Path(os.fsdecode(bytes(docs) + b"/caf\xe9.pdf"))
+    pdfs.text_pdf(odd, ["The markerlatin1 espresso machine descales monthly."])
+    settings = Settings(store_url=pg_url)
+    assert _ingest(docs, settings).added == ("caf\\xe9.pdf",)
+    record = open_store(settings).committed().documents["caf\\xe9.pdf"]
+    assert record.path == str(odd) and record.real_path == os.path.realpath(odd)
+    assert _ingest(docs, settings).unchanged == ("caf\\xe9.pdf",)  # its stat matched
+    with open_index(settings) as reader:
+        assert "markerlatin1" in reader.page_text("caf\\xe9.pdf", 1)
