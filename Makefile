@@ -16,7 +16,7 @@ NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 LLAMA_FLAGS := $(shell [ "$$(uname -m)" = x86_64 ] && echo | $${CC:-cc} $(NO_AMX) -E - >/dev/null 2>&1 \
 	&& echo 'CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)"')
 
-.PHONY: install run test lint ingest bench clean chromium install-cuda ocr
+.PHONY: install run test lint ingest bench clean chromium install-cuda ocr serve-stack
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -87,3 +87,12 @@ clean:
 install-cuda: $(STAMP)
 	$(LLAMA_FLAGS) CMAKE_ARGS="-DGGML_CUDA=on" FORCE_CMAKE=1 $(PY) -m pip install --force-reinstall --no-deps \
 		--no-cache-dir --no-binary llama-cpp-python llama-cpp-python==0.3.36
+
+# The shared set-up tried on one machine (docs/deployment.md): a private PostgreSQL with
+# pgvector (deploy/serve_postgres.sh; its data in data/postgres), then the app on it.
+# Another engineer's half adds the model server here. Ctrl-C stops both.
+serve-stack: $(STAMP)
+	@out=$$(bash deploy/serve_postgres.sh start) || exit 1; eval "$$out"; \
+	trap 'bash deploy/serve_postgres.sh stop' EXIT INT TERM; \
+	echo "index, conversations and documents in $$RAG_STORE_URL"; \
+	$(PY) -m streamlit run app/main.py

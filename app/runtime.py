@@ -62,7 +62,7 @@ def session_id() -> str:
 
 
 def store(svc: AppService) -> ConversationStore:
-    return ConversationStore(svc.settings.paths.conversations_dir)
+    return svc.conversation_store()  # the database with RAG_STORE_URL (app.shared_state)
 
 
 def session_work(svc: AppService) -> SessionWork:

@@ -18,15 +18,18 @@ from typing import Protocol
 
 from app.components import Components
 from app.conversation import Conversation
+from app.conversation_store import ConversationStore
 from app.ingest_job import IngestJob
 from app.model_list import InstalledModel, installed_models
 from app.page_render import MIN_COVERAGE, DocumentFile, PageRenderer, PageView, check_file
+from app.shared_state import PgConversationStore, SharedIngests
 from app.uploads import Upload, check_within_roots, forget_unindexed, save_uploads
-from core.errors import IndexNotFoundError, ModelError, RagError
+from core.errors import ModelError, RagError
 from core.settings import Settings
 from core.types import IngestReport, Passage
 from embed.embedder import Embedder
-from index.manifest import MANIFEST, DocumentRecord, Manifest, read_manifest
+from index import IndexStore
+from index.manifest import DocumentRecord, Manifest
 from ingest.pipeline import ProgressCallback
 from ingest.uploads import SavedUpload
 from llm.protocols import Generator, Retriever
@@ -88,8 +91,9 @@ class AppService:
         self._generator: Generator | None = None
         self._generator_tried = False
         self._model_problem: RagError | None = None
-        self._manifest_key: tuple[int, int, int] | None = None
-        self._manifest: Manifest | None = None
+        self._store: IndexStore | None = None
+        self._shared: SharedIngests | None = None
+        self._conversations: PgConversationStore | None = None
         self._retriever: LiveRetriever | None = None
         # Rendered pages, shared by every browser session.
         self._renderer = PageRenderer(max_pixels=settings.app.page_max_pixels)
@@ -161,21 +165,18 @@ class AppService:
     # -- the index --------------------------------------------------------------------------
 
     def manifest(self) -> Manifest | None:
-        """The live manifest (re-read only when the file changed), None before the first ingest."""
-        path = self.settings.paths.index_dir / MANIFEST
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            return None
-        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)  # a commit replaces the file
+        """The live manifest (re-read only when it changed), None before the first ingest."""
+        return self.store.committed()
+
+    @property
+    def store(self) -> IndexStore:
+        """Where the index lives: the local directory or PostgreSQL (`wiring.stores`)."""
         with self._lock:
-            if key != self._manifest_key:
-                try:
-                    self._manifest = read_manifest(self.settings.paths.index_dir)
-                except IndexNotFoundError:
-                    return None
-                self._manifest_key = key
-            return self._manifest
+            if self._store is None:
+                from wiring.stores import open_store
+
+                self._store = open_store(self.settings)
+            return self._store
 
     def retriever(self) -> LiveRetriever:
         """The retriever of the live generation; a new one after every ingest or removal."""
@@ -183,14 +184,12 @@ class AppService:
 
         manifest = self.manifest()
         if manifest is None:
-            read_manifest(
-                self.settings.paths.index_dir
-            )  # raises IndexNotFoundError, with next step
+            self.store.open_reader()  # raises IndexNotFoundError, with the next step
         with self._lock:
             current = self._retriever
             if current is None or current.generation != manifest.generation:
                 # The old one is not closed here: a question may still be searching it.
-                current = open_retriever(self.settings, self.embedder)
+                current = open_retriever(self.settings, self.embedder, self.store)
                 self._retriever = current
             return current
 
@@ -269,6 +268,7 @@ class AppService:
             settings,
             embedder=self.embedder,
             seconds_name="RAG_APP_FILE_MAX_SECONDS",
+            store=self.store,
             on_progress=on_progress,
             parser_processes=self._components.parser_processes,
             within=self.settings.ingest_root_paths(),
@@ -276,6 +276,7 @@ class AppService:
 
     def start_ingest(self, label: str, run: Callable[[ProgressCallback], AddResult]) -> IngestJob:
         """Run an ingest in the background (see `app.ingest_job`); one at a time."""
+        shared = self._shared_ingests()
         with self._lock:
             current = self._ingest_job
             if current is not None and not current.finished:
@@ -283,12 +284,37 @@ class AppService:
                     f"Documents are being added already ({current.label})",
                     hint="wait for it to finish, or stop it, then add these",
                 )
-            self._ingest_job = IngestJob(label, run).start()
+            job = IngestJob(label, run)
+            # With the index in PostgreSQL: one at a time across every app process.
+            self._ingest_job = shared.start(job) if shared is not None else job.start()
             return self._ingest_job
 
     def ingest_job(self) -> IngestJob | None:
-        """The running ingest, or the last one (its result stays readable)."""
-        return self._ingest_job
+        """The running ingest, or the last one (its result stays readable); with the index in
+        PostgreSQL, also one that another app process runs (`app.shared_state`)."""
+        local, shared = self._ingest_job, self._shared_ingests()
+        if shared is None or (local is not None and not local.finished):
+            return local
+        seen = shared.latest()
+        if seen is not None and local is not None and seen.id == local.id:
+            return local  # ours: its own error object, its end state at once
+        return seen or local
+
+    def _shared_ingests(self) -> SharedIngests | None:
+        with self._lock:
+            if self._shared is None and self.settings.store.url:
+                self._shared = SharedIngests(self.settings.store.url, AddResult)
+            return self._shared
+
+    def conversation_store(self) -> ConversationStore | PgConversationStore:
+        """Where each browser session's conversation is kept: the database with the index
+        in PostgreSQL (any app process reads it back), else `conversations_dir`."""
+        if self.settings.store.url:
+            with self._lock:
+                if self._conversations is None:
+                    self._conversations = PgConversationStore(self.settings.store.url)
+                return self._conversations
+        return ConversationStore(self.settings.paths.conversations_dir)
 
     def save_uploads(self, uploads: Sequence[Upload]) -> tuple[list[SavedUpload], list[str]]:
         """Save uploaded PDFs into `documents_dir`: (saved, one message per rejected file)."""
@@ -318,13 +344,9 @@ class AppService:
 
     def remove(self, sources: Sequence[str]) -> list[str]:
         """Remove documents from the index (their files stay); returns those removed."""
-        from ingest.manage import remove_documents
+        from wiring.stores import remove_documents
 
-        return remove_documents(
-            self.settings.paths.index_dir,
-            sources,
-            lock_timeout=self.settings.ingest.lock_timeout_seconds,
-        )
+        return remove_documents(self.settings, sources, self.store)
 
 
 class _LiveIndex:

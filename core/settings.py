@@ -54,6 +54,7 @@ from core.settings_groups import (
     OcrSettings,
     PathSettings,
     SearchSettings,
+    StoreSettings,
 )
 
 LOG = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ __all__ = [
     "PathSettings",
     "SearchSettings",
     "Settings",
+    "StoreSettings",
     "load_settings",
     "packaged_embedding_model",
 ]
@@ -116,6 +118,9 @@ class Settings(BaseSettings):
     search: SearchSettings = Field(default_factory=SearchSettings, description="Hybrid search.")
     llm: LlmSettings = Field(default_factory=LlmSettings, description="The local model.")
     app: AppSettings = Field(default_factory=AppSettings, description="The browser page.")
+    store: StoreSettings = Field(
+        default_factory=StoreSettings, description="The index directory or PostgreSQL."
+    )
 
     @classmethod
     def settings_customise_sources(

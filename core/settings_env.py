@@ -104,6 +104,7 @@ _GROUPS: dict[str, dict[str, str]] = {  # group -> {flat name: field}
             "app_file_max_seconds",
         )
     },
+    "store": {f"store_{n}": n for n in ("url", "pool_size", "ef_search")},
 }
 
 # Older names of one setting: `top_k` (search) and `llm_passages` (the model) were two

@@ -298,3 +298,24 @@ class AppSettings(_Group):
         description="In the app, a PDF not ingested within this many seconds is skipped (one "
         "file must not hold the only ingest slot for hours); 0 = no limit.",
     )
+
+
+class StoreSettings(_Group):
+    """Where the index lives: the local directory (`index_dir`), or PostgreSQL + pgvector."""
+
+    url: str = Field(
+        "",
+        description="postgresql://... (any libpq URI, Unix sockets too): the index, documents, "
+        "conversations and ingest progress live in that database, shared by every app and "
+        "ingest process (docs/deployment.md); empty: the local index directory.",
+    )
+    pool_size: int = Field(
+        8, ge=1, le=1000, description="Database connections per app process for searches."
+    )
+    ef_search: int = Field(
+        100,
+        ge=10,
+        le=1000,
+        description="HNSW candidates visited per search (pgvector's hnsw.ef_search): more "
+        "is slower and more exact; at least the dense candidates.",
+    )

@@ -20,7 +20,7 @@ non-empty folder that is not an index is refused. Nothing is pickled.
 """
 
 from index.manifest import DocumentRecord, Manifest
-from index.protocols import IndexReader, IndexWriting, KeywordSearch
+from index.protocols import IndexReader, IndexStore, IndexWriting, KeywordSearch
 from index.reader import IndexSnapshot, StoredChunk
 from index.writer import IndexWriter
 
@@ -28,6 +28,7 @@ __all__ = [
     "DocumentRecord",
     "IndexReader",
     "IndexSnapshot",
+    "IndexStore",
     "IndexWriter",
     "IndexWriting",
     "KeywordSearch",

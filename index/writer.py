@@ -79,6 +79,7 @@ class IndexWriter:
         self.index_dir = Path(index_dir)
         # Where generations and checkpoints go: the index itself, or beside it (rebuild).
         self._root = self.index_dir / STAGING if rebuild else self.index_dir
+        self.location = str(self.index_dir)  # where the index is, for reports
         self._embedding = embedding
         self._chunking = chunking
         self._rebuild = rebuild

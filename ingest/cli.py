@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="+", type=Path, help="folders (searched recursively) or PDFs")
     p.add_argument(
-        "--index", type=Path, help="index directory (default: RAG_INDEX_DIR or data/index)"
+        "--index",
+        type=Path,
+        help="a local index directory (default: RAG_STORE_URL if set, else RAG_INDEX_DIR)",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument(
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides = {}
     if args.index:
-        overrides["index_dir"] = args.index
+        overrides |= {"index_dir": args.index, "store_url": ""}  # that directory, not a database
     if args.backend:
         overrides["pdf_backend"] = args.backend
     if args.workers is not None:

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides: dict = {}
     if args.index:
-        overrides["index_dir"] = args.index
+        overrides |= {"index_dir": args.index, "store_url": ""}  # that directory, not a database
     if args.model:
         overrides["llm_model"] = args.model
     if args.k:

@@ -78,3 +78,20 @@ def seeds_dir() -> Path:
     if not SEEDS.is_dir():
         pytest.skip(f"shared corpus not found at {SEEDS}")
     return SEEDS
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """One private PostgreSQL with pgvector for the test session, stopped at its end."""
+    from tests.pg import session_server
+
+    with session_server(tmp_path_factory.mktemp("pg")) as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server, request) -> str:
+    """A new empty database (with pgvector) for one test."""
+    from tests.pg import fresh_database
+
+    return fresh_database(pg_server, request.node.name)

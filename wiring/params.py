@@ -17,9 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from core.errors import RagError
 from core.settings import Settings
 from core.types import IngestReport
 from embed.embedder import SentenceTransformerEmbedder
+from index import IndexStore
 from index.ann import VectorPolicy
 from ingest.ocr.config import OcrConfig
 from ingest.options import Chunking, IngestOptions
@@ -134,15 +136,42 @@ def ingest_documents(
     settings: Settings,
     *,
     embedder: Any = None,
+    rebuild: bool = False,
+    on_wait: Any = None,
+    store: IndexStore | None = None,
     seconds_name: str = "RAG_FILE_MAX_SECONDS",
     **kwargs: Any,
 ) -> IngestReport:
-    """`ingest.pipeline.run_ingest` with the options and embedder these settings name;
-    `seconds_name`: the setting the per-file time cap came from (named in skip reasons)."""
+    """`ingest.pipeline.run_ingest` with the options, embedder and index writer these
+    settings name; `seconds_name`: the setting the per-file time cap came from (named in
+    skip reasons)."""
     from dataclasses import replace
 
-    from ingest.pipeline import run_ingest
+    from ingest.pipeline import chunking_config, run_ingest
+    from wiring.stores import open_store
 
     embedder = embedder if embedder is not None else load_embedder(settings)
+    store = store if store is not None else open_store(settings)
     options = replace(ingest_options(settings), file_max_seconds_name=seconds_name)
-    return run_ingest(paths, options, embedder=embedder, **kwargs)
+    existing = None
+    if not rebuild:
+        try:
+            existing = store.committed()
+        except RagError:  # a damaged index: the writer says what to do
+            existing = None
+    chunking = chunking_config(
+        options.chunking, embedder.info.max_tokens, existing.chunking if existing else None
+    )
+    writer = store.open_writer(
+        embedding=embedder.info, chunking=chunking, rebuild=rebuild, on_wait=on_wait
+    )
+    return run_ingest(
+        paths,
+        options,
+        embedder=embedder,
+        writer=writer,
+        chunking=chunking,
+        rebuild=rebuild,
+        live=store.committed,
+        **kwargs,
+    )

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from core.settings import Settings
 from embed.embedder import Embedder
-from index import IndexReader, IndexSnapshot
+from index import IndexReader, IndexStore
 from llm.chat import ChatSession
 from llm.model_file import find_model_file
 from llm.protocols import Generator
 from retrieval.search import Retriever
 from wiring import params
 from wiring.params import ingest_documents, load_embedder
+from wiring.stores import open_store, remove_documents
 
 __all__ = [
     "build_session",
@@ -31,18 +32,25 @@ __all__ = [
     "load_generator",
     "open_index",
     "open_retriever",
+    "open_store",
+    "remove_documents",
 ]
 
 
 def open_index(settings: Settings) -> IndexReader:
-    """The live generation of the index at `settings.paths.index_dir`, read-only."""
-    return IndexSnapshot.open(settings.paths.index_dir, verify=settings.search.verify_index)
+    """The live generation of the configured index (directory or database), read-only."""
+    return open_store(settings).open_reader()
 
 
-def open_retriever(settings: Settings, embedder: Embedder | None = None) -> Retriever:
-    """The hybrid retriever over the live index (raises IndexNotFoundError before an ingest)."""
+def open_retriever(
+    settings: Settings, embedder: Embedder | None = None, store: IndexStore | None = None
+) -> Retriever:
+    """The hybrid retriever over the live index (raises IndexNotFoundError before an ingest).
+
+    `store`: the one this process keeps (the app: its connections are shared by the
+    retrievers of every generation); default: the one the settings name."""
     embedder = embedder if embedder is not None else params.load_embedder(settings)
-    index = open_index(settings)
+    index = (store or open_store(settings)).open_reader()
     try:
         return Retriever(index, embedder, params.search_params(settings), owns_index=True)
     except BaseException:

@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from core.errors import ConfigError
 from core.settings import ENV_NAMES, Settings, load_settings
 from core.settings_env import ALIASES
-from index import IndexSnapshot
+from index import IndexSnapshot, IndexWriter
 from ingest.options import Chunking, IngestOptions
-from ingest.pipeline import run_ingest
+from ingest.pipeline import chunking_config, run_ingest
 from llm.chat import ChatOptions, ChatSession
 from retrieval.search import Retriever, SearchParams
 from tests import pdf_factory as pdfs
@@ -143,7 +143,12 @@ def test_the_library_is_built_from_plain_values_without_a_settings_object(tmp_pa
     docs.mkdir()
     pdfs.text_pdf(docs / "pump.pdf", ["Service the Zorblax pump every 90 days. " * 8])
     options = IngestOptions(tmp_path / "index", chunking=Chunking(tokens=40, overlap=8))
-    report = run_ingest([docs], options, embedder=FakeEmbedder(), parser_processes=0)
+    embedder = FakeEmbedder()
+    chunking = chunking_config(options.chunking, embedder.info.max_tokens)
+    writer = IndexWriter(tmp_path / "index", embedding=embedder.info, chunking=chunking)
+    report = run_ingest(
+        [docs], options, embedder=embedder, writer=writer, chunking=chunking, parser_processes=0
+    )
     assert report.added == ("pump.pdf",) and report.index.dir == str(tmp_path / "index")
     params = SearchParams(passages=1, relevance_floor=0.0)
     index = IndexSnapshot.open(tmp_path / "index")
