@@ -50,6 +50,15 @@ def source_label(n: int, turn: ChatTurn) -> str:
     return escape_text(f"[{n}] {p.location}{source_tags(p)} · {words} · {cited}")
 
 
+def same_text_note(passage: Passage) -> str:
+    """Where else the very same text is indexed (the same PDF added from two folders).
+
+    >>> same_text_note(Passage("a/m.pdf", 1, 1, 0.5, "t", also=("b/m.pdf", "c/m.pdf")))
+    'The same text is also in b/m.pdf, c/m.pdf (shown once).'
+    """
+    return f"The same text is also in {', '.join(passage.also)} (shown once)."
+
+
 def source_anchor(turn_index: int, n: int) -> str:
     return f"source-{turn_index + 1}-{n}"
 
@@ -67,6 +76,8 @@ def render_sources(svc: AppService, turn_index: int, turn: ChatTurn) -> None:
             key = f"{turn_index}-{n}"
             if st.toggle("Show the page", value=cited, key=f"show-{key}"):
                 _page(svc, passage, key)
+            if passage.also:
+                st.caption(escape_text(same_text_note(passage)))
             if passage.ocr:
                 st.caption(
                     escape_text(
