@@ -150,7 +150,9 @@ class _ProgressBar:
         self._bar.n = p.pages_done
         ocr = f", OCR {p.ocr_pages} pages {p.ocr_rate:.2f}/s" if p.ocr_pages else ""
         self._bar.set_postfix_str(
-            f"files {p.files_done}/{p.files_total}, chunks {p.chunks}{ocr}", refresh=False
+            f"files {p.files_done}/{p.files_total}, "
+            f"chunks embedded {p.chunks}/{p.chunks_made}{ocr}",
+            refresh=False,
         )
         self._bar.refresh()
 

@@ -43,6 +43,7 @@ class Progress:
     elapsed: float
     ocr_pages: int = 0  # pages read by OCR so far (from the cache too)
     ocr_rate: float = 0.0  # OCR pages per second of wall-clock time since OCR began
+    chunks_made: int = 0  # chunks cut so far; `chunks` of them are embedded (or reused)
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -75,6 +76,8 @@ class Run:
         self.files_done = 0
         self.pages_done = 0
         self.chunks_done = 0
+        self.chunks_made = 0
+        self.current = ""
         self.reused = 0
         self.ocr_pages = 0
         self.ocr_began: float | None = None
@@ -163,6 +166,7 @@ class Run:
 
     def _queue(self, index: int, chunks: list[Chunk]) -> None:
         st = self.state[index]
+        self.chunks_made += len(chunks)
         for chunk in chunks:
             st.chunks.append(chunk)
             # Same text and header, same model (the index refuses another): the stored
@@ -177,16 +181,27 @@ class Run:
 
     def _embed_pending(self) -> None:
         batch, self.pending = self.pending[: self.flush_at], self.pending[self.flush_at :]
-        try:
-            vectors = self._embed([c.embed_text for _, _, c in batch])
-        except RagError:
-            raise
-        except Exception:  # find the file whose text the model cannot take
-            self._embed_file_by_file(batch)
-            return
-        for (index, position, _), vector in zip(batch, vectors, strict=True):
-            self.state[index].vectors[position] = vector
-        self.chunks_done += len(batch)
+        # By length, in the embedder's own batch size: the batches it would make of the
+        # whole list, with the progress reported after each (the count moves while
+        # embedding, instead of after all of them).
+        batch.sort(key=lambda item: len(item[2].embed_text))
+        size = self.options.embedding_batch_size
+        for start in range(0, len(batch), size):
+            part = [item for item in batch[start : start + size] if item[0] not in self.dropped]
+            if not part:
+                continue
+            try:
+                vectors = self._embed([c.embed_text for _, _, c in part])
+            except RagError:
+                raise
+            except Exception:  # find the file whose text the model cannot take
+                self._embed_file_by_file(part)
+                continue
+            for (index, position, _), vector in zip(part, vectors, strict=True):
+                if index in self.state:
+                    self.state[index].vectors[position] = vector
+            self.chunks_done += len(part)
+            self._report(self.current)
         self._finish_ready()
 
     def _embed(self, texts: list[str]) -> np.ndarray:
@@ -274,6 +289,7 @@ class Run:
         self.files_done += 1
 
     def _report(self, current: str) -> None:
+        self.current = current
         if self.on_progress is None:
             return
         # Pages of files not opened yet are guessed from their size, at the
@@ -292,6 +308,7 @@ class Run:
                 elapsed=time.monotonic() - self.started,
                 ocr_pages=self.ocr_pages,
                 ocr_rate=self._ocr_rate(),
+                chunks_made=self.chunks_made,
             )
         )
 
