@@ -182,6 +182,7 @@ def main() -> None:
     ap.add_argument("--docs", type=Path, nargs="+", default=DEFAULT_DOCS)
     ap.add_argument("--index", type=Path, default=Path("/tmp/rag-bench-chat-wait/index"))
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--no-library", action="store_true")
     ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("--no-callback", action="store_true")
     ap.add_argument("--json", type=Path, help="write every figure to this file")
@@ -193,13 +194,14 @@ def main() -> None:
     embedder = load_embedder(settings)
     build_index(args.docs, args.index, embedder)
     out: dict = {"load": os.getloadavg(), "model": args.model.name}
-    generator = load_generator(settings)
-    with open_retriever(settings, embedder) as retriever:
-        options: ChatOptions = chat_options(settings)
-        session = ChatSession(retriever, generator, options, embedder=embedder)
-        _ = session.ask(QUESTIONS[0]).text  # warm up: embedder, index, model
-        out["library"] = library_runs(session, generator, args.runs)
-        out["stop"] = library_stop(session, generator, args.runs)
+    if not args.no_library:
+        generator = load_generator(settings)
+        with open_retriever(settings, embedder) as retriever:
+            options: ChatOptions = chat_options(settings)
+            session = ChatSession(retriever, generator, options, embedder=embedder)
+            _ = session.ask(QUESTIONS[0]).text  # warm up: embedder, index, model
+            out["library"] = library_runs(session, generator, args.runs)
+            out["stop"] = library_stop(session, generator, args.runs)
     if not args.no_callback:
         out["callback_tokens_per_s"] = callback_overhead(args.model, args.runs)
         print(json.dumps(out["callback_tokens_per_s"]), flush=True)
