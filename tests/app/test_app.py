@@ -325,9 +325,9 @@ def test_errors_are_messages_with_a_next_step(app_env):
 
 
 def test_a_failing_question_is_a_message_not_a_traceback(indexed):
-    at = start()
     damaged = next((indexed / "index").glob("gen-*/vectors*"))
-    damaged.write_bytes(damaged.read_bytes()[:-8])  # truncated after the page was opened
+    damaged.write_bytes(damaged.read_bytes()[:-8])  # the page opens; the search cannot
+    at = start()
     at.chat_input[0].set_value(QUESTION).run()
     assert not at.exception
     message = plain(at.chat_message[1].error[0].value)
