@@ -19,6 +19,7 @@ from llm.answer import Answer
 from llm.chat import ChatOptions, ChatSession
 from llm.protocols import Retriever
 from llm.types import Citation, Turn
+from llm.watch import AnswerWatch
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,13 @@ class Conversation:
     def mode(self) -> str:
         return self._session.mode
 
-    def ask(self, question: str, tuning: Tuning) -> Answer:
-        """The answer streams when iterated; call `finish` with it afterwards."""
+    def check(self, question: str) -> str:
+        """The question as it will be asked; raises at once if it cannot be (too long)."""
+        return self._session.check(question)
+
+    def ask(self, question: str, tuning: Tuning, watch: AnswerWatch | None = None) -> Answer:
+        """The answer streams when iterated; call `finish` with it afterwards. `watch`
+        follows it from the page (see `llm.watch`)."""
         # The retriever reads file filters as glob patterns; a name is matched literally.
         files = [glob.escape(name) for name in tuning.documents] or None
         return self._session.ask(
@@ -90,6 +96,7 @@ class Conversation:
             passages=tuning.passages,
             temperature=tuning.temperature,
             max_tokens=tuning.max_tokens,
+            watch=watch,
         )
 
     def finish(self, question: str, answer: Answer) -> ChatTurn:

@@ -25,6 +25,7 @@ def main() -> None:
     st.title("Chat with your PDFs")
     try:
         svc = runtime.service()
+        svc.warm_up()  # the embedding model and the index, before the first question
         manifest = svc.manifest()
     except Exception as exc:  # the UI boundary: bad settings, a damaged index
         runtime.show_error(exc, "Opening the index")

@@ -9,6 +9,7 @@ already running finish on the old one (it is closed when nobody holds it).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -34,6 +35,8 @@ from ingest.pipeline import ProgressCallback
 from ingest.uploads import SavedUpload
 from llm.protocols import Generator, Retriever
 from wiring.params import chat_options
+
+LOG = logging.getLogger("app")
 
 # The records the pages read from `AppService` (pages import them from here, not from
 # the layers below).
@@ -99,6 +102,7 @@ class AppService:
         self._renderer = PageRenderer(max_pixels=settings.app.page_max_pixels)
         self._ingest_job: IngestJob | None = None
         self._model_version = 0  # +1 at every switch: conversations are rebuilt on the new one
+        self._warming: threading.Thread | None = None
 
     # -- heavy parts, loaded once ---------------------------------------------------------
 
@@ -119,6 +123,27 @@ class AppService:
                 except ModelError as exc:
                     self._model_problem = exc
             return self._generator
+
+    def warm_up(self) -> threading.Thread:
+        """Load the embedding model's weights and open the index in the background, once.
+
+        They load on first use, which was the first question: its sources came tens of
+        seconds late (25 s in the browser at load 25, docs/chat.md). Called when a page
+        is first shown; a question asked meanwhile waits for the same load, no longer.
+        """
+        with self._lock:
+            if self._warming is None:
+                self._warming = threading.Thread(target=self._warm, name="warm-up", daemon=True)
+                self._warming.start()
+            return self._warming
+
+    def _warm(self) -> None:
+        try:
+            self.embedder.embed(["warm up"])
+            if self.manifest() is not None:
+                self.retriever()
+        except Exception:  # the first question meets the same problem and shows it
+            LOG.warning("warming up failed", exc_info=True)
 
     @property
     def model_version(self) -> int:

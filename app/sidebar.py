@@ -14,6 +14,7 @@ from app.session_work import SessionWork
 count = documents_view.count
 SEARCH_KEY = "search_documents"
 REMOVE_KEY = "remove_documents"
+CONFIRM_KEY = "remove_confirm"  # the documents whose removal awaits a yes
 
 
 def documents_section(svc: AppService, manifest: Manifest | None) -> None:
@@ -27,17 +28,64 @@ def documents_section(svc: AppService, manifest: Manifest | None) -> None:
 
 
 def _remove_form(svc: AppService, sources: list[str]) -> None:
+    """Choose documents, click Remove, then confirm: nothing is removed by one click.
+
+    The list offers no "Select all" (Enter on that row would choose every document).
+    """
     _keep_known(REMOVE_KEY, sources)
-    chosen = st.multiselect("Remove from the index", sources, key=REMOVE_KEY)
-    if st.button("Remove", disabled=not chosen, help="The PDF files themselves are kept."):
+    chosen = st.multiselect(
+        "Remove from the index", sources, key=REMOVE_KEY, select_all=False, placeholder="Choose"
+    )
+    asked = st.session_state.get(CONFIRM_KEY)
+    if asked is not None and asked != chosen:  # the choice changed: ask again
+        del st.session_state[CONFIRM_KEY]
+        asked = None
+    if asked is None:
+        if st.button("Remove", disabled=not chosen, help="Asks first. The PDF files are kept."):
+            st.session_state[CONFIRM_KEY] = list(chosen)
+            st.rerun()
+        return
+    st.warning(escape_text(removal_question(asked)))
+    yes, no = st.columns(2)
+    if no.button("Keep them", key="remove_cancel"):
+        del st.session_state[CONFIRM_KEY]
+        st.rerun()
+    if yes.button(f"Remove {count(len(asked), 'document')}", type="primary", key="remove_yes"):
+        del st.session_state[CONFIRM_KEY]
         try:
-            removed = svc.remove(chosen)
+            removed = svc.remove(asked)
         except Exception as exc:  # the UI boundary
             show_error(exc, "Removing documents")
             return
         del st.session_state[REMOVE_KEY]
         st.session_state["notice"] = f"Removed {count(len(removed), 'document')} from the index."
         st.rerun()
+
+
+def removal_question(sources: list[str], shown: int = 5) -> str:
+    """What the confirmation asks.
+
+    >>> print(removal_question(["a.pdf"]))
+    Remove a.pdf from the index? The file stays on disk, but questions no longer find it \
+until it is added again (read and embedded anew).
+    >>> removal_question([f"{n}.pdf" for n in range(7)])[:62]
+    'Remove 7 documents (0.pdf, 1.pdf, 2.pdf, 3.pdf, 4.pdf and 2 mo'
+    """
+    if len(sources) == 1:
+        what, it, them = sources[0], "The file stays", "it"
+    else:
+        names = ", ".join(sources[:shown])
+        more = f" and {len(sources) - shown} more" if len(sources) > shown else ""
+        what, it, them = (
+            f"{count(len(sources), 'document')} ({names}{more})",
+            "The files stay",
+            "them",
+        )
+    return (
+        f"Remove {what} from the index? {it} on disk, but questions no longer find "
+        f"{them} until {'it is' if them == 'it' else 'they are'} added again (read and "
+        "embedded anew)."
+    )
 
 
 def tuning_section(svc: AppService, model: ModelStatus, sources: list[str]) -> Tuning:

@@ -42,31 +42,55 @@ def source_tags(passage: Passage) -> str:
     return tags
 
 
-def source_label(n: int, turn: ChatTurn) -> str:
-    """'[1] acme.pdf p. 4 · strong match (0.82) · cited', escaped (labels render Markdown)."""
+def source_label(n: int, turn: ChatTurn, pending: bool = False) -> str:
+    """'[1] acme.pdf p. 4 · strong match (0.82) · cited', escaped (labels render Markdown).
+
+    While the answer is being written, nothing is cited yet: the label says only the match.
+    """
     p = turn.passages[n - 1]
-    cited = "cited" if n in turn.cited else "not cited"
+    cited = "" if pending else " · cited" if n in turn.cited else " · not cited"
     words = f"{relevance_words(p.score)} ({p.score:.2f})"
-    return escape_text(f"[{n}] {p.location}{source_tags(p)} · {words} · {cited}")
+    return escape_text(f"[{n}] {p.location}{source_tags(p)} · {words}{cited}")
+
+
+def same_text_note(passage: Passage) -> str:
+    """Where else the very same text is indexed (the same PDF added from two folders).
+
+    >>> same_text_note(Passage("a/m.pdf", 1, 1, 0.5, "t", also=("b/m.pdf", "c/m.pdf")))
+    'The same text is also in b/m.pdf, c/m.pdf (shown once).'
+    """
+    return f"The same text is also in {', '.join(passage.also)} (shown once)."
 
 
 def source_anchor(turn_index: int, n: int) -> str:
     return f"source-{turn_index + 1}-{n}"
 
 
-def render_sources(svc: AppService, turn_index: int, turn: ChatTurn) -> None:
-    """Every passage the answer was given; the cited ones open on their page."""
+def render_sources(
+    svc: AppService, turn_index: int, turn: ChatTurn, pending: int | None = None
+) -> None:
+    """Every passage the answer was given; the cited ones open on their page.
+
+    `pending`: the id of the question whose answer is still being written; its sources
+    are shown closed, under widget keys of their own.
+    """
     if not turn.passages:
         return
-    st.caption("Sources")
+    if pending is None:
+        st.caption("Sources")
+    else:
+        st.caption("Sources found; the ones the answer cites are marked when it is done")
     for n, passage in enumerate(turn.passages, 1):
         # An empty element with an id: the target of the answer's [n] links (no content).
         st.html(f'<span id="{source_anchor(turn_index, n)}"></span>')
         cited = n in turn.cited
-        with st.expander(source_label(n, turn), expanded=cited):
-            key = f"{turn_index}-{n}"
+        label = source_label(n, turn, pending is not None)
+        with st.expander(label, expanded=cited):
+            key = f"{turn_index}-{n}" if pending is None else f"pending-{pending}-{n}"
             if st.toggle("Show the page", value=cited, key=f"show-{key}"):
                 _page(svc, passage, key)
+            if passage.also:
+                st.caption(escape_text(same_text_note(passage)))
             if passage.ocr:
                 st.caption(
                     escape_text(

@@ -72,6 +72,7 @@ _GROUPS: dict[str, dict[str, str]] = {  # group -> {flat name: field}
             "ivf_nprobe",
             "rerank",
             "verify_index",
+            "max_question_chars",
         )
     },
     "llm": {

@@ -224,6 +224,14 @@ class SearchSettings(_Group):
         "phrase and section-title matches (retrieval.rerank).",
     )
     verify_index: bool = Field(True, description="Check index file checksums when loading.")
+    max_question_chars: int = Field(
+        2000,
+        ge=20,
+        le=100_000,
+        description="Longest question accepted, in characters; a longer one is refused at once "
+        "with this limit (a pasted document is no question: it would be searched and read for "
+        "minutes).",
+    )
 
 
 class LlmSettings(_Group):

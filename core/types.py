@@ -227,6 +227,7 @@ class Passage:
     ocr_confidence: float | None = None  # None: the text layer; else OCR's confidence (0..1)
     title: str = ""
     section: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()  # other files with this very text (a PDF indexed twice)
 
     @property
     def ocr(self) -> bool:

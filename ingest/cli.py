@@ -178,7 +178,8 @@ class _ProgressBar:
         self._bar.n = min(p.bytes_done, self._bar.total)
         ocr = f", OCR {p.ocr_pages} pages {p.ocr_rate:.2f}/s" if p.ocr_pages else ""
         self._bar.set_postfix_str(
-            f"{p.pages_done} pages, files {p.files_done}/{p.files_total}, chunks {p.chunks}{ocr}",
+            f"{p.pages_done} pages, files {p.files_done}/{p.files_total}, "
+            f"chunks embedded {p.chunks}/{p.chunks_made}{ocr}",
             refresh=False,
         )
         self._bar.refresh()

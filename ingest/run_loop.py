@@ -49,6 +49,7 @@ class Progress:
     # read): exact from the start, so a bar over them never moves its end.
     bytes_done: int = 0
     bytes_total: int = 0
+    chunks_made: int = 0  # chunks cut so far; `chunks` of them are embedded (or reused)
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -81,6 +82,8 @@ class Run:
         self.files_done = 0
         self.pages_done = 0
         self.chunks_done = 0
+        self.chunks_made = 0
+        self.current = ""
         self.reused = 0
         self.ocr_pages = 0
         self.ocr_began: float | None = None
@@ -204,6 +207,7 @@ class Run:
         if over := self.caps.chunks(len(st.chunks) + len(chunks), page):
             self._drop(index, over)
             return
+        self.chunks_made += len(chunks)
         for chunk in chunks:
             st.chunks.append(chunk)
             # Same text and header, same model (the index refuses another): the stored
@@ -218,18 +222,28 @@ class Run:
 
     def _embed_pending(self) -> None:
         batch, self.pending = self.pending[: self.flush_at], self.pending[self.flush_at :]
-        try:
-            vectors = self._embed([c.embed_text for _, _, c in batch])
-        except RagError:
-            raise
-        except Exception:  # find the file whose text the model cannot take
-            self._embed_file_by_file(batch)
-            return
-        for (index, position, _), vector in zip(batch, vectors, strict=True):
-            if index in self.state:
-                self.state[index].vectors[position] = vector
-        self.chunks_done += len(batch)
-        self._drop_overdue()
+        # By length, in the embedder's own batch size: the batches it would make of the
+        # whole list, with the progress reported after each (the count moves while
+        # embedding, instead of after all of them).
+        batch.sort(key=lambda item: len(item[2].embed_text))
+        size = self.options.embedding_batch_size
+        for start in range(0, len(batch), size):
+            part = [item for item in batch[start : start + size] if item[0] not in self.dropped]
+            if not part:
+                continue
+            try:
+                vectors = self._embed([c.embed_text for _, _, c in part])
+            except RagError:
+                raise
+            except Exception:  # find the file whose text the model cannot take
+                self._embed_file_by_file(part)
+                continue
+            for (index, position, _), vector in zip(part, vectors, strict=True):
+                if index in self.state:
+                    self.state[index].vectors[position] = vector
+            self.chunks_done += len(part)
+            self._report(self.current)
+            self._drop_overdue()
         self._finish_ready()
 
     def _embed(self, texts: list[str]) -> np.ndarray:
@@ -318,6 +332,7 @@ class Run:
         self.files_done += 1
 
     def _report(self, current: str) -> None:
+        self.current = current
         if self.on_progress is None:
             return
         # Pages of files not opened yet are guessed from their size, at the
@@ -338,6 +353,7 @@ class Run:
                 ocr_rate=self._ocr_rate(),
                 bytes_done=self.bytes_closed + self._bytes_in_flight(),
                 bytes_total=self.bytes_total,
+                chunks_made=self.chunks_made,
             )
         )
 

@@ -183,7 +183,7 @@ class _Group:
             text = join_overlapping(text, chunk.text)
         return text
 
-    def passage(self) -> Passage:
+    def passage(self, also: tuple[str, ...] = ()) -> Passage:
         first, last = self.chunks[0], self.chunks[-1]
         chunk_id = "+".join(c.chunk_id for c in self.chunks)
         confidences = [c.ocr_confidence for c in self.chunks if c.ocr_confidence is not None]
@@ -197,6 +197,7 @@ class _Group:
             min(confidences) if confidences else None,
             title=self.lead.title,
             section=self.lead.section,
+            also=also,
         )
 
 
@@ -210,10 +211,20 @@ def distinct_passages(
     share their overlap and usually the topic; one that bridges two passages
     joins them and frees a slot. Merging goes on through the whole list once k
     passages are taken. A chunk whose text nearly repeats a taken one is
-    dropped. A passage keeps the score (and place) of its best chunk.
+    dropped. Text found in several files (the same PDF indexed from two
+    folders) is taken from the best-ranked of them only, so its chunks merge
+    as one passage, and the others are named in that passage's `also`. A
+    passage keeps the score (and place) of its best chunk.
     """
+    keys = [_same_text_key(chunk.text) for chunk, _ in ranked]
+    owner = _text_owners(ranked, keys)
     groups: list[_Group] = []
-    for chunk, score in ranked:
+    taken: set[str] = set()  # the text of every chunk in a passage, normalized
+    copies: dict[str, list[str]] = {}  # that text -> the other files it is in
+    for (chunk, score), key in zip(ranked, keys, strict=True):
+        if key in taken or owner[key] != chunk.source:
+            copies.setdefault(key, []).append(chunk.source)
+            continue
         near = [g for g in groups if g.touches(chunk)]
         if len(near) == 2 and sum(len(g.chunks) for g in near) < max_merge:
             # The chunk bridges two passages: they become one, at the better position.
@@ -222,6 +233,37 @@ def distinct_passages(
             groups.remove(second)
         elif fits := next((g for g in near if len(g.chunks) < max_merge), None):
             groups[groups.index(fits)] = fits.joined(chunk)
-        elif len(groups) < k and not any(near_duplicate(chunk.text, g.text()) for g in groups):
+        elif len(groups) < k and not any(_repeats(chunk.text, g) for g in groups):
             groups.append(_Group((chunk,), score, chunk))
-    return [g.passage() for g in groups]
+        else:
+            continue
+        taken.add(key)
+    return [g.passage(_elsewhere(g, copies)) for g in groups]
+
+
+def _same_text_key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _text_owners(ranked: Sequence[tuple[StoredChunk, float]], keys: list[str]) -> dict[str, str]:
+    """For each text, the file that gives it: of the files holding it, the best-ranked one."""
+    first_seen: dict[str, int] = {}
+    holders: dict[str, list[str]] = {}
+    for position, ((chunk, _), key) in enumerate(zip(ranked, keys, strict=True)):
+        first_seen.setdefault(chunk.source, position)
+        holders.setdefault(key, []).append(chunk.source)
+    return {key: min(files, key=first_seen.__getitem__) for key, files in holders.items()}
+
+
+def _repeats(text: str, group: _Group) -> bool:
+    """The text nearly repeats the passage, or one of the chunks it was made of."""
+    if near_duplicate(text, group.text()):
+        return True
+    return len(group.chunks) > 1 and any(near_duplicate(text, c.text) for c in group.chunks)
+
+
+def _elsewhere(group: _Group, copies: dict[str, list[str]]) -> tuple[str, ...]:
+    """The other files that hold the text of the group's chunks, in the order found."""
+    mine = {c.source for c in group.chunks}
+    found = (s for c in group.chunks for s in copies.get(_same_text_key(c.text), ()))
+    return tuple(dict.fromkeys(s for s in found if s not in mine))

@@ -38,6 +38,7 @@ def chat_options(settings: Settings) -> ChatOptions:
         passages=settings.search.passages,
         history_turns=llm.history_turns,
         rewrite_followups=llm.rewrite_followups,
+        max_question_chars=settings.search.max_question_chars,
         sampling=GenerationParams(
             max_tokens=llm.max_tokens,
             temperature=llm.temperature,

@@ -272,14 +272,49 @@ def test_folder_path_is_ingested_and_skips_are_explained(app_env):
     assert listed(at) == ["warranty.pdf"]
 
 
-def test_remove_a_document(indexed):
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_remove_asks_first_and_removes_only_on_yes(indexed):
     at = start()
-    at.multiselect(key="remove_documents").set_value(["rockets.pdf"]).run()
-    next(b for b in at.button if b.label == "Remove").click().run()
+    chooser = at.multiselect(key="remove_documents")
+    assert chooser.proto.select_all == 0  # no "Select all" row: no mass choice by Enter
+    chooser.set_value(["rockets.pdf"]).run()
+    button(at, "Remove").click().run()
+    assert not at.exception, at.exception
+    assert listed(at) == ["rockets.pdf", "warranty.pdf"]  # nothing removed by one click
+    question = plain(at.sidebar.warning[0].value)
+    assert question.startswith("Remove rockets.pdf from the index? The file stays on disk")
+    button(at, "Remove 1 document").click().run()
     assert not at.exception, at.exception
     assert listed(at) == ["warranty.pdf"]
     assert any("Removed 1 document" in plain(s.value) for s in at.success)
     assert at.multiselect(key="search_documents").options == ["warranty.pdf"]
+
+
+def test_remove_can_be_called_off(indexed):
+    at = start()
+    at.multiselect(key="remove_documents").set_value(["rockets.pdf", "warranty.pdf"]).run()
+    button(at, "Remove").click().run()
+    assert "Remove 2 documents (rockets.pdf, warranty.pdf)" in plain(at.sidebar.warning[0].value)
+    button(at, "Keep them").click().run()
+    assert not at.exception, at.exception
+    assert listed(at) == ["rockets.pdf", "warranty.pdf"]
+    assert not at.sidebar.warning and button(at, "Remove")
+
+
+def test_an_over_long_question_is_refused_at_once_with_the_limit(indexed, monkeypatch):
+    monkeypatch.setenv("RAG_MAX_QUESTION_CHARS", "500")
+    at = start()
+    at.chat_input[0].set_value("How long does the warranty last? " * 40).run()
+    assert not at.exception, at.exception
+    user, assistant = at.chat_message
+    assert plain(user.markdown[0].value).endswith("…")  # the start of it, not all of it
+    message = plain(assistant.error[0].value)
+    assert "The question is 1,319 characters long; the limit is 500" in message
+    assert "RAG_MAX_QUESTION_CHARS" in message
+    assert not app_fakes.GENERATORS[-1].calls  # the model never saw it
 
 
 def test_documents_are_found_by_any_part_of_their_path_and_sorted(app_env):
@@ -315,9 +350,9 @@ def test_errors_are_messages_with_a_next_step(app_env, damaged):
 
 
 def test_a_failing_question_is_a_message_not_a_traceback(indexed):
-    at = start()
     damaged = next((indexed / "index").glob("gen-*/vectors*"))
-    damaged.write_bytes(damaged.read_bytes()[:-8])  # truncated after the page was opened
+    damaged.write_bytes(damaged.read_bytes()[:-8])  # the page opens; the search cannot
+    at = start()
     at.chat_input[0].set_value(QUESTION).run()
     assert not at.exception
     message = plain(at.chat_message[1].error[0].value)

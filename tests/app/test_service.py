@@ -10,6 +10,7 @@ from app.service import AppService, Upload
 from core.errors import ConfigError, RagError
 from core.settings import Settings
 from tests import app_fakes
+from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf_bytes
 
 TUNING = Tuning(passages=5, temperature=0.2, max_tokens=256)
@@ -124,3 +125,22 @@ def test_the_factory_hook_names_a_function_returning_components():
         load_components("tests.app_fakes:nothing_here")
     with pytest.raises(ConfigError, match="did not return Components"):
         load_components("builtins:dict")
+
+
+def test_warm_up_loads_the_embedder_and_opens_the_index_once_in_the_background(settings):
+    embedded: list[list[str]] = []
+
+    class CountingEmbedder(FakeEmbedder):
+        def embed(self, texts):
+            embedded.append(list(texts))
+            return super().embed(texts)
+
+    components = app_fakes.scripted()
+    svc = service(settings, Components(lambda _s: CountingEmbedder(), components.load_generator, 0))
+    svc.add_uploads([Upload("warranty.pdf", WARRANTY)])
+    embedded.clear()
+    warming = svc.warm_up()
+    assert svc.warm_up() is warming  # once per service
+    warming.join(10)
+    assert embedded == [["warm up"]]
+    assert svc._retriever is not None and svc._retriever is svc.retriever()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -118,3 +119,27 @@ def test_file_filter(workspace, capsys, files, found):
     assert cli.main([*args, "--files", *files]) == 0
     result = json.loads(capsys.readouterr().out)
     assert bool(result["citations"]) is found
+
+
+def test_an_over_long_question_is_refused_at_once_with_the_limit(workspace, capsys, monkeypatch):
+    def no_model(settings):
+        raise AssertionError("the model was loaded for a question that is refused")
+
+    monkeypatch.setattr(root, "load_generator", no_model)
+    monkeypatch.setenv("RAG_MAX_QUESTION_CHARS", "100")
+    code = cli.main(["Why? " * 40, "--index", str(workspace / "index")])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert "The question is 199 characters long; the limit is 100" in err
+    assert "RAG_MAX_QUESTION_CHARS" in err and "Next step:" in err
+
+
+def test_an_over_long_follow_up_is_refused_and_the_chat_goes_on(workspace, capsys, monkeypatch):
+    monkeypatch.setenv("RAG_MAX_QUESTION_CHARS", "100")
+    monkeypatch.setattr("sys.stdin", io.StringIO("x" * 101 + "\nAnd what does it cover?\n\n"))
+    args = ["How long does the warranty last?", "--index", str(workspace / "index"), "--chat"]
+    code = cli.main(args)
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "The question is 101 characters long; the limit is 100" in err
+    assert out.count("Sources:") == 2  # the first question and the next follow-up

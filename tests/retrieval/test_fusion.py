@@ -114,6 +114,29 @@ def test_near_duplicate_text_takes_no_slot():
     assert [p.source for p in distinct_passages(ranked, k=2)] == ["a.pdf", "b.pdf"]
 
 
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [0, 3, 2, 1], [1, 0, 3, 2]])
+def test_a_pdf_indexed_from_two_folders_fills_one_slot_and_names_the_copy(order):
+    """Merging used to rebuild the copy's passage next to the original (issue 23)."""
+    texts = [
+        "The retry timeout defaults to thirty seconds for every connection made.",
+        "Set RETRY_TIMEOUT in the configuration file to change it for all hosts.",
+    ]
+    chunks = [
+        _chunk(1, "a/manual.pdf", 4, texts[0]),
+        _chunk(2, "b/manual.pdf", 4, texts[0]),
+        _chunk(3, "a/manual.pdf", 5, texts[1]),
+        _chunk(4, "b/manual.pdf", 5, texts[1]),
+    ]
+    ranked = [(chunks[i], 0.9 - n / 10) for n, i in enumerate(order)]
+    ranked.append((_chunk(9, "c.pdf", text="Tides follow the moon around the earth."), 0.3))
+    passages = distinct_passages(ranked, k=3)
+    assert len(passages) == 2 and passages[1].source == "c.pdf"
+    first, copy = sorted(["a/manual.pdf", "b/manual.pdf"], key=lambda s: s != ranked[0][0].source)
+    assert (passages[0].source, passages[0].also) == (first, (copy,))
+    assert texts[0] in passages[0].text and texts[1] in passages[0].text
+    assert passages[1].also == ()
+
+
 def test_join_overlapping_writes_the_shared_tail_once():
     assert join_overlapping("a b c d", "c d e f") == "a b c d e f"
     assert join_overlapping("abc", "xyz") == "abc\nxyz"
