@@ -47,6 +47,7 @@ from pydantic_settings import (
 from core.errors import ConfigError
 from core.settings_env import ENV_NAMES, FLAT, env_values, unknown_env_names
 from core.settings_groups import (
+    ApiSettings,
     AppSettings,
     EmbeddingSettings,
     IngestSettings,
@@ -62,6 +63,7 @@ DEFAULT_EMBEDDING_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 __all__ = [
     "ENV_NAMES",
+    "ApiSettings",
     "AppSettings",
     "EmbeddingSettings",
     "IngestSettings",
@@ -116,6 +118,7 @@ class Settings(BaseSettings):
     search: SearchSettings = Field(default_factory=SearchSettings, description="Hybrid search.")
     llm: LlmSettings = Field(default_factory=LlmSettings, description="The local model.")
     app: AppSettings = Field(default_factory=AppSettings, description="The browser page.")
+    api: ApiSettings = Field(default_factory=ApiSettings, description="The HTTP API.")
 
     @classmethod
     def settings_customise_sources(

@@ -93,6 +93,13 @@ _GROUPS: dict[str, dict[str, str]] = {  # group -> {flat name: field}
         n: n
         for n in ("upload_max_mb", "upload_max_files", "ingest_roots", "conversations_keep_days")
     },
+    "api": {
+        **{
+            f"api_{n}": n
+            for n in ("host", "port", "keys", "queue_max", "max_request_kb", "max_question_chars")
+        },
+        "model_turns": "model_turns",
+    },
 }
 
 # Older names of one setting: `top_k` (search) and `llm_passages` (the model) were two

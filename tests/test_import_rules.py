@@ -25,7 +25,10 @@ ALLOWED: dict[str, set[str]] = {
     "retrieval": {"core", "embed", "index"},
     "llm": {"core"},
     "wiring": {"core", "embed", "index", "ingest", "retrieval", "llm"},
-    "app": {"core", "embed", "index", "ingest", "llm", "wiring"},
+    # What the app and the API share: one model and index per process, ingest, uploads.
+    "service": {"core", "embed", "index", "ingest", "llm", "wiring"},
+    "app": {"core", "embed", "index", "ingest", "llm", "wiring", "service"},
+    "api": {"core", "embed", "index", "ingest", "llm", "wiring", "service"},
 }
 # Command lines are edges: they may also ask the composition root for their parts.
 EDGE_FILES = {"cli.py", "__main__.py"}
