@@ -11,6 +11,7 @@ passages without the language model.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import json
 import threading
@@ -19,6 +20,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -167,12 +169,38 @@ async def chat_completions(request: Request) -> Response:
         run.on_end = gate.leave
     run.start()
     if body.stream:
-        return StreamingResponse(
+        return WatchedStream(
             _events(run, reply, body.include_usage),
+            on_hang_up=run.cancel.set,
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     return await _complete(run, reply, request)
+
+
+class WatchedStream(StreamingResponse):
+    """A stream that notices a client hanging up at once, even while it sends nothing.
+
+    Starlette (ASGI 2.4) learns of a hang-up only when a send fails, and an answer is
+    sent a checked sentence at a time: seconds. Here the connection is watched all along.
+    """
+
+    def __init__(self, content: AsyncIterator[bytes], on_hang_up, **kwargs) -> None:
+        super().__init__(content, **kwargs)
+        self.on_hang_up = on_hang_up
+
+    async def __call__(self, scope, receive, send) -> None:
+        async with anyio.create_task_group() as group:
+
+            async def watch() -> None:
+                await self.listen_for_disconnect(receive)
+                self.on_hang_up()
+                group.cancel_scope.cancel()
+
+            group.start_soon(watch)
+            with contextlib.suppress(OSError):  # the client is gone
+                await self.stream_response(send)
+            group.cancel_scope.cancel()
 
 
 def _chunk(reply: Reply, delta: dict, finish: str | None = None, **extra) -> dict:

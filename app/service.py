@@ -20,6 +20,7 @@ from core.types import Passage
 from index.manifest import DocumentRecord, Manifest
 from service.components import Components
 from service.ingest_job import IngestJob
+from service.model_queue import ModelQueue
 from service.shared import AddResult, LiveRetriever, ModelStatus, SharedService
 from service.uploads import Upload, check_within_roots
 from wiring.params import chat_options
@@ -40,8 +41,10 @@ __all__ = [
 
 
 class AppService(SharedService):
-    def __init__(self, settings: Settings, components: Components) -> None:
-        super().__init__(settings, components, lane="app")
+    def __init__(
+        self, settings: Settings, components: Components, *, queue: ModelQueue | None = None
+    ) -> None:
+        super().__init__(settings, components, lane="app", queue=queue)
         self._renderer = PageRenderer()  # rendered pages, shared by every browser session
 
     def installed_models(self) -> list[InstalledModel]:
@@ -100,7 +103,11 @@ class AppService(SharedService):
         generator = self.generator()
         try:
             return Conversation(
-                self.live_index(), generator, chat_options(self.settings), self.embedder
+                self.live_index(),
+                generator,
+                chat_options(self.settings),
+                self.embedder,
+                model_turn=lambda: self.queue.turn(self.lane),
             )
         except ModelError as exc:  # e.g. a context window too small for the answer length
             self._drop_model(exc)

@@ -136,7 +136,8 @@ class SessionWork:
                         return
                 job = self._queue.popleft()
                 job.state = "searching"
-            self._answer(job)
+            with self.conversation.model_turn():  # waits while the API's answer runs
+                self._answer(job)
 
     def _answer(self, job: Job) -> None:
         conv = self.conversation
