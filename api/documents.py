@@ -26,6 +26,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from api.errors import ApiError, no_index_error
@@ -146,10 +147,11 @@ async def _start_uploads(svc: SharedService, request: Request) -> IngestJob:
     limit = svc.settings.app.upload_max_files
     try:
         form = await request.form(max_files=limit, max_fields=100)
-    except MultiPartException as exc:
+    except (MultiPartException, HTTPException) as exc:  # Starlette raises the latter in an app
+        detail = str(getattr(exc, "detail", exc)).rstrip(".")
         raise ApiError(
-            413 if "Too many files" in str(exc) else 400,
-            f"The upload could not be read ({exc})",
+            413 if "Too many files" in detail else 400,
+            f"The upload could not be read ({detail})",
             code="invalid_upload",
             hint=f"send at most {limit} PDF files per request, as multipart `file` fields",
         ) from exc

@@ -16,6 +16,7 @@ server and reaches the client only as its kind. Messages name no server paths.
 from __future__ import annotations
 
 import logging
+import re
 
 from core.errors import (
     ConfigError,
@@ -46,6 +47,7 @@ TYPES = {
     503: "server_error",
 }
 INDEX_BUSY_RETRY_S = 5
+_API_PATH, _KEEP = re.compile(r"(?<![\w.:/~])/v1/"), "\x00v1\x00"
 
 
 class ApiError(Exception):
@@ -69,9 +71,14 @@ class ApiError(Exception):
 
 
 def error_body(status: int, message: str, code: str, param: str | None = None) -> dict:
+    """The error object; absolute server paths cut to their last part, API paths kept.
+
+    >>> error_body(404, "No /srv/docs/a.pdf. Next step: GET /v1/documents", "x")["error"]["message"]
+    'No …/a.pdf. Next step: GET /v1/documents'
+    """
     return {
         "error": {
-            "message": redact_paths(message),
+            "message": redact_paths(_API_PATH.sub(_KEEP, message)).replace(_KEEP, "/v1/"),
             "type": TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error"),
             "param": param,
             "code": code,
