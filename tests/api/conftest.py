@@ -88,6 +88,12 @@ def scripted(generator: ScriptedGenerator | None = None) -> Components:
     return Components(lambda _s: FakeEmbedder(), lambda _s: model, parser_processes=0)
 
 
+def slow_model() -> Components:
+    """For `python -m api` in a child process (RAG_APP_FACTORY=tests.api.conftest:slow_model):
+    the scripted model at 0.05 s per piece."""
+    return scripted(SlowScripted(0.05))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
