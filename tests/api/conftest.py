@@ -161,9 +161,11 @@ def settings(tmp_path) -> Settings:
     return api_settings(tmp_path)
 
 
-@pytest.fixture
-def server(settings) -> Iterator[Server]:
-    """The scripted model over warranty.pdf and rocket.pdf."""
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    """The scripted model over warranty.pdf and rocket.pdf, one server per test module
+    (tests that change what it serves start their own)."""
+    settings = api_settings(tmp_path_factory.mktemp("api"))
     indexed(settings, scripted())
     with serve(settings, scripted()) as running:
         yield running

@@ -140,12 +140,13 @@ def test_a_question_the_documents_do_not_answer_is_refused(tmp_path):
 
 
 def test_the_extractive_model_quotes_passages_even_with_a_model_loaded(server):
+    calls = len(server.service.generator().inner.calls)
     body = ask(server.client(), model="extractive").json()
     assert body["model"] == "extractive" and body["mode"] == "extractive"
     assert body["outcome"] == "quoted"
     assert body["sentences"][0]["citations"] == [1] and body["sentences"][0]["supported"]
     assert "two years" in body["sentences"][0]["text"]
-    assert server.service.generator().inner.calls == []  # the model was not asked
+    assert len(server.service.generator().inner.calls) == calls  # the model was not asked
 
 
 def test_without_a_model_answers_quote_and_models_lists_only_extractive(settings):
