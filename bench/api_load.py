@@ -1,7 +1,7 @@
 """API load: N concurrent streaming clients for a while; throughput, TTFT p50/p99, queue waits.
 
     .venv/bin/python bench/api_load.py --index DIR --model FILE.gguf [--clients 10]
-        [--seconds 60] [--single 8] [--modes generative,extractive] [--json]
+        [--seconds 60] [--single 8] [--modes generative,extractive] [--threads N] [--out FILE]
 
 Starts `python -m api` (what `make serve` runs) in a child process over the index, then:
 
@@ -16,7 +16,10 @@ Starts `python -m api` (what `make serve` runs) in a child process over the inde
    p50/p99, the server's own queue wait per answer (`queue.waited_s`) and every error.
 
 Questions cycle through ../shared/eval/seeds_dev.jsonl. Time to first text is to the first
-non-empty content: answers are shown a checked sentence at a time, in the app too.
+non-empty content: answers are shown a checked sentence at a time, in the app too. Each
+phase's figures are written to `--out` (JSON) as soon as it ends. `--threads` sets
+RAG_LLM_N_THREADS for the server and the app's path alike (on a busy shared machine one
+thread gives steadier figures; see bench/llm.py).
 """
 
 from __future__ import annotations
@@ -56,7 +59,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def start_server(index: Path, model: Path | None, scratch: Path) -> tuple[subprocess.Popen, str]:
+def start_server(
+    index: Path, model: Path | None, scratch: Path, threads: int = 0
+) -> tuple[subprocess.Popen, str]:
     import socket
 
     with socket.socket() as s:
@@ -68,10 +73,12 @@ def start_server(index: Path, model: Path | None, scratch: Path) -> tuple[subpro
         "RAG_API_PORT": str(port),
         "RAG_API_QUEUE_MAX": "64",
         "TMPDIR": str(scratch),  # its own machine line: nothing else on it
+        "RAG_LLM_N_THREADS": str(threads),
     }
     if model is not None:
         env["RAG_LLM_MODEL"] = str(model)
-    log = open(scratch / "api.log", "w")  # noqa: SIM115 (closed with the process)
+    log_path = scratch / f"api-{port}.log"
+    log = open(log_path, "w")  # noqa: SIM115 (closed with the process)
     child = subprocess.Popen(
         [sys.executable, "-m", "api"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
@@ -79,7 +86,7 @@ def start_server(index: Path, model: Path | None, scratch: Path) -> tuple[subpro
     deadline = time.monotonic() + 300
     while True:
         if child.poll() is not None:
-            raise SystemExit(f"python -m api exited; see {scratch / 'api.log'}")
+            raise SystemExit(f"python -m api exited; see {log_path}")
         try:
             if httpx.get(url + "/health", timeout=1).status_code == 200:
                 return child, url
@@ -143,15 +150,16 @@ def app_ttft(svc, question: str) -> float:
     return (first or time.perf_counter()) - started
 
 
-def single_client(url: str, index: Path, model: Path, rounds: int, qs: list[str]) -> dict:
+def single_client(
+    url: str, index: Path, model: Path, rounds: int, qs: list[str], threads: int = 0
+) -> dict:
     from app.service import AppService
     from core.settings import Settings
     from service.components import default_components
     from service.model_queue import ModelQueue
 
-    svc = AppService(
-        Settings(index_dir=index, llm_model=model), default_components(), queue=ModelQueue()
-    )
+    settings = Settings(index_dir=index, llm_model=model, llm_n_threads=threads)
+    svc = AppService(settings, default_components(), queue=ModelQueue())
     svc.model_status()  # load both models outside the clock
     app_ttft(svc, qs[0])
     api, app = [], []
@@ -232,41 +240,55 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--single", type=int, default=8, help="rounds of the one-client comparison")
     ap.add_argument("--modes", default="generative,extractive")
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--threads", type=int, default=0, help="RAG_LLM_N_THREADS (0: automatic)")
+    ap.add_argument("--out", type=Path, help="write the figures here (JSON), phase by phase")
     args = ap.parse_args()
     qs = questions()
     scratch = Path(tempfile.mkdtemp(prefix="api-load-"))
-    child, url = start_server(args.index, args.model, scratch)
-    report: dict = {"load_average_start": os.getloadavg()}
+    child, url = start_server(args.index, args.model, scratch, args.threads)
+    report: dict = {"args": {k: str(v) for k, v in vars(args).items()}, "load": []}
+    report["load_average_start"] = os.getloadavg()
+
+    def save() -> None:
+        report["load_average_now"] = os.getloadavg()
+        if args.out:
+            args.out.write_text(json.dumps(report, indent=2))
+
     try:
         if args.single:
-            report["single_client"] = single_client(url, args.index, args.model, args.single, qs)
-        report["load"] = []
+            report["single_client"] = single_client(
+                url, args.index, args.model, args.single, qs, args.threads
+            )
+            save()
+            _print_single(report["single_client"])
         for mode in args.modes.split(","):
             name = "extractive" if mode == "extractive" else "any"
             report["load"].append(load(url, name, args.clients, args.seconds, qs))
+            save()
+            _print_load(report["load"][-1])
     finally:
         child.terminate()
         child.wait(30)
-    report["load_average_end"] = os.getloadavg()
-    if args.json:
-        print(json.dumps(report, indent=2))
-        return
-    single = report.get("single_client")
-    if single:
-        print(
-            f"one client, {single['rounds']} questions: TTFT p50 {single['api_ttft_p50_s']} s "
-            f"through the API, {single['app_ttft_p50_s']} s in the app's path "
-            f"({single['api_over_app']:+.1%})"
-        )
-    for r in report["load"]:
-        print(
-            f"{r['mode']}: {r['clients']} clients, {r['wall_s']} s: {r['answers']} answers "
-            f"({r['answers_per_min']}/min, {r['tokens_per_s']} tokens/s), TTFT p50 "
-            f"{r['ttft_p50_s']} s p99 {r['ttft_p99_s']} s, queue wait p50 "
-            f"{r['queue_wait_p50_s']} s p99 {r['queue_wait_p99_s']} s, errors {r['errors']}"
-        )
-    print(f"load average {report['load_average_start']} -> {report['load_average_end']}")
+    print(f"load average {report['load_average_start']} -> {os.getloadavg()}")
+
+
+def _print_single(single: dict) -> None:
+    print(
+        f"one client, {single['rounds']} questions: TTFT p50 {single['api_ttft_p50_s']} s "
+        f"through the API, {single['app_ttft_p50_s']} s in the app's path "
+        f"({single['api_over_app']:+.1%})",
+        flush=True,
+    )
+
+
+def _print_load(r: dict) -> None:
+    print(
+        f"{r['mode']}: {r['clients']} clients, {r['wall_s']} s: {r['answers']} answers "
+        f"({r['answers_per_min']}/min, {r['tokens_per_s']} tokens/s), TTFT p50 "
+        f"{r['ttft_p50_s']} s p99 {r['ttft_p99_s']} s, queue wait p50 "
+        f"{r['queue_wait_p50_s']} s p99 {r['queue_wait_p99_s']} s, errors {r['errors']}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
