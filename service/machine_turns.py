@@ -98,6 +98,7 @@ class MachineTurns:
     @contextlib.contextmanager
     def _line(self) -> Iterator[list[str]]:
         """The line, locked for reading and rewriting; dead processes struck off."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)  # a /tmp cleaner may remove it
         with open(self.path, "a+", encoding="utf-8") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
             try:

@@ -28,6 +28,7 @@ True
 from __future__ import annotations
 
 import contextlib
+import logging
 import statistics
 import threading
 import time
@@ -38,6 +39,7 @@ from core.errors import RagError
 from service.machine_turns import MachineTurns, TurnCancelled
 
 __all__ = ["ModelQueue", "QueueFull", "Turn", "TurnCancelled", "process_queue"]
+LOG = logging.getLogger(__name__)
 
 _DEFAULT_ANSWER_S = 10.0  # Retry-After before any answer was timed
 
@@ -192,6 +194,8 @@ class ModelQueue:
         if self._machine is not None:
             try:
                 turn._machine_token = self._machine.acquire(turn.cancel)
+            except OSError as exc:  # the line's file is gone or unwritable: answer anyway
+                LOG.warning("could not take the machine's turn (%s); answering anyway", exc)
             except BaseException:
                 self._release(turn, force=True)
                 raise
@@ -234,8 +238,17 @@ def process_queue(machine: bool = True) -> ModelQueue:
     global _PROCESS_QUEUE
     with _PROCESS_LOCK:
         if _PROCESS_QUEUE is None:
-            from service import machine_turns
-
-            line = MachineTurns() if machine and machine_turns.available() else None
-            _PROCESS_QUEUE = ModelQueue(line)
+            _PROCESS_QUEUE = ModelQueue(_machine_line() if machine else None)
         return _PROCESS_QUEUE
+
+
+def _machine_line() -> MachineTurns | None:
+    from service import machine_turns
+
+    if not machine_turns.available():
+        return None
+    try:
+        return MachineTurns()
+    except OSError as exc:  # e.g. a temporary folder that cannot be written
+        LOG.warning("questions take turns within this process only: %s", exc)
+        return None

@@ -164,3 +164,12 @@ def test_processes_on_one_machine_take_turns_and_a_dead_one_is_struck_off(tmp_pa
     started = time.monotonic()
     turns.release(turns.acquire())
     assert time.monotonic() - started < 0.5 and turns.waiting() == 0
+
+
+def test_a_machine_line_that_cannot_be_written_does_not_stop_answers(tmp_path, caplog):
+    line = MachineTurns(tmp_path / "turns" / "model-turns")
+    (tmp_path / "turns" / "model-turns").mkdir()  # a folder where the file should be
+    queue = ModelQueue(line)
+    with queue.turn("app") as turn:
+        assert queue.holder() is turn
+    assert "answering anyway" in caplog.text and queue.holder() is None
