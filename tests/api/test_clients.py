@@ -87,6 +87,7 @@ def tiny_gguf(tmp_path_factory) -> Path:
     return write_llama_gguf(tmp_path_factory.mktemp("gguf") / "tiny.gguf", TINY)
 
 
+@pytest.mark.slow
 def test_both_clients_against_llama_cpp_with_the_tiny_gguf(tmp_path, tiny_gguf):
     from wiring.root import load_generator
 

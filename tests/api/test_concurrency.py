@@ -15,6 +15,8 @@ from app.service import AppService
 from app.session_work import SessionWork
 from tests.api.conftest import SlowScripted, api_settings, indexed, scripted, serve
 
+# Timed with a model paced at a few tens of ms per piece: a second or two each.
+pytestmark = pytest.mark.slow
 QUESTION = {"messages": [{"role": "user", "content": "How long does the warranty last?"}]}
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from service.components import Components
 from tests.api.conftest import ROCKET, WARRANTY, api_settings, scripted, serve
 from tests.fakes import FakeEmbedder
@@ -94,6 +96,7 @@ def test_a_folder_on_the_server_is_ingested_only_inside_the_roots(settings, tmp_
         assert client.post(DOCS, json={}).json()["error"]["code"] == "missing_field"
 
 
+@pytest.mark.slow
 def test_a_long_ingest_is_followed_stopped_and_refuses_a_second_one(tmp_path):
     settings = api_settings(tmp_path, embedding_batch_size=1)  # one file after another
     folder = tmp_path / "many"

@@ -132,6 +132,7 @@ def test_the_queued_generator_stops_at_the_next_token_when_its_turn_is_cancelled
     assert queue.holder() is None
 
 
+@pytest.mark.slow
 def test_processes_on_one_machine_take_turns_and_a_dead_one_is_struck_off(tmp_path):
     path = tmp_path / "turns"
     holder = textwrap.dedent(
