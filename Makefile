@@ -16,7 +16,7 @@ NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 LLAMA_FLAGS := $(shell [ "$$(uname -m)" = x86_64 ] && echo | $${CC:-cc} $(NO_AMX) -E - >/dev/null 2>&1 \
 	&& echo 'CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)"')
 
-.PHONY: install run test lint ingest bench clean chromium install-cuda ocr serve-stack
+.PHONY: install run serve test lint ingest bench clean chromium install-cuda ocr serve-stack
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,15 @@ run: $(STAMP) ocr
 	  export RAG_LLM_MODEL="$$m"; fi; \
 	if [ -n "$${RAG_LLM_MODEL:-}" ]; then $(PY) -m llm.smoke "$$RAG_LLM_MODEL" || exit 2; fi; \
 	exec $(PY) -m streamlit run app/main.py
+
+# The OpenAI-compatible HTTP API (docs/api.md) on the same model and index as `make run`,
+# at http://127.0.0.1:8000/v1 (RAG_API_HOST, RAG_API_PORT; RAG_API_KEYS beyond localhost).
+serve: $(STAMP) ocr
+	@$(PY) -m llm.install $(MODEL) > $(VENV)/.model
+	@m=$$(cat $(VENV)/.model); if [ -z "$${RAG_LLM_MODEL:-}" ] && [ -n "$$m" ]; then \
+	  export RAG_LLM_MODEL="$$m"; fi; \
+	if [ -n "$${RAG_LLM_MODEL:-}" ]; then $(PY) -m llm.smoke "$$RAG_LLM_MODEL" || exit 2; fi; \
+	exec $(PY) -m api
 
 # The browser test drives Debian's Chromium. Installed here when missing and possible
 # (root with apt-get); otherwise that one test is skipped and says why.

@@ -1,7 +1,7 @@
 """Adding PDFs from the page: an upload box and a folder path, with a progress bar.
 
 Both go through the same incremental ingest as `python -m ingest`, in the
-background (`app.ingest_job`): the chat stays usable, a click elsewhere never
+background (`service.ingest_job`): the chat stays usable, a click elsewhere never
 cancels it, and Stop keeps the files finished so far. Its outcome is shown
 once to each browser session.
 """
@@ -15,10 +15,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.ingest_job import IngestJob
 from app.runtime import show_error
 from app.safe_markdown import escape_text
-from app.service import AddResult, AppService, Upload, check_within_roots
+from app.service import AddResult, AppService, IngestJob, Upload, check_within_roots
 from core.errors import RagError
 from core.types import IngestReport
 

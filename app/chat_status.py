@@ -63,6 +63,9 @@ def _stage(job: Job) -> str:
         return "Stopping"
     if job.state == "queued":
         return "Waiting for your question before it to be answered"
+    turn = job.model_turn
+    if getattr(turn, "granted_at", 0) is None:  # in the model's line (`service.model_queue`)
+        return in_line(turn.position())
     watch = job.watch
     progress = watch.progress()
     if job.passages is None:

@@ -1,62 +1,11 @@
-"""The heavy parts the app is built from, and the one hook to replace them in tests.
+"""Moved to `service.components` (shared by the app and the API); kept for older imports."""
 
-By default the app loads the configured sentence-transformers embedder and the
-GGUF model found by `llm.model_file`, both built by the composition root
-(`wiring.root`). Tests (Streamlit's AppTest, the browser test) set
-`RAG_APP_FACTORY=package.module:function` to a function returning `Components`
-with fakes; product code imports nothing from `tests/` unless that variable
-names it.
-"""
+from service.components import (
+    FACTORY_ENV,
+    Components,
+    default_components,
+    factory_spec,
+    load_components,
+)
 
-from __future__ import annotations
-
-import importlib
-import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-
-from core.errors import ConfigError
-from core.settings import Settings
-from embed.embedder import Embedder
-from llm.protocols import Generator
-
-FACTORY_ENV = "RAG_APP_FACTORY"
-
-
-@dataclass(frozen=True)
-class Components:
-    """How to load the embedder and the language model (None: no model, quote passages).
-
-    `parser_processes` is handed to `run_ingest` (None: from settings; 0: parse in-process).
-    """
-
-    load_embedder: Callable[[Settings], Embedder]
-    load_generator: Callable[[Settings], Generator | None]
-    parser_processes: int | None = None
-
-
-def default_components() -> Components:
-    from wiring.root import load_embedder, load_generator
-
-    return Components(load_embedder=load_embedder, load_generator=load_generator)
-
-
-def factory_spec(environ: Mapping[str, str] = os.environ) -> str:
-    """The `module:function` named by RAG_APP_FACTORY, or "" for the real components."""
-    return environ.get(FACTORY_ENV, "").strip()
-
-
-def load_components(spec: str) -> Components:
-    """Components from a `module:function` factory, or the default ones for ""."""
-    if not spec:
-        return default_components()
-    module_name, _, function_name = spec.partition(":")
-    hint = f"set {FACTORY_ENV} to `package.module:function`, or unset it"
-    try:
-        factory = getattr(importlib.import_module(module_name), function_name)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ConfigError(f"{FACTORY_ENV}={spec!r} cannot be loaded ({exc})", hint=hint) from exc
-    components = factory()
-    if not isinstance(components, Components):
-        raise ConfigError(f"{FACTORY_ENV}={spec!r} did not return Components", hint=hint)
-    return components
+__all__ = ["FACTORY_ENV", "Components", "default_components", "factory_spec", "load_components"]

@@ -6,10 +6,12 @@ index, the embedder and the model behind it are shared by all of them.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,9 +72,15 @@ class Conversation:
     """A chat session whose sampling and search settings can change between questions."""
 
     def __init__(
-        self, retriever: Retriever, generator: Any, options: ChatOptions, embedder: Any
+        self,
+        retriever: Retriever,
+        generator: Any,
+        options: ChatOptions,
+        embedder: Any,
+        model_turn: Callable[[threading.Event], AbstractContextManager] | None = None,
     ) -> None:
         self._session = ChatSession(retriever, generator, options, embedder=embedder)
+        self._model_turn = model_turn
         self.turns: list[ChatTurn] = []
         # Turns are added by the question's worker thread and read by the page.
         self._lock = threading.Lock()
@@ -80,6 +88,14 @@ class Conversation:
     @property
     def mode(self) -> str:
         return self._session.mode
+
+    def model_turn(self, cancel: threading.Event) -> AbstractContextManager:
+        """A place in the shared model's line (`service.model_queue.Turn`), to hold for one
+        whole question, its rewrite and its answer: others wait at most one answer of this
+        one. Entering it waits for the turn; `cancel` set meanwhile leaves the line."""
+        if self._model_turn is None or self.mode != "generative":
+            return contextlib.nullcontext()
+        return self._model_turn(cancel)
 
     def check(self, question: str) -> str:
         """The question as it will be asked; raises at once if it cannot be (too long)."""

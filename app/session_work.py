@@ -27,6 +27,7 @@ from typing import Literal
 from app.conversation import ChatTurn, Conversation, Tuning
 from core.types import Passage
 from llm.watch import AnswerWatch, GenerationCancelled
+from service.model_queue import TurnCancelled
 
 State = Literal["queued", "searching", "answering", "done", "stopped", "failed"]
 FINISHED: frozenset[str] = frozenset({"done", "stopped", "failed"})
@@ -47,6 +48,7 @@ class Job:
     asked_at: float = field(default_factory=time.monotonic)
     cancel: threading.Event = field(default_factory=threading.Event)
     first_text_at: float | None = None  # time.monotonic() of the first piece of the answer
+    model_turn: object = None  # its place in the model's line while it waits (`Turn`)
     watch: AnswerWatch = field(init=False)
 
     def __post_init__(self) -> None:
@@ -153,7 +155,12 @@ class SessionWork:
                         return
                 job = self._queue.popleft()
                 job.state = "searching"
-            self._answer(job)
+            job.model_turn = self.conversation.model_turn(job.cancel)
+            try:
+                with job.model_turn:  # waits while another question's answer runs
+                    self._answer(job)
+            except TurnCancelled:  # stopped while it waited: nothing was asked
+                self._stop(job, None)
 
     def _answer(self, job: Job) -> None:
         conv = self.conversation

@@ -47,6 +47,7 @@ from pydantic_settings import (
 from core.errors import ConfigError
 from core.settings_env import ENV_NAMES, FLAT, env_values, unknown_env_names
 from core.settings_groups import (
+    ApiSettings,
     AppSettings,
     EmbeddingSettings,
     IngestSettings,
@@ -63,6 +64,7 @@ DEFAULT_EMBEDDING_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 __all__ = [
     "ENV_NAMES",
+    "ApiSettings",
     "AppSettings",
     "EmbeddingSettings",
     "IngestSettings",
@@ -121,6 +123,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(
         default_factory=StoreSettings, description="The index directory or PostgreSQL."
     )
+    api: ApiSettings = Field(default_factory=ApiSettings, description="The HTTP API.")
 
     @classmethod
     def settings_customise_sources(

@@ -106,6 +106,13 @@ _GROUPS: dict[str, dict[str, str]] = {  # group -> {flat name: field}
         )
     },
     "store": {f"store_{n}": n for n in ("url", "pool_size", "ef_search")},
+    "api": {
+        **{
+            f"api_{n}": n
+            for n in ("host", "port", "keys", "queue_max", "max_request_kb", "max_question_chars")
+        },
+        "model_turns": "model_turns",
+    },
 }
 
 # Older names of one setting: `top_k` (search) and `llm_passages` (the model) were two

@@ -12,10 +12,11 @@ pasages
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 
 class _Group(BaseModel):
@@ -327,3 +328,47 @@ class StoreSettings(_Group):
         description="HNSW candidates visited per search (pgvector's hnsw.ef_search): more "
         "is slower and more exact; at least the dense candidates.",
     )
+
+
+class ApiSettings(_Group):
+    """The OpenAI-compatible HTTP API (`python -m api`) and the model's queue of questions."""
+
+    host: str = Field(
+        "127.0.0.1",
+        min_length=1,
+        description="Address the API listens on; beyond localhost, set api_keys too.",
+    )
+    port: int = Field(8000, ge=1, le=65_535, description="Port the API listens on.")
+    keys: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer keys the API accepts, separated by commas or spaces; "
+        "empty: no key needed (localhost only).",
+    )
+    queue_max: int = Field(
+        16,
+        ge=0,
+        le=10_000,
+        description="API questions that may wait for the model; one more gets 503 and Retry-After.",
+    )
+    max_request_kb: int = Field(
+        1024,
+        ge=1,
+        le=1_048_576,
+        description="Largest JSON request body, in kB (uploads: upload_max_mb per file).",
+    )
+    max_question_chars: int = Field(
+        4000, ge=1, le=1_000_000, description="Longest question the API accepts, in characters."
+    )
+    model_turns: Literal["machine", "process"] = Field(
+        "machine",
+        description="machine: processes of this user on this machine (the app and the API) "
+        "take turns on the model, one answer each; process: only within one process.",
+    )
+
+    def key_list(self) -> tuple[str, ...]:
+        """The accepted keys (never logged).
+
+        >>> ApiSettings(keys="k1, k2  k3").key_list()
+        ('k1', 'k2', 'k3')
+        """
+        return tuple(k for k in re.split(r"[,\s]+", self.keys.get_secret_value()) if k)

@@ -17,10 +17,10 @@ import re
 import time
 from collections.abc import Sequence
 
-from app.components import Components
 from core.errors import ModelError
 from llm.prompt import NOT_FOUND_ANSWER
 from llm.types import Message
+from service.components import Components
 from tests.fake_generator import ScriptedGenerator
 from tests.fakes import FakeEmbedder
 

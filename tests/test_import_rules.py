@@ -25,7 +25,10 @@ ALLOWED: dict[str, set[str]] = {
     "retrieval": {"core", "embed", "index"},
     "llm": {"core"},
     "wiring": {"core", "embed", "index", "ingest", "retrieval", "llm"},
-    "app": {"core", "embed", "index", "ingest", "llm", "wiring"},
+    # What the app and the API share: one model and index per process, ingest, uploads.
+    "service": {"core", "embed", "index", "ingest", "llm", "wiring"},
+    "app": {"core", "embed", "index", "ingest", "llm", "wiring", "service"},
+    "api": {"core", "embed", "index", "ingest", "llm", "wiring", "service"},
     # Starting a private PostgreSQL for the tests and `make serve-stack`.
     "deploy": {"core"},
 }

@@ -7,13 +7,13 @@ import time
 
 import pytest
 
-from app.components import Components
-from app.ingest_job import IngestJob
 from app.service import AppService
 from core.errors import RagError
 from core.settings import Settings
 from index.manifest import read_manifest
 from ingest.pipeline import Progress
+from service.components import Components
+from service.ingest_job import IngestJob
 from tests.app_fakes import SlowEmbedder
 from tests.pdf_factory import text_pdf
 

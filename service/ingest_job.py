@@ -1,6 +1,7 @@
-"""An ingest that runs in the background of the page: never cancelled by a click, stoppable.
+"""An ingest that runs in the background of the page or the API: never cancelled by a click
+or a dropped connection, stoppable.
 
-The page script starts it and only reads its progress, so the chat stays
+The page script (or an API request) starts it and only reads its progress, so the chat stays
 usable (questions search the index as it is; finished files appear at each
 checkpoint) and a click elsewhere reruns the page without touching it. One
 ingest runs at a time per service (one index); every browser tab sees it.

@@ -1,6 +1,6 @@
-"""Uploads from the page: saved into the documents folder, checked against the roots.
+"""Uploads from the page or the API: saved into the documents folder, checked against the roots.
 
-The app may read only the folders it is given (`RAG_INGEST_ROOTS`); uploads go
+The app and the API may read only the folders it is given (`RAG_INGEST_ROOTS`); uploads go
 into `documents_dir`, each checked as a PDF and against the size limit.
 """
 
