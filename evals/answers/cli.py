@@ -60,11 +60,16 @@ def evaluate(args: argparse.Namespace) -> dict:
             ingest_documents([args.docs], settings, embedder=embedder)
         generator = load_generator(settings)
         with open_retriever(settings, embedder) as retriever:
-            from evals.langchain_default import LangChainDefault
+            page_texts = [retriever.snapshot.page_text]
+            sources = set(retriever.snapshot.manifest.documents)
+            if not args.no_baseline:
+                # Its page texts count for the evidence too; without the baseline, building
+                # its store (embedding every page again) would only slow the run down.
+                from evals.langchain_default import LangChainDefault
 
-            lc_retrieval = LangChainDefault(args.docs, settings.embedding_model_path())
-            page_texts = [retriever.snapshot.page_text, lc_retrieval.page_text]
-            sources = set(retriever.snapshot.manifest.documents) | lc_retrieval.sources
+                lc_retrieval = LangChainDefault(args.docs, settings.embedding_model_path())
+                page_texts.append(lc_retrieval.page_text)
+                sources |= lc_retrieval.sources
             rows = _ask_ours(questions, retriever, generator, embedder, settings)
             _add_evidence(rows, questions, sources, page_texts)
             if not args.no_baseline:
@@ -137,7 +142,7 @@ def _add_evidence(rows, questions, sources, page_texts) -> None:
 
     for row, q in zip(rows, questions, strict=True):
         pages = evidence_pages(
-            Question(q.id, q.question, q.source, q.evidence), sources, page_texts
+            Question(q.id, q.question, q.source, q.evidence, page=q.page), sources, page_texts
         )
         row["evidence_pages"] = sorted(pages)
         row["answer_keys"] = list(q.answer_keys)
