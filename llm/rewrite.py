@@ -73,10 +73,10 @@ _NEW_OBJECT = re.compile(
     r"|^\s*(?:and|but|also|so|then|or)\s+(?P<bare>(?:the|a|an|my|your)\s+[^?]+?)\s*\??\s*$",
     re.IGNORECASE,
 )
-# Where a question's object starts: its last determiner or preposition.
-_OBJECT_START = re.compile(
-    r"^(?P<head>.*\b(?:the|a|an|my|your|its|their|this|that|of|for|to|in|on|from|with))\s+"
-    r"(?P<object>[^?]+?)\s*\??\s*$",
+# A question's object: after its last determiner, up to a trailing scope ("in Ghostscript").
+_OBJECT = re.compile(
+    r"^(?P<head>.*\b(?:the|a|an|my|your|its|their|this|that))\s+(?P<object>.+?)"
+    r"(?P<tail>\s+(?:in|on|for|with|from|under|inside|within)\s+[^?]+?)?\s*\??\s*$",
     re.IGNORECASE,
 )
 
@@ -100,10 +100,10 @@ def substituted_query(question: str, history: Sequence[Turn]) -> str | None:
     new = re.sub(r"^(?:the|a|an|my|your)\s+", "", new, flags=re.IGNORECASE)
     if not content_words(new) or any(w in _BACK_REFERENCES for w in _WORD.findall(new.lower())):
         return None
-    before = _OBJECT_START.match(history[-1].question.strip())
+    before = _OBJECT.match(history[-1].question.strip())
     if not before or not content_words(before.group("head")):
         return None
-    return f"{before.group('head')} {new}?"
+    return f"{before.group('head')} {new}{before.group('tail') or ''}?"
 
 
 def heuristic_query(question: str, history: Sequence[Turn]) -> str:
