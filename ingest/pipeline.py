@@ -106,7 +106,7 @@ def run_ingest(
         run.abandon = pool.abandon  # a file past a cap is not parsed to its end
         # Also on Ctrl-C or SIGTERM: publish the documents that were finished.
         with committing(writer, lambda: {s.file: s.reason for s in [*skipped, *run.skipped]}):
-            run.consume(pool.events([f.path for f, _, _ in plan.todo]))
+            run.consume(pool.events([t.file.path for t in plan.todo]))
             # Vanished and unreadable documents go last: until now a moved file could
             # reuse their vectors. An unreadable file's old text must not stay searchable.
             for source in [*plan.removed, *(s.file for s in plan.skipped)]:

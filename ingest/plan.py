@@ -12,6 +12,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from core.errors import PdfError
 from core.types import Skipped
@@ -21,10 +22,19 @@ from ingest.file_checks import hash_source
 from ingest.identity import assign_sources, fresh_source
 
 
+@dataclass(frozen=True)
+class FileToIndex:
+    """A found file that is new or changed, with its content hash."""
+
+    file: SourceFile
+    sha256: str
+    status: Literal["added", "updated"]
+
+
 @dataclass
 class Plan:
     files: list[SourceFile] = field(default_factory=list)  # found, with their index keys
-    todo: list[tuple[SourceFile, str, str]] = field(default_factory=list)  # file, sha, status
+    todo: list[FileToIndex] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)  # could not be hashed
@@ -73,7 +83,7 @@ def make_plan(
             plan.unchanged.append(f.source)
             writer.touch(_record_with_stat(old, f))
             continue
-        plan.todo.append((f, sha, "updated" if old else "added"))
+        plan.todo.append(FileToIndex(f, sha, "updated" if old else "added"))
         same = [s for s in by_sha.get(sha, []) if s != f.source]
         plan.reuse[f.source] = ([f.source] if old else []) + same
         copies = [s for s in same if s not in moved_away]  # a moved file is no copy

@@ -91,7 +91,7 @@ class Run:
         self.ocr_files: dict[str, OcrStats] = {}
         self.reuse = plan.reuse
         self.pages_known = self.bytes_known = 0
-        self.bytes_total = sum(f.size for f, _, _ in self.todo)
+        self.bytes_total = sum(t.file.size for t in self.todo)
         self.bytes_closed = 0  # of files written, skipped or dropped
         self.state: dict[int, FileState] = {}
         self.dropped: set[int] = set()
@@ -110,7 +110,7 @@ class Run:
 
     def consume(self, events) -> None:
         for event in events:
-            f = self.todo[event.index][0]
+            f = self.todo[event.index].file
             if isinstance(event, FileOpened):
                 self.pages_known += event.page_count
                 self.bytes_known += f.size
@@ -181,10 +181,10 @@ class Run:
             return
         self.dropped.add(index)
         self.abandon(index)
-        self.bytes_closed += self.todo[index][0].size
+        self.bytes_closed += self.todo[index].file.size
         self.state.pop(index, None)
         self.pending = [p for p in self.pending if p[0] != index]
-        self._skip(self.todo[index][0].source, reason)
+        self._skip(self.todo[index].file.source, reason)
 
     def _drop_overdue(self) -> None:
         """The oldest file in flight, once past the time cap (checked at every event and
@@ -274,7 +274,8 @@ class Run:
                 self._finish(index)
 
     def _finish(self, index: int) -> None:
-        f, sha, status = self.todo[index]
+        todo = self.todo[index]
+        f, sha, status = todo.file, todo.sha256, todo.status
         st = self.state.pop(index)
         self.bytes_closed += f.size
         failed_pages = st.failed_pages
@@ -359,7 +360,7 @@ class Run:
 
     def _bytes_in_flight(self) -> int:
         return sum(
-            self.todo[i][0].size * min(len(st.pages), st.page_count) // st.page_count
+            self.todo[i].file.size * min(len(st.pages), st.page_count) // st.page_count
             for i, st in self.state.items()
             if st.page_count
         )
