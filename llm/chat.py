@@ -55,9 +55,7 @@ class ChatOptions:
     history_turns: int = 4  # earlier exchanges remembered
     rewrite_followups: bool = True  # the model rewrites a follow-up into a search query
     max_question_chars: int = 2000  # a longer question is refused (RAG_MAX_QUESTION_CHARS)
-    sampling: GenerationParams = field(
-        default_factory=lambda: GenerationParams(max_tokens=200, temperature=0.0)
-    )
+    sampling: GenerationParams = field(default_factory=GenerationParams)
 
 
 class ChatSession:

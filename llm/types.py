@@ -34,8 +34,8 @@ class Message:
 class GenerationParams:
     """Sampling settings for one generation; `max_tokens` is the answer budget."""
 
-    max_tokens: int = 512
-    temperature: float = 0.2
+    max_tokens: int = 200  # the settings' defaults (RAG_LLM_MAX_TOKENS, RAG_LLM_TEMPERATURE)
+    temperature: float = 0.0
     top_p: float = 0.95
     top_k: int = 40
     repeat_penalty: float = 1.1
