@@ -40,7 +40,7 @@ from llm.prompt import NOT_FOUND_ANSWER, SYSTEM, unbracket_numbers
 
 MAX_SENTENCES = 5
 # Best passage relevance (0..1) above which a refusal is overruled by quoting: above every
-# unanswerable question of both evaluation sets (README, "Grounding, measured").
+# unanswerable question of both evaluation sets (docs/measurements.md#answers).
 STRONG_EVIDENCE = 0.40
 QUOTE_LIMIT = 2
 # Quotes are shown instead of a refusal only when the best sentence answers the question:

@@ -8,7 +8,7 @@ neither side's raw score scale matters. `RRF_K = 60` is the value of the
 original paper (Cormack et al., 2009); it keeps a single first place from
 outweighing two good places.
 
-Two refinements, both measured with `python -m evals.retrieval` (README):
+Two refinements, both measured with `python -m evals.retrieval` (docs/decisions.md):
 
 - A chunk only the keyword side returned still has a cosine (computed for it),
   so it takes the dense rank that cosine implies: after every chunk the dense
@@ -47,9 +47,8 @@ from core.types import Passage
 from index import StoredChunk
 
 RRF_K = 60
-# The dense side's share for a question that does not read as English (see above):
-# on manuals_tricky 0.5 brings man-27 into the top 4 and keeps its three other
-# French and Spanish questions first; 1.0 and 0.25 were measured too (README).
+# The dense side's share for a question that does not read as English (see above);
+# 1.0 and 0.25 were measured too (docs/decisions.md).
 OTHER_LANGUAGE_DENSE_WEIGHT = 0.5
 
 
@@ -82,9 +81,7 @@ def fuse(
     `cosine_of` supplies the cosine of chunks only the keyword side found; they
     rank on the dense side after the dense list, by that cosine. Ties
     in the fused score are common (ranks 1 and 2 against 2 and 1) and go to the
-    higher cosine, then to the lower id: on seeds_dev this decides one question
-    (MRR 0.878 against 0.844 with the keyword side deciding); on
-    manuals_tricky it changes nothing.
+    higher cosine, then to the lower id (measured better than the keyword side deciding).
     """
     cosine_of = dict(cosine_of or {})
     found: dict[int, Candidate] = {}
