@@ -89,6 +89,17 @@ _GROUPS: dict[str, dict[str, str]] = {  # group -> {flat name: field}
             "verbose",
         )
     },
+    "llm_server": {
+        f"llm_{n}": n
+        for n in (
+            "url",
+            "api_key",
+            "served_model",
+            "timeout_seconds",
+            "token_counting",
+            "tokenizer",
+        )
+    },
     "app": {
         n: n
         for n in ("upload_max_mb", "upload_max_files", "ingest_roots", "conversations_keep_days")

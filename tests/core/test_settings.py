@@ -127,7 +127,7 @@ def test_every_setting_has_an_environment_name_and_the_readme_lists_them():
     for group in Settings.model_fields:
         for name in type(getattr(groups, group)).model_fields:
             assert (group, name) in covered, f"{group}.{name} has no RAG_ name"
-    readme = README.read_text()
+    readme = README.read_text() + "".join(p.read_text() for p in README.parent.glob("docs/*.md"))
     documented = set(re.findall(r"RAG_[A-Z0-9_]+", readme)) | {
         "RAG_" + n for n in re.findall(r"`(LLM_[A-Z_]+)`", readme)
     }
