@@ -118,9 +118,11 @@ class ServedStream:
             try:
                 with transport_errors(self._client.url, self._client.timeout_s, self._received()):
                     line = next(lines, None)
-            except ModelError:
+            except ModelError as exc:
                 if self._closed.is_set():
                     return
+                if "broke" in exc.message:
+                    self._diagnose()
                 raise
             if line is None or self._closed.is_set():
                 break
@@ -157,6 +159,7 @@ class ServedStream:
     def _check_finished(self, done: bool) -> None:
         if self.finish_reason is not None:
             return
+        self._diagnose()
         if done:
             raise ModelError(
                 f"the model server ended this answer before it was finished{self._received()}, "
@@ -170,6 +173,15 @@ class ServedStream:
             hint="check the server's log (it may have crashed, run out of memory or been "
             "restarted), then ask again",
         )
+
+    def _diagnose(self) -> None:
+        """A stream that ended before its first word: the same request once more, without
+        streaming, raises the server's own error (llama-cpp-python, for one, sends a prompt
+        longer than its context as an empty stream, and the reason only without one)."""
+        if self._parts:
+            return
+        body = {k: v for k, v in self._body.items() if k != "stream_options"}
+        self._client.post("/chat/completions", {**body, "stream": False, "max_tokens": 1})
 
     def _received(self) -> str:
         if not self._parts:

@@ -232,3 +232,19 @@ def test_stop_between_pieces_ends_the_stream_quietly():
         first = next(stream)
         stream.close()
         assert first == "Two years" and list(stream) == []
+
+
+def test_an_empty_stream_is_explained_by_the_servers_own_error():
+    def empty_stream(request: Request) -> None:  # llama-cpp-python, a prompt over its context
+        if request.body.get("stream"):
+            request.start_events()
+            request.end_events()
+        else:
+            message = "Requested tokens (700) exceed context window of 512"
+            request.json({"error": {"message": message}}, 400)
+
+    with StubServer() as stub:
+        gen = connect(stub)
+        stub.routes[("POST", "/v1/chat/completions")] = empty_stream
+        with pytest.raises(ContextTooSmallError, match="context window of 512"):
+            list(gen.stream(MESSAGES, PARAMS))
