@@ -16,7 +16,7 @@ NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 LLAMA_FLAGS := $(shell [ "$$(uname -m)" = x86_64 ] && echo | $${CC:-cc} $(NO_AMX) -E - >/dev/null 2>&1 \
 	&& echo 'CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)"')
 
-.PHONY: install run test lint ingest bench clean chromium install-cuda ocr
+.PHONY: install run test lint ingest bench clean chromium install-cuda ocr serve-model serve-stack
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	# llama.cpp is compiled for this CPU, but without AMX: on VMs whose CPU reports AMX
 	# (Sapphire Rapids under Firecracker, seen here) its AMX kernels crash at the first
 	# token. Built without pip's wheel cache, so a wheel compiled elsewhere is never reused.
+	# Its [server] extra brings `python -m llama_cpp.server` (docs/served-model.md).
 	$(LLAMA_FLAGS) $(PY) -m pip install -q --no-cache-dir --no-binary llama-cpp-python \
-		"$$(grep -E '^llama-cpp-python==' requirements.txt)"
+		"$$(grep -E '^llama-cpp-python(\[server\])?==' requirements.txt)"
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $(STAMP)
 
@@ -54,6 +55,23 @@ run: $(STAMP) ocr
 	  export RAG_LLM_MODEL="$$m"; fi; \
 	if [ -n "$${RAG_LLM_MODEL:-}" ]; then $(PY) -m llm.smoke "$$RAG_LLM_MODEL" || exit 2; fi; \
 	exec $(PY) -m streamlit run app/main.py
+
+# The model half of the shared set-up (docs/served-model.md): llama-cpp-python's
+# OpenAI-compatible server on the installed MODEL, on 127.0.0.1:$(MODEL_PORT), until Ctrl-C;
+# it prints the RAG_LLM_* settings that point the app, the CLIs and the API at it.
+MODEL_PORT ?= 8080
+serve-model: $(STAMP)
+	@$(PY) -m llm.install $(MODEL) > $(VENV)/.model
+	@m=$$(cat $(VENV)/.model); [ -n "$$m" ] || { echo "error: serve-model needs MODEL=default or small"; exit 2; }; \
+	exec $(PY) stack/model_server.py --model "$$m" --port $(MODEL_PORT)
+
+# The shared set-up on one machine: the model server, then the app pointed at it
+# (RAG_LLM_URL); the server stops when the app does.
+serve-stack: $(STAMP) ocr
+	@$(PY) -m llm.install $(MODEL) > $(VENV)/.model
+	@m=$$(cat $(VENV)/.model); [ -n "$$m" ] || { echo "error: serve-stack needs MODEL=default or small"; exit 2; }; \
+	exec $(PY) stack/model_server.py --model "$$m" --port $(MODEL_PORT) -- \
+		$(PY) -m streamlit run app/main.py
 
 # The browser test drives Debian's Chromium. Installed here when missing and possible
 # (root with apt-get); otherwise that one test is skipped and says why.
