@@ -64,6 +64,8 @@ class ModelStatus:
     layers_total: int = 0
     warnings: tuple[str, ...] = ()
     problem: RagError | None = None  # a configured model that could not be used
+    served_by: str = ""  # the model server's URL (RAG_LLM_URL); "" for a model in this process
+    token_counting: str = ""  # how a served model's prompt tokens are counted
 
 
 class LiveRetriever(Retriever, Protocol):
@@ -155,6 +157,8 @@ class AppService:
             layers_on_gpu=info.offload.offloaded,
             layers_total=info.offload.layers_total,
             warnings=tuple(warnings),
+            served_by=info.served_by,
+            token_counting=info.token_counting,
         )
 
     # -- the index --------------------------------------------------------------------------
