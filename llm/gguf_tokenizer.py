@@ -78,5 +78,8 @@ class GgufTokenizer:
         as_special = self._llama.tokenize(raw, add_bos=False, special=True)
         return len(as_special) == 1 and len(self._llama.tokenize(raw, False, False)) > 1
 
+    def clear(self) -> None:
+        self._count_rendered.cache_clear()
+
     def close(self) -> None:
         self._llama.close()

@@ -138,6 +138,12 @@ class OpenAIGenerator:
         body = request_body(self.model, prepared, params)
         return ServedStream(self._client, body, on_done=lambda s: self._record(s, counted))
 
+    def reset_cache(self) -> None:
+        """Forget memoized token counts: the next count asks again (a cold start)."""
+        clear = getattr(self._counter, "clear", None)
+        if clear is not None:
+            clear()
+
     def close(self) -> None:
         self._client.close()
         closer = getattr(self._counter, "close", None)

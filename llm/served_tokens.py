@@ -93,6 +93,9 @@ class ChatTokenizeCounter:
     def count_messages(self, messages: Sequence[Message]) -> int:
         return self._count(tuple(messages))
 
+    def clear(self) -> None:
+        self._count.cache_clear()
+
     def _count_uncached(self, messages: tuple[Message, ...]) -> int:
         body = {
             "model": self._model,
@@ -128,6 +131,9 @@ class TextTokenizeCounter:
 
     def count_text(self, text: str) -> int:
         return self._raw(text) - self._raw("")  # without the BOS some endpoints add
+
+    def clear(self) -> None:
+        self._raw.cache_clear()
 
     def count_messages(self, messages: Sequence[Message]) -> int:
         exchanges = sum(m.role == "assistant" for m in messages)
