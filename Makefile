@@ -63,14 +63,14 @@ MODEL_PORT ?= 8080
 serve-model: $(STAMP)
 	@$(PY) -m llm.install $(MODEL) > $(VENV)/.model
 	@m=$$(cat $(VENV)/.model); [ -n "$$m" ] || { echo "error: serve-model needs MODEL=default or small"; exit 2; }; \
-	exec $(PY) stack/model_server.py --model "$$m" --port $(MODEL_PORT)
+	exec $(PY) deploy/model_server.py --model "$$m" --port $(MODEL_PORT)
 
 # The shared set-up on one machine: the model server, then the app pointed at it
 # (RAG_LLM_URL); the server stops when the app does.
 serve-stack: $(STAMP) ocr
 	@$(PY) -m llm.install $(MODEL) > $(VENV)/.model
 	@m=$$(cat $(VENV)/.model); [ -n "$$m" ] || { echo "error: serve-stack needs MODEL=default or small"; exit 2; }; \
-	exec $(PY) stack/model_server.py --model "$$m" --port $(MODEL_PORT) -- \
+	exec $(PY) deploy/model_server.py --model "$$m" --port $(MODEL_PORT) -- \
 		$(PY) -m streamlit run app/main.py
 
 # The browser test drives Debian's Chromium. Installed here when missing and possible

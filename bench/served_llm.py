@@ -39,6 +39,7 @@ import httpx
 
 from bench.llm import QUESTION, FixedRetriever, corpus, pick_passages
 from core.settings import Settings
+from deploy.model_server import start_model_server
 from llm.chat import ChatOptions, ChatSession
 from llm.openai_backend import (
     OpenAIGenerator,
@@ -47,7 +48,6 @@ from llm.openai_backend import (
     request_body,
 )
 from llm.types import GenerationParams, Message
-from stack.model_server import start_model_server
 
 FLUSH = [Message("user", "Say yes.")]
 

@@ -43,6 +43,7 @@ class ServedStream:
     ) -> None:
         self.finish_reason: str | None = None
         self.usage: dict[str, Any] = {}
+        self.stage = "waiting"  # then reading (the server reads the prompt), writing, done
         self.started = self.first_piece_at = self.ended_at = 0.0
         self._parts: list[str] = []
         self._client, self._body, self._on_done = client, body, on_done
@@ -66,6 +67,10 @@ class ServedStream:
     def __next__(self) -> str:
         return next(self._pieces)
 
+    def cancel(self) -> None:
+        """Stop from another thread (the app's Stop button): the same as `close`."""
+        self.close()
+
     def close(self) -> None:
         """Stop: end the request, from this thread or any other."""
         self._closed.set()
@@ -79,6 +84,7 @@ class ServedStream:
 
     def _generate(self) -> Iterator[str]:
         self.started = time.perf_counter()
+        self.stage = "reading"
         response = None
         try:
             if self._closed.is_set():
@@ -100,6 +106,7 @@ class ServedStream:
                 self._check_finished(done=True)
         finally:
             self.ended_at = time.perf_counter()
+            self.stage = "done"
             if response is not None:
                 response.close()
             if self._on_done is not None:
@@ -151,6 +158,7 @@ class ServedStream:
             text = delta.get("content") or ""
             if text:
                 self.first_piece_at = self.first_piece_at or time.perf_counter()
+                self.stage = "writing"
                 self._parts.append(text)
                 yield text
             if choice.get("finish_reason"):

@@ -216,7 +216,8 @@ def test_stop_while_the_server_evaluates_the_prompt_closes_the_request_at_once()
         reader = threading.Thread(target=lambda: pieces.extend(stream))
         reader.start()
         time.sleep(0.4)
-        stream.close()  # from another thread, as the app's Stop does
+        assert stream.stage == "reading"
+        stream.cancel()  # from another thread, as the app's Stop does
         reader.join(timeout=2)
         for _ in range(20):
             if "gone_after" in seen:

@@ -18,12 +18,12 @@ import pytest
 
 from core.errors import ModelError
 from core.settings import Settings
+from deploy.model_server import start_model_server
 from evals.answers.scoring import holds_facts
 from llm.catalog import SMALL
 from llm.chat import ChatSession
 from llm.openai_backend import OpenAIGenerator, ServedOptions, connect_served_generator
 from llm.types import GenerationParams, Message
-from stack.model_server import start_model_server
 from wiring.params import chat_options
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / SMALL.file

@@ -13,12 +13,12 @@ import pytest
 from core.errors import ContextTooSmallError, ModelError
 from core.settings import Settings
 from core.types import Passage
+from deploy.model_server import start_model_server
 from llm.chat import ChatOptions, ChatSession
 from llm.llama_cpp_backend import LlamaCppGenerator
 from llm.openai_backend import OpenAIGenerator, ServedOptions, connect_served_generator
 from llm.prompt import build_messages
 from llm.types import GenerationParams, Message, Turn
-from stack.model_server import start_model_server
 from tests.tiny_gguf import SAMPLE_TEXT, TINY, write_llama_gguf
 from wiring import root
 

@@ -1,7 +1,7 @@
 """The model half of the shared set-up: llama-cpp-python's OpenAI-compatible server on a GGUF.
 
-    .venv/bin/python stack/model_server.py --model models/M.gguf            # serves until Ctrl-C
-    .venv/bin/python stack/model_server.py --model models/M.gguf -- CMD ...  # CMD answers with it
+    .venv/bin/python deploy/model_server.py --model models/M.gguf            # serves until Ctrl-C
+    .venv/bin/python deploy/model_server.py --model models/M.gguf -- CMD ...  # CMD answers with it
     make serve-model        make serve-stack
 
 It starts `python -m llama_cpp.server` bound to 127.0.0.1 (never to the network), with
@@ -127,29 +127,24 @@ def start_model_server(
     raise RuntimeError(f"llama_cpp.server did not answer within {wait_s:g} s:\n{server.log_tail()}")
 
 
-def default_model() -> Path | None:
-    """RAG_LLM_MODEL, else the model `python -m llm.install` puts in models/."""
-    sys.path.insert(0, str(ROOT))
-    from core.settings import load_settings
-    from llm.model_file import find_model_file
-
-    settings = load_settings()
-    return find_model_file(settings.llm.model, settings.paths.models_dir)
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[argv.index("--") + 1 :] if "--" in argv else []
     argv = argv[: argv.index("--")] if "--" in argv else argv
-    p = argparse.ArgumentParser(prog="stack/model_server.py", description=__doc__.split("\n")[0])
-    p.add_argument("--model", type=Path, help="GGUF file (default: RAG_LLM_MODEL or models/)")
+    p = argparse.ArgumentParser(prog="deploy/model_server.py", description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=os.environ.get("RAG_LLM_MODEL") or None,
+        help="GGUF file (default: RAG_LLM_MODEL; `make serve-model` installs and passes one)",
+    )
     p.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (0: any free one)")
     p.add_argument("--n-ctx", type=int, default=int(os.environ.get("RAG_LLM_N_CTX", 4096)))
     p.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: its default)")
     args = p.parse_args(argv)
-    model = args.model or default_model()
+    model = args.model
     if model is None:
-        print("error: no model: pass --model FILE.gguf or run `make serve-model`", file=sys.stderr)
+        print("error: no model: pass --model FILE.gguf, or run `make serve-model`", file=sys.stderr)
         return 2
     print(f"starting llama_cpp.server on {model} ...", file=sys.stderr)
     try:
