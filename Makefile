@@ -49,11 +49,13 @@ ocr:
 	  fi; \
 	fi
 
+# With RAG_LLM_URL set, a model server answers (docs/served-model.md): nothing to install.
 run: $(STAMP) ocr
-	@$(PY) -m llm.install $(MODEL) > $(VENV)/.model
-	@m=$$(cat $(VENV)/.model); if [ -z "$${RAG_LLM_MODEL:-}" ] && [ -n "$$m" ]; then \
+	@[ -n "$${RAG_LLM_URL:-}" ] || $(PY) -m llm.install $(MODEL) > $(VENV)/.model
+	@m=$$(cat $(VENV)/.model 2>/dev/null); if [ -z "$${RAG_LLM_MODEL:-}" ] && [ -n "$$m" ]; then \
 	  export RAG_LLM_MODEL="$$m"; fi; \
-	if [ -n "$${RAG_LLM_MODEL:-}" ]; then $(PY) -m llm.smoke "$$RAG_LLM_MODEL" || exit 2; fi; \
+	if [ -z "$${RAG_LLM_URL:-}" ] && [ -n "$${RAG_LLM_MODEL:-}" ]; then \
+	  $(PY) -m llm.smoke "$$RAG_LLM_MODEL" || exit 2; fi; \
 	exec $(PY) -m streamlit run app/main.py
 
 # The model half of the shared set-up (docs/served-model.md): llama-cpp-python's
