@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,9 @@ __all__ = [
     "Upload",
     "check_within_roots",
 ]
+
+
+SERVER_RETRY_S = 5.0  # a model server that could not be reached is asked again after this
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class AppService:
         self._embedder: Embedder | None = None
         self._generator: Generator | None = None
         self._generator_tried = False
+        self._generator_tried_at = 0.0
         self._model_problem: RagError | None = None
         self._manifest_key: tuple[int, int, int] | None = None
         self._manifest: Manifest | None = None
@@ -109,13 +114,27 @@ class AppService:
     def generator(self) -> Generator | None:
         """The shared model, or None (no .gguf found, or it failed: see `model_status`)."""
         with self._lock:
-            if not self._generator_tried:
+            if not self._generator_tried or self._retry_server():
                 self._generator_tried = True
+                self._generator_tried_at = time.monotonic()
                 try:
                     self._generator = self._components.load_generator(self.settings)
                 except ModelError as exc:
                     self._model_problem = exc
+                else:
+                    if self._model_problem is not None:  # the server is up now
+                        self._model_problem = None
+                        self._model_version += 1
             return self._generator
+
+    def _retry_server(self) -> bool:
+        """A model server that failed is asked again a little later: it may be up by then."""
+        return (
+            self._generator is None
+            and self._model_problem is not None
+            and self.settings.llm_server.url is not None
+            and time.monotonic() - self._generator_tried_at >= SERVER_RETRY_S
+        )
 
     @property
     def model_version(self) -> int:

@@ -317,6 +317,11 @@ def _counter(
     warnings: list[str],
 ) -> PromptCounter:
     mode = options.token_counting
+    if mode == "gguf" and gguf is None:
+        raise ModelError(
+            "token counting 'gguf' needs the served model's GGUF file",
+            hint="set RAG_LLM_TOKENIZER to it, or RAG_LLM_TOKEN_COUNTING=auto",
+        )
     if gguf is not None:
         mine = gguf.count_messages(prepared(PROBES[0]))
         if first_usage is not None and mine != first_usage:

@@ -36,6 +36,14 @@ START_HINT = (
 _CONTEXT_WORDS = ("context length", "context window", "maximum context", "context size", "n_ctx")
 
 
+class UnreachableError(ModelError):
+    """Nothing answers at the server's address."""
+
+
+class BrokenConnectionError(ModelError):
+    """The connection broke in mid-request (the server crashed, restarted, or a proxy cut it)."""
+
+
 class ServerClient:
     """One server's API: `url` is the base (…/v1); `root` the server itself (tokenize, props)."""
 
@@ -79,9 +87,9 @@ class ServerClient:
         """`root + path` as JSON, or None when the server has no such endpoint (or it fails)."""
         try:
             return self._call("POST" if body is not None else "GET", self.root + path, body)
-        except ModelError as exc:
-            if isinstance(exc, ContextTooSmallError) or "cannot reach" in exc.message:
-                raise
+        except (UnreachableError, ContextTooSmallError):
+            raise
+        except ModelError:
             return None
 
     def open_stream(
@@ -136,7 +144,7 @@ class transport_errors:
         if exc is None or not isinstance(exc, httpx.HTTPError):
             return False
         if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
-            raise ModelError(
+            raise UnreachableError(
                 f"cannot reach the model server at {self.url} ({_reason(exc)})", hint=START_HINT
             ) from exc
         if isinstance(exc, httpx.TimeoutException):
@@ -146,7 +154,7 @@ class transport_errors:
                 hint="it may be busy with other questions or still loading its model: ask "
                 "again, or raise RAG_LLM_TIMEOUT_SECONDS",
             ) from exc
-        raise ModelError(
+        raise BrokenConnectionError(
             f"the connection to the model server at {self.url} broke{self.received} "
             f"({_reason(exc)})",
             hint="check the server's log (it may have crashed or run out of memory), "

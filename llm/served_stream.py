@@ -27,7 +27,13 @@ from typing import Any
 import httpx
 
 from core.errors import ModelError
-from llm.served_http import ServerClient, parse_json, server_error, transport_errors
+from llm.served_http import (
+    BrokenConnectionError,
+    ServerClient,
+    parse_json,
+    server_error,
+    transport_errors,
+)
 
 PATH = "/chat/completions"
 
@@ -128,7 +134,7 @@ class ServedStream:
             except ModelError as exc:
                 if self._closed.is_set():
                     return
-                if "broke" in exc.message:
+                if isinstance(exc, BrokenConnectionError):
                     self._diagnose()
                 raise
             if line is None or self._closed.is_set():
