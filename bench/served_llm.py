@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -105,6 +106,7 @@ def main() -> None:
     args = ap.parse_args()
 
     passages = pick_passages(corpus(args.index), QUESTION)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the server is stopped below
     load_before = os.getloadavg()
     server = start_model_server(args.model, n_ctx=args.n_ctx, threads=args.threads)
     try:

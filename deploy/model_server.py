@@ -146,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     if model is None:
         print("error: no model: pass --model FILE.gguf, or run `make serve-model`", file=sys.stderr)
         return 2
+    # SIGTERM (kill, a service manager) stops the server too, like Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"starting llama_cpp.server on {model} ...", file=sys.stderr)
     try:
         server = start_model_server(model, port=args.port, n_ctx=args.n_ctx, threads=args.threads)
