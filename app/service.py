@@ -171,7 +171,7 @@ class AppService:
         warnings = list(info.warnings)  # the offload warning is among them already
         return ModelStatus(
             loaded=True,
-            file=info.path.name,
+            file=info.name if info.served_by else info.path.name,
             n_ctx=info.n_ctx,
             layers_on_gpu=info.offload.offloaded,
             layers_total=info.offload.layers_total,

@@ -135,6 +135,16 @@ class ModelInfo:
     token_counting: str = ""  # how a served model's prompt tokens are counted
 
     @property
+    def name(self) -> str:
+        """The model's name: its file's without .gguf, or the name the server knows it by.
+
+        >>> off = OffloadReport(0, 0, 0, False, "model server")
+        >>> ModelInfo(Path("qwen2.5-coder-0.5b"), 4096, 0, off, "the server", served_by="u").name
+        'qwen2.5-coder-0.5b'
+        """
+        return str(self.path) if self.served_by else self.path.name.removesuffix(".gguf")
+
+    @property
     def summary(self) -> str:
         """One line for the terminal and the UI.
 
