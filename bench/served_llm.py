@@ -14,7 +14,8 @@ alternately, one question with 5 passages of the index:
           no pipeline), up to the first piece of content
 
 Before each timed call the server answers a one-token question with another prompt,
-so both start from the same cold KV cache. Overhead = TTFT(ours) - TTFT(direct),
+so both start from the same cold KV cache; which of the two goes first in a round is
+drawn at random. Overhead = TTFT(ours) - TTFT(direct),
 relative to TTFT(direct), medians. On a busy machine the server's own time varies more
 than the overhead, so the pipeline's time before its request leaves (all it adds: the
 two then wait for the same server) is reported too, measured in the same runs. The
@@ -27,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import signal
 import statistics
 import subprocess
@@ -153,8 +155,11 @@ def run(args: argparse.Namespace, server, passages) -> dict:
     body = request_body(gen.model, gen.prepare(messages), params)
 
     rows: dict[str, list] = {"ours": [], "direct": []}
-    for run_number in range(args.runs + 1):  # round 0 is a warm-up for both
-        for name in ("ours", "direct"):
+    order = random.Random(7)  # which goes first in each round: other jobs on a shared machine
+    for run_number in range(args.runs + 1):  # come and go in cycles that can lock onto ours
+        pair = ["ours", "direct"]
+        order.shuffle(pair)
+        for name in pair:  # round 0 is a warm-up for both
             flush(client, server.url, gen.model)
             result = ours() if name == "ours" else direct_ttft(client, server.url, body)
             if run_number:
