@@ -48,7 +48,7 @@ class Reply:
 
 def model_id(svc: SharedService) -> str:
     generator = svc.generator()
-    return generator.info.path.stem if generator is not None else EXTRACTIVE
+    return generator.info.name if generator is not None else EXTRACTIVE
 
 
 def known_files(svc: SharedService, names: list[str] | None, param: str = "files") -> list | None:

@@ -29,7 +29,7 @@ async def models(request: Request) -> dict:
         info = generator.info
         data.append(
             {
-                "id": info.path.stem,
+                "id": info.name,
                 "object": "model",
                 "created": _mtime(info.path),
                 "owned_by": "local",

@@ -53,15 +53,25 @@ def _loaded(model: ModelStatus) -> None:
                 f"Source: {known.source}."
             )
         )
-    st.caption(
-        f"context {model.n_ctx} tokens; {model.layers_on_gpu} of {model.layers_total} "
-        "layers on the GPU" + (" (CPU only)" if model.layers_on_gpu == 0 else "")
-    )
+    if model.served_by:
+        st.caption(
+            escape_text(
+                f"served by {model.served_by}; context {model.n_ctx} tokens; "
+                f"prompt tokens counted by {model.token_counting}"
+            )
+        )
+    else:
+        st.caption(
+            f"context {model.n_ctx} tokens; {model.layers_on_gpu} of {model.layers_total} "
+            "layers on the GPU" + (" (CPU only)" if model.layers_on_gpu == 0 else "")
+        )
     for warning in model.warnings:
         st.warning(escape_text(warning))
 
 
 def _chooser(model: ModelStatus, svc: AppService) -> None:
+    if model.served_by:  # RAG_LLM_URL answers; the installed files are not used
+        return
     installed = svc.installed_models()
     if not installed or (len(installed) == 1 and model.loaded):
         return

@@ -113,6 +113,9 @@ class AppService(SharedService):
             raise RagError(problem)
         return doc.path.read_bytes()
 
+    def _turn(self, cancel):
+        return self.queue.enter(self.lane, cancel=cancel)
+
     def new_conversation(self) -> Conversation:
         generator = self.generator()
         try:
@@ -121,8 +124,13 @@ class AppService(SharedService):
                 generator,
                 chat_options(self.settings),
                 self.embedder,
-                model_turn=lambda cancel: self.queue.enter(self.lane, cancel=cancel),
+                model_turn=None if _served(generator) else self._turn,
             )
         except ModelError as exc:  # e.g. a context window too small for the answer length
             self._drop_model(exc)
             return Conversation(self.live_index(), None, chat_options(self.settings), self.embedder)
+
+
+def _served(generator: object) -> bool:
+    """A model server schedules its own requests: no place in this process's line."""
+    return bool(getattr(generator, "serves_concurrently", False))

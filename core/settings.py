@@ -1,8 +1,8 @@
 """All settings in one place, in groups, read from `RAG_*` environment variables (or `.env`).
 
-The groups (`core.settings_groups`) are paths, embedding, ingest, ocr, search, llm and
-app. Each environment variable keeps its flat name (`RAG_CHUNK_TOKENS`, `RAG_LLM_N_CTX`,
-the table `ENV_NAMES`), and so do keyword arguments, so both spellings work:
+The groups (`core.settings_groups`) are paths, embedding, ingest, ocr, search, llm,
+llm_server and app. Each environment variable keeps its flat name (`RAG_CHUNK_TOKENS`,
+`RAG_LLM_N_CTX`, the table `ENV_NAMES`), and so do keyword arguments, so both spellings work:
 
 >>> s = Settings(chunk_tokens=128, chunk_overlap=16)
 >>> s.ingest.chunk_tokens, s.ingest.chunk_overlap
@@ -51,6 +51,7 @@ from core.settings_groups import (
     AppSettings,
     EmbeddingSettings,
     IngestSettings,
+    LlmServerSettings,
     LlmSettings,
     OcrSettings,
     PathSettings,
@@ -68,6 +69,7 @@ __all__ = [
     "AppSettings",
     "EmbeddingSettings",
     "IngestSettings",
+    "LlmServerSettings",
     "LlmSettings",
     "OcrSettings",
     "PathSettings",
@@ -119,6 +121,9 @@ class Settings(BaseSettings):
     ocr: OcrSettings = Field(default_factory=OcrSettings, description="OCR of scanned pages.")
     search: SearchSettings = Field(default_factory=SearchSettings, description="Hybrid search.")
     llm: LlmSettings = Field(default_factory=LlmSettings, description="The local model.")
+    llm_server: LlmServerSettings = Field(
+        default_factory=LlmServerSettings, description="A model on a server instead."
+    )
     app: AppSettings = Field(default_factory=AppSettings, description="The browser page.")
     store: StoreSettings = Field(
         default_factory=StoreSettings, description="The index directory or PostgreSQL."

@@ -94,6 +94,17 @@ _GROUPS: dict[str, dict[str, str]] = {  # group -> {flat name: field}
             "verbose",
         )
     },
+    "llm_server": {
+        f"llm_{n}": n
+        for n in (
+            "url",
+            "api_key",
+            "served_model",
+            "timeout_seconds",
+            "token_counting",
+            "tokenizer",
+        )
+    },
     "app": {
         n: n
         for n in (

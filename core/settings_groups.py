@@ -273,6 +273,58 @@ class LlmSettings(_Group):
     _model_not_empty = field_validator("model", mode="before")(_not_empty)
 
 
+class LlmServerSettings(_Group):
+    """A model on an OpenAI-compatible server (llama.cpp, vLLM, Ollama, LM Studio) instead of
+    a local GGUF (`llm.openai_backend`; docs/served-model.md)."""
+
+    url: str | None = Field(
+        None,
+        description="Base URL of the server's OpenAI-compatible API, e.g. "
+        "http://127.0.0.1:8080/v1; when set, it answers instead of any local GGUF.",
+    )
+    api_key: SecretStr | None = Field(
+        None, description="Sent as 'Authorization: Bearer KEY' when the server wants one."
+    )
+    served_model: str | None = Field(
+        None, description="The model's name on the server; default: the only one it lists."
+    )
+    timeout_seconds: float = Field(
+        120.0,
+        gt=0,
+        le=86_400,
+        description="Longest wait for the server: to connect, and for each piece of an answer "
+        "(the first one comes after the whole prompt is read).",
+    )
+    token_counting: Literal["auto", "gguf", "server", "estimate"] = Field(
+        "auto",
+        description="How prompt tokens are counted for the context budget: gguf (the "
+        "tokenizer of RAG_LLM_TOKENIZER, exact), server (its tokenize endpoint, exact), "
+        "estimate (a stated safety margin); auto: gguf if a tokenizer is named, else server "
+        "if it has an endpoint, else estimate.",
+    )
+    tokenizer: Path | None = Field(
+        None,
+        description="The served model's GGUF file, read for its vocabulary and chat "
+        "template only (no weights), for exact counts without a round trip.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        url = url.strip().rstrip("/")
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"{url!r} is not an http:// or https:// URL")
+        return url
+
+    @model_validator(mode="after")
+    def _gguf_needs_a_file(self) -> LlmServerSettings:
+        if self.token_counting == "gguf" and self.tokenizer is None:
+            raise ValueError("token_counting 'gguf' needs tokenizer (RAG_LLM_TOKENIZER)")
+        return self
+
+
 class AppSettings(_Group):
     """The browser page."""
 

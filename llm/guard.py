@@ -180,6 +180,9 @@ class GroundedStream:
         return False
 
     def _cut_by_limit(self, raw: str) -> bool:
+        reason = getattr(self._pieces, "finish_reason", None)  # a served model says how it ended
+        if reason is not None:
+            return reason == "length"
         if not self._count_tokens or not self._max_tokens:
             return False
         return self._count_tokens(raw) >= self._max_tokens - 2

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,8 @@ from wiring.params import chat_options
 
 LOG = logging.getLogger("service")
 
+SERVER_RETRY_S = 5.0  # a model server that could not be reached is asked again after this
+
 
 @dataclass(frozen=True)
 class AddResult:
@@ -59,6 +62,8 @@ class ModelStatus:
     layers_total: int = 0
     warnings: tuple[str, ...] = ()
     problem: RagError | None = None  # a configured model that could not be used
+    served_by: str = ""  # the model server's URL (RAG_LLM_URL); "" for a model in this process
+    token_counting: str = ""  # how a served model's prompt tokens are counted
 
 
 class LiveRetriever(Retriever, Protocol):
@@ -93,6 +98,7 @@ class SharedService:
         self._embedder: Embedder | None = None
         self._generator: Generator | None = None
         self._generator_tried = False
+        self._generator_tried_at = 0.0
         self._model_problem: RagError | None = None
         self._store: IndexStore | None = None
         self._shared_ingests: SharedIngests | None = None
@@ -113,13 +119,27 @@ class SharedService:
     def generator(self) -> Generator | None:
         """The shared model, or None (no .gguf found, or it failed: see `model_status`)."""
         with self._lock:
-            if not self._generator_tried:
+            if not self._generator_tried or self._retry_server():
                 self._generator_tried = True
+                self._generator_tried_at = time.monotonic()
                 try:
                     self._generator = self._queued(self._components.load_generator(self.settings))
                 except ModelError as exc:
                     self._model_problem = exc
+                else:
+                    if self._model_problem is not None:  # the server is up now
+                        self._model_problem = None
+                        self._model_version += 1
             return self._generator
+
+    def _retry_server(self) -> bool:
+        """A model server that failed is asked again a little later: it may be up by then."""
+        return (
+            self._generator is None
+            and self._model_problem is not None
+            and self.settings.llm_server.url is not None
+            and time.monotonic() - self._generator_tried_at >= SERVER_RETRY_S
+        )
 
     def warm_up(self) -> threading.Thread:
         """Load the embedding model's weights and open the index in the background, once.
@@ -179,11 +199,13 @@ class SharedService:
         warnings = list(info.warnings)  # the offload warning is among them already
         return ModelStatus(
             loaded=True,
-            file=info.path.name,
+            file=info.name if info.served_by else info.path.name,
             n_ctx=info.n_ctx,
             layers_on_gpu=info.offload.offloaded,
             layers_total=info.offload.layers_total,
             warnings=tuple(warnings),
+            served_by=info.served_by,
+            token_counting=info.token_counting,
         )
 
     # -- the index --------------------------------------------------------------------------

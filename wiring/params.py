@@ -27,6 +27,7 @@ from ingest.ocr.config import OcrConfig
 from ingest.options import Chunking, IngestOptions
 from llm.chat import ChatOptions
 from llm.llama_cpp_backend import LlamaOptions
+from llm.openai_backend import ServedOptions
 from llm.types import GenerationParams
 from retrieval.search import SearchParams
 
@@ -59,6 +60,23 @@ def llama_options(settings: Settings) -> LlamaOptions:
         n_threads=llm.n_threads,
         n_batch=llm.n_batch,
         verbose=llm.verbose,
+    )
+
+
+def served_options(settings: Settings) -> ServedOptions | None:
+    """Where the served model is (`RAG_LLM_URL`), or None for a model in this process."""
+    served = settings.llm_server
+    if served.url is None:
+        return None
+    key = served.api_key.get_secret_value() if served.api_key is not None else None
+    return ServedOptions(
+        url=served.url,
+        api_key=key or None,
+        model=served.served_model or None,
+        timeout_s=served.timeout_seconds,
+        n_ctx=settings.llm.n_ctx,
+        token_counting=served.token_counting,
+        tokenizer=Path(os.path.expanduser(served.tokenizer)) if served.tokenizer else None,
     )
 
 

@@ -2,8 +2,9 @@
 
 Everything else talks to Protocols (`embed.embedder.Embedder`, `index.IndexReader`,
 `llm.protocols.Retriever`/`Generator`); here they are bound to sentence-transformers,
-the FAISS + SQLite index, the hybrid `retrieval.search.Retriever` and llama.cpp, with
-the values `wiring.params` takes from the settings.
+the FAISS + SQLite index, the hybrid `retrieval.search.Retriever` and llama.cpp (or a
+model server, when `RAG_LLM_URL` is set), with the values `wiring.params` takes from the
+settings.
 
     settings = load_settings()
     embedder = load_embedder(settings)
@@ -59,7 +60,13 @@ def open_retriever(
 
 
 def load_generator(settings: Settings) -> Generator | None:
-    """The shared local model, or None when no .gguf file is configured or found."""
+    """The model that answers: the served one when `RAG_LLM_URL` is set (instead of any local
+    GGUF), else the shared local model, else None when no .gguf file is configured or found."""
+    served = params.served_options(settings)
+    if served is not None:
+        from llm.openai_backend import load_served_generator
+
+        return load_served_generator(served)
     path = find_model_file(settings.llm.model, settings.paths.models_dir)
     if path is None:
         return None

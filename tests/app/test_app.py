@@ -33,8 +33,10 @@ HOSTILE_PAGES = [
 
 
 def plain(markdown: str) -> str:
-    """What a reader sees of escaped Markdown: no backslash escapes, bold or line breaks."""
-    return " ".join(re.sub(r"\\(.)", r"\1", markdown.replace("**", "")).split())
+    """What a reader sees of escaped Markdown: no backslash escapes, bold, line breaks or
+    the invisible word joiners that keep URLs from becoming links (`app.safe_markdown`)."""
+    text = markdown.replace("**", "").replace("\u2060", "")
+    return " ".join(re.sub(r"\\(.)", r"\1", text).split())
 
 
 def listed(at: AppTest) -> list[str]:
@@ -357,3 +359,24 @@ def test_a_failing_question_is_a_message_not_a_traceback(indexed):
     assert not at.exception
     message = plain(at.chat_message[1].error[0].value)
     assert "Next step: rebuild the index" in message
+
+
+def test_a_served_model_is_described_and_answers_and_its_failure_is_a_message(indexed, monkeypatch):
+    from tests.llm.served_stub import StubServer
+
+    (indexed / "models").mkdir()
+    for name in ("one.gguf", "two.gguf"):  # installed, but the server answers
+        (indexed / "models" / name).write_bytes(b"GGUF")
+    monkeypatch.setenv("RAG_APP_FACTORY", "tests.app_fakes:real_model")
+    with StubServer() as stub:
+        monkeypatch.setenv("RAG_LLM_URL", stub.url)
+        at = start()
+        status = " ".join(c.value for c in at.sidebar.caption)
+        assert f"served by {stub.url}" in plain(status) and "extras/tokenize" in plain(status)
+        assert "Installed models" not in [s.label for s in at.sidebar.selectbox]
+        answer = ask(at).chat_message[1].markdown[0].value
+        assert plain(answer).startswith("Two years")
+    at.chat_input[0].set_value("And the returns?").run()  # the server is gone now
+    assert not at.exception
+    message = plain(at.chat_message[3].error[0].value)
+    assert "cannot reach the model server" in message and "RAG_LLM_URL" in message
