@@ -25,7 +25,6 @@ from service.ingest_job import IngestJob
 from service.model_queue import ModelQueue
 from service.shared import AddResult, LiveRetriever, ModelStatus, SharedService
 from service.uploads import Upload, check_within_roots
-from wiring.params import chat_options
 
 # The records the pages read from `AppService` (pages import them from here, not from
 # the layers below).
@@ -122,13 +121,13 @@ class AppService(SharedService):
             return Conversation(
                 self.live_index(),
                 generator,
-                chat_options(self.settings),
+                self.chat_options(),
                 self.embedder,
                 model_turn=None if _served(generator) else self._turn,
             )
         except ModelError as exc:  # e.g. a context window too small for the answer length
             self._drop_model(exc)
-            return Conversation(self.live_index(), None, chat_options(self.settings), self.embedder)
+            return Conversation(self.live_index(), None, self.chat_options(), self.embedder)
 
 
 def _served(generator: object) -> bool:

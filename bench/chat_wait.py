@@ -48,7 +48,7 @@ DEFAULT_DOCS = [Path("/work/shared/corpus/seeds")]
 
 
 def build_index(docs: list[Path], index: Path, embedder) -> None:
-    from wiring.params import ingest_documents
+    from wiring.root import ingest_documents
 
     if not (index / "manifest.json").exists():
         ingest_documents(docs, Settings(index_dir=index), embedder=embedder)

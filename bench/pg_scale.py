@@ -76,7 +76,7 @@ def _writes(store, info, chunking) -> dict:
 
 
 def _rerun(settings, embedder) -> dict:
-    from wiring.params import ingest_documents
+    from wiring.root import ingest_documents
 
     ingest_documents([SEEDS], settings, embedder=embedder)
     t0 = time.perf_counter()

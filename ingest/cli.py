@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides["ingest_workers"] = args.workers
     if args.no_ocr:
         overrides["ocr"] = False
-    from wiring.params import ingest_documents  # after argparse: `--help` stays instant
+    from wiring.root import ingest_documents  # after argparse: `--help` stays instant
 
     bar = None if args.quiet else _ProgressBar()
     try:

@@ -28,7 +28,7 @@ from index import IndexStore
 from index.manifest import Manifest
 from ingest.pipeline import ProgressCallback
 from ingest.uploads import SavedUpload
-from llm.chat import ChatSession
+from llm.chat import ChatOptions, ChatSession
 from llm.protocols import Generator, Retriever
 from service.components import Components
 from service.ingest_job import IngestJob
@@ -36,7 +36,7 @@ from service.model_queue import ModelQueue, process_queue
 from service.pg_state import SharedIngests
 from service.queued_generator import QueuedGenerator
 from service.uploads import Upload, check_within_roots, forget_unindexed, save_uploads
-from wiring.params import chat_options
+from wiring import params
 
 LOG = logging.getLogger("service")
 
@@ -247,10 +247,14 @@ class SharedService:
         """The `Retriever` protocol over whatever generation is live at each question."""
         return _LiveIndex(self)
 
+    def chat_options(self) -> ChatOptions:
+        """How questions are answered here (`RAG_LLM_*`, `RAG_ANSWER_*` settings)."""
+        return params.chat_options(self.settings)
+
     def new_session(self, *, extractive: bool = False) -> ChatSession:
         """A chat session over the live index and the shared model (quoting without one)."""
         generator = None if extractive else self.generator()
-        options = chat_options(self.settings)
+        options = self.chat_options()
         try:
             return ChatSession(self.live_index(), generator, options, embedder=self.embedder)
         except ModelError as exc:  # e.g. a context window too small for the answer length

@@ -136,7 +136,7 @@ def indexed_app_env(tmp_path: Path, docs: Path, factory: str, **extra: str) -> d
     """
     from core.settings import Settings
     from tests.fakes import FakeEmbedder
-    from wiring.params import ingest_documents
+    from wiring.root import ingest_documents
 
     index = tmp_path / "index"
     ingest_documents([docs], Settings(index_dir=index), embedder=FakeEmbedder(), parser_processes=0)

@@ -21,7 +21,7 @@ from pathlib import Path
 from core.settings import Settings
 from ingest.signals import Terminated, sigterm_as_interrupt
 from tests.fakes import FakeEmbedder
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 
 def main() -> None:

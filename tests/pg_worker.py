@@ -16,8 +16,7 @@ from pathlib import Path
 
 from core.settings import load_settings
 from tests.fakes import FakeEmbedder
-from wiring.params import ingest_documents
-from wiring.root import build_session, open_retriever, open_store
+from wiring.root import build_session, ingest_documents, open_retriever, open_store
 
 
 def ingest(folders: list[str]) -> None:

@@ -13,15 +13,9 @@ Chunking(tokens=None, overlap=8, format=2)
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from core.errors import RagError
 from core.settings import Settings
-from core.types import IngestReport
-from embed.embedder import SentenceTransformerEmbedder
-from index import IndexStore
 from index.ann import VectorPolicy
 from ingest.ocr.config import OcrConfig
 from ingest.options import Chunking, IngestOptions
@@ -134,63 +128,4 @@ def ocr_config(settings: Settings) -> OcrConfig:
         min_confidence=o.min_confidence,
         cache_dir=Path(os.path.expanduser(settings.paths.ocr_cache_dir)),
         page_timeout_seconds=min(settings.ingest.file_timeout_seconds, 120.0),
-    )
-
-
-def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    """The configured embedder (`RAG_EMBEDDING_*`); nothing heavy is loaded yet."""
-    e = settings.embedding
-    return SentenceTransformerEmbedder(
-        settings.embedding_model_path(),
-        device=e.device,
-        batch_size=e.batch_size,
-        dtype=e.dtype,
-        backend=e.backend,
-        cache_dir=settings.paths.model_cache_dir,
-    )
-
-
-def ingest_documents(
-    paths: Sequence[Path],
-    settings: Settings,
-    *,
-    embedder: Any = None,
-    rebuild: bool = False,
-    on_wait: Any = None,
-    store: IndexStore | None = None,
-    seconds_name: str = "RAG_FILE_MAX_SECONDS",
-    **kwargs: Any,
-) -> IngestReport:
-    """`ingest.pipeline.run_ingest` with the options, embedder and index writer these
-    settings name; `seconds_name`: the setting the per-file time cap came from (named in
-    skip reasons)."""
-    from dataclasses import replace
-
-    from ingest.pipeline import chunking_config, run_ingest
-    from wiring.stores import open_store
-
-    embedder = embedder if embedder is not None else load_embedder(settings)
-    store = store if store is not None else open_store(settings)
-    options = replace(ingest_options(settings), file_max_seconds_name=seconds_name)
-    existing = None
-    if not rebuild:
-        try:
-            existing = store.committed()
-        except RagError:  # a damaged index: the writer says what to do
-            existing = None
-    chunking = chunking_config(
-        options.chunking, embedder.info.max_tokens, existing.chunking if existing else None
-    )
-    writer = store.open_writer(
-        embedding=embedder.info, chunking=chunking, rebuild=rebuild, on_wait=on_wait
-    )
-    return run_ingest(
-        paths,
-        options,
-        embedder=embedder,
-        writer=writer,
-        chunking=chunking,
-        rebuild=rebuild,
-        live=store.committed,
-        **kwargs,
     )

@@ -15,15 +15,21 @@ settings.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from core.errors import RagError
 from core.settings import Settings
-from embed.embedder import Embedder
+from core.types import IngestReport
+from embed.embedder import Embedder, SentenceTransformerEmbedder
 from index import IndexReader, IndexStore
 from llm.chat import ChatSession
 from llm.model_file import find_model_file
 from llm.protocols import Generator
 from retrieval.search import Retriever
 from wiring import params
-from wiring.params import ingest_documents, load_embedder
 from wiring.stores import open_store, remove_documents
 
 __all__ = [
@@ -50,7 +56,7 @@ def open_retriever(
 
     `store`: the one this process keeps (the app: its connections are shared by the
     retrievers of every generation); default: the one the settings name."""
-    embedder = embedder if embedder is not None else params.load_embedder(settings)
+    embedder = embedder if embedder is not None else load_embedder(settings)
     index = (store or open_store(settings)).open_reader()
     try:
         return Retriever(index, embedder, params.search_params(settings), owns_index=True)
@@ -83,6 +89,62 @@ def build_session(
     embedder: Embedder | None = None,
 ) -> ChatSession:
     """A chat session over the configured index and model (extractive without a model)."""
-    embedder = embedder if embedder is not None else params.load_embedder(settings)
+    embedder = embedder if embedder is not None else load_embedder(settings)
     retriever = retriever or open_retriever(settings, embedder)
     return ChatSession(retriever, generator, params.chat_options(settings), embedder=embedder)
+
+
+def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """The configured embedder (`RAG_EMBEDDING_*`); nothing heavy is loaded yet."""
+    e = settings.embedding
+    return SentenceTransformerEmbedder(
+        settings.embedding_model_path(),
+        device=e.device,
+        batch_size=e.batch_size,
+        dtype=e.dtype,
+        backend=e.backend,
+        cache_dir=settings.paths.model_cache_dir,
+    )
+
+
+def ingest_documents(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    embedder: Any = None,
+    rebuild: bool = False,
+    on_wait: Any = None,
+    store: IndexStore | None = None,
+    seconds_name: str = "RAG_FILE_MAX_SECONDS",
+    **kwargs: Any,
+) -> IngestReport:
+    """`ingest.pipeline.run_ingest` with the options, embedder and index writer these
+    settings name; `seconds_name`: the setting the per-file time cap came from (named in
+    skip reasons)."""
+    from ingest.pipeline import chunking_config, run_ingest  # the CLIs' --help stays instant
+
+    embedder = embedder if embedder is not None else load_embedder(settings)
+    store = store if store is not None else open_store(settings)
+    options = replace(params.ingest_options(settings), file_max_seconds_name=seconds_name)
+    existing = None
+    if not rebuild:
+        try:
+            existing = store.committed()
+        except RagError:  # a damaged index: the writer says what to do
+            existing = None
+    chunking = chunking_config(
+        options.chunking, embedder.info.max_tokens, existing.chunking if existing else None
+    )
+    writer = store.open_writer(
+        embedding=embedder.info, chunking=chunking, rebuild=rebuild, on_wait=on_wait
+    )
+    return run_ingest(
+        paths,
+        options,
+        embedder=embedder,
+        writer=writer,
+        chunking=chunking,
+        rebuild=rebuild,
+        live=store.committed,
+        **kwargs,
+    )

@@ -2,7 +2,7 @@
 
 `RAG_STORE_URL` unset: the local index directory (`RAG_INDEX_DIR`, FAISS + SQLite).
 Set to a `postgresql://` URI: PostgreSQL with pgvector (`index.pg_store`), shared by
-any number of app and ingest processes. Ingest (`wiring.params.ingest_documents`) and
+any number of app and ingest processes. Ingest (`wiring.root.ingest_documents`) and
 removal get their writer (`IndexWriting`) from the store chosen here, so neither knows
 which store it writes.
 

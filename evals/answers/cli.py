@@ -45,8 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def evaluate(args: argparse.Namespace) -> dict:
     from evals.answers.scoring import load_answer_questions
-    from wiring.params import ingest_documents, load_embedder
-    from wiring.root import load_generator, open_retriever
+    from wiring.root import ingest_documents, load_embedder, load_generator, open_retriever
 
     questions = load_answer_questions(args.qa)[: args.limit]
     with tempfile.TemporaryDirectory(prefix="rag-llm-eval-") as tmp:

@@ -69,8 +69,7 @@ def run_report(args: argparse.Namespace, evaluate, format_table) -> int:
 
 def evaluate(args: argparse.Namespace) -> dict:
     from evals.retrieval.metrics import load_questions
-    from wiring.params import ingest_documents, load_embedder
-    from wiring.root import open_retriever
+    from wiring.root import ingest_documents, load_embedder, open_retriever
 
     if not args.docs.is_dir():
         raise RagError(f"{args.docs} is not a folder", hint="give --docs the folder of the PDFs")
@@ -114,8 +113,7 @@ def _previous(args, overrides: dict, embedder, tmp: Path):
     """The previous default's retriever (chunk format 1, no re-ranking), or None."""
     if not getattr(args, "previous", False):
         return None
-    from wiring.params import ingest_documents
-    from wiring.root import open_retriever
+    from wiring.root import ingest_documents, open_retriever
 
     index = getattr(args, "previous_index", None)
     old = {**overrides, "chunk_format": 1, "rerank": False}

@@ -122,7 +122,7 @@ def test_the_real_small_model_answers_a_seed_question_with_file_and_page(tmp_pat
 
     from llm.catalog import SMALL
     from service.components import default_components
-    from wiring.params import ingest_documents, load_embedder
+    from wiring.root import ingest_documents, load_embedder
 
     model = Path(__file__).resolve().parents[2] / "models" / SMALL.file
     if not model.is_file():

@@ -17,7 +17,7 @@ from core.settings import Settings
 from tests import app_fakes
 from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf, text_pdf_bytes
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 QUESTION = "How long does the warranty last?"

@@ -18,7 +18,7 @@ from tests.hostile_pdfs import huge_page_pdf
 from tests.pdf_factory import text_pdf, text_pdf_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
-ZOOMS = {"100%": 1.0, "150%": 1.5, "200%": 2.0, "300%": 3.0}  # as app.sources_view offers
+ZOOMS = {"100%": 1.0, "150%": 1.5, "200%": 2.0, "300%": 3.0}  # as app.views.sources_view offers
 
 PAGES = [
     "Office hours are from nine to five on weekdays.\nThe office is closed on holidays.",

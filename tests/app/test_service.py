@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.components import Components, load_components
 from app.conversation import Tuning
 from app.service import AppService, Upload
 from core.errors import ConfigError, ModelError, RagError
 from core.settings import Settings
+from service.components import Components, load_components
 from tests import app_fakes
 from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf_bytes

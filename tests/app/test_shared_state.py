@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from app.components import Components
 from app.conversation import ChatTurn
 from app.conversation_store import new_session_id
 from app.service import AppService
@@ -21,6 +20,7 @@ from core.errors import RagError
 from core.settings import Settings
 from core.types import Passage
 from ingest.pipeline import Progress
+from service.components import Components
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 
@@ -86,7 +86,7 @@ def test_the_page_answers_from_postgres_and_another_process_shows_the_conversati
     from streamlit.testing.v1 import AppTest
 
     from tests import app_fakes
-    from wiring.params import ingest_documents
+    from wiring.root import ingest_documents
 
     app = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
     for name, value in {

@@ -22,7 +22,7 @@ from tests.browser_app import (
 )
 from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 pytestmark = browser_marks(600)
 CHUNKING = {"chunk_tokens": 40, "chunk_overlap": 8}

@@ -93,7 +93,7 @@ def test_a_whole_run_ingests_asks_and_reports(tmp_path, monkeypatch):
         },
     ]
     qa.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    monkeypatch.setattr("wiring.params.load_embedder", lambda s: TopicEmbedder(dim=1024))
+    monkeypatch.setattr("wiring.root.load_embedder", lambda s: TopicEmbedder(dim=1024))
     monkeypatch.setenv("RAG_CHUNK_TOKENS", "48")
     monkeypatch.setenv("RAG_CHUNK_OVERLAP", "8")
     args = build_parser().parse_args(

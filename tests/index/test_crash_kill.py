@@ -19,7 +19,7 @@ from index import IndexSnapshot
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from tests.index_checks import old_document_answers
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -51,7 +51,7 @@ def _fill(disk, leave: int) -> None:
 def test_a_full_disk_at_five_levels_keeps_the_index_and_the_rerun_completes(
     tmp_path, small_disk, capsys, monkeypatch
 ):
-    monkeypatch.setattr("wiring.params.load_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("wiring.root.load_embedder", lambda settings: FakeEmbedder())
     monkeypatch.setattr(IngestOptions, "parser_processes", lambda self: 0)
     monkeypatch.setenv("RAG_CHECKPOINT_SECONDS", "0.001")  # a commit after every file
     docs = tmp_path / "docs"

@@ -117,7 +117,7 @@ def test_all_three_clis_report_a_damaged_manifest_without_a_traceback(
     from retrieval.cli import main as search_main
     from tests.fakes import FakeEmbedder
 
-    monkeypatch.setattr("wiring.params.load_embedder", lambda s: FakeEmbedder(dim=8))
+    monkeypatch.setattr("wiring.root.load_embedder", lambda s: FakeEmbedder(dim=8))
     path = index / "manifest.json"
     path.write_bytes(damage(path.read_bytes()))
     docs = index / "docs"

@@ -18,7 +18,7 @@ from ingest.cli import format_summary
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from tests.index.test_store import _doc, _writer
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 
 def _ingest(paths, index, **kw):

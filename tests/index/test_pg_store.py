@@ -16,8 +16,7 @@ from index.pg_schema import SCHEMA_VERSION
 from index.pg_writer import PgIndexWriter
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
-from wiring.params import ingest_documents
-from wiring.root import open_index, open_retriever
+from wiring.root import ingest_documents, open_index, open_retriever
 from wiring.stores import open_store, remove_documents
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

@@ -12,14 +12,14 @@ import time
 
 import pytest
 
-from app.components import Components
 from app.service import AppService
 from core.settings import Settings
 from ingest.parse_pool import FileDone, PagesParsed, ParserPool
+from service.components import Components
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from tests.hostile_pdfs import text_bomb_pdf
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 
 class SlowOnWord(FakeEmbedder):

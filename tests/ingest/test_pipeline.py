@@ -14,7 +14,7 @@ from index import IndexSnapshot
 from index.manifest import read_manifest
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 
 def ingest(paths, settings, **kw):

@@ -20,7 +20,7 @@ from ingest.options import IngestOptions
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from tests.hostile_pdfs import attachment_pdf, unloadable_page_pdf
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 
 def _ingest(docs, tmp_path, **kw):
@@ -78,7 +78,7 @@ def test_nan_and_infinity_are_refused_as_not_numbers(monkeypatch):
 def test_an_error_is_printed_on_a_line_of_its_own_after_the_progress_bar(
     docs, tmp_path, capsys, monkeypatch
 ):
-    monkeypatch.setattr("wiring.params.load_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("wiring.root.load_embedder", lambda settings: FakeEmbedder())
     monkeypatch.setattr(IngestOptions, "parser_processes", lambda self: 0)
     pdfs.text_pdf(docs / "a.pdf", ["A page about harbours."])
 

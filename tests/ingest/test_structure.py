@@ -19,8 +19,7 @@ from ingest.header import HEADER_TOKENS, Headers
 from ingest.structure import DocumentStructure, OutlineEntry, Sections, read_structure
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
-from wiring.params import ingest_documents
-from wiring.root import open_retriever
+from wiring.root import ingest_documents, open_retriever
 
 PAGES = [
     "Contents\n1 Starting and Stopping 2\n2 Options 3",

@@ -13,7 +13,7 @@ from index import IndexSnapshot
 from ingest.uploads import safe_filename, save_upload
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 from wiring.stores import remove_documents
 
 

@@ -15,7 +15,7 @@ from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from tests.tiny_gguf import TINY, write_llama_gguf
 from wiring import root
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 PAGES = [
     "Acme supply contract. The parties are Acme Corp and Widget Ltd.",
@@ -33,7 +33,7 @@ def workspace(tmp_path, monkeypatch) -> Path:
     index = tmp_path / "index"
     settings = Settings(index_dir=index, chunk_tokens=24, chunk_overlap=4)
     ingest_documents([docs], settings, embedder=FakeEmbedder(), parser_processes=0)
-    monkeypatch.setattr("wiring.params.load_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("wiring.root.load_embedder", lambda settings: FakeEmbedder())
     monkeypatch.setenv("RAG_MODELS_DIR", str(tmp_path / "models"))  # empty: no model
     monkeypatch.setenv("RAG_CHUNK_TOKENS", "24")
     monkeypatch.setenv("RAG_CHUNK_OVERLAP", "4")

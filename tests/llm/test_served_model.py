@@ -43,8 +43,7 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def parts(server, tmp_path_factory):
     from tests.conftest import SEEDS
-    from wiring.params import ingest_documents, load_embedder
-    from wiring.root import load_generator, open_retriever
+    from wiring.root import ingest_documents, load_embedder, load_generator, open_retriever
 
     if not (SEEDS / ELBO_PDF).is_file():
         pytest.skip(f"seed PDF not found at {SEEDS / ELBO_PDF}")

@@ -21,8 +21,7 @@ from core.settings import Settings
 from retrieval.langchain_retriever import HybridRetriever
 from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf
-from wiring.params import ingest_documents
-from wiring.root import open_retriever
+from wiring.root import ingest_documents, open_retriever
 
 TOPICS = ["warranty", "payment", "delivery", "termination", "liability", "support"]
 

@@ -16,8 +16,7 @@ from retrieval.rerank import (
 )
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
-from wiring.params import ingest_documents
-from wiring.root import open_retriever
+from wiring.root import ingest_documents, open_retriever
 
 IDF = {"heap": 4.0, "size": 1.0, "runtime": 2.0, "options": 1.0}
 

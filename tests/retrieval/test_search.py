@@ -12,8 +12,7 @@ from index import IndexSnapshot
 from retrieval.search import Retriever, SearchParams
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
-from wiring.params import ingest_documents
-from wiring.root import open_retriever
+from wiring.root import ingest_documents, open_retriever
 
 
 class TopicEmbedder(FakeEmbedder):

@@ -18,7 +18,7 @@ from app.runtime import show_error
 from app.safe_markdown import escape_text, model_markdown
 from app.service import AppService
 from app.session_work import Job, SessionWork
-from app.sources_view import render_sources, source_anchor
+from app.views.sources_view import render_sources, source_anchor
 
 STOPPED = "Stopped before the answer was finished; not used for follow-up questions."
 FOLLOW_EVERY_S = 0.2

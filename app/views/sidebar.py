@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import documents_view
 from app.conversation import ChatTurn, Tuning, conversation_markdown
 from app.runtime import clear_conversation, show_error
 from app.safe_markdown import escape_text
 from app.service import AppService, Manifest, ModelStatus
 from app.session_work import SessionWork
+from app.views import documents_view
 
 count = documents_view.count
 SEARCH_KEY = "search_documents"
