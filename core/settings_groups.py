@@ -424,3 +424,18 @@ class ApiSettings(_Group):
         ('k1', 'k2', 'k3')
         """
         return tuple(k for k in re.split(r"[,\s]+", self.keys.get_secret_value()) if k)
+
+
+# Every group, by its name in `Settings`, in the order the settings are documented.
+GROUPS: dict[str, type[_Group]] = {
+    "paths": PathSettings,
+    "embedding": EmbeddingSettings,
+    "ingest": IngestSettings,
+    "ocr": OcrSettings,
+    "search": SearchSettings,
+    "llm": LlmSettings,
+    "llm_server": LlmServerSettings,
+    "app": AppSettings,
+    "store": StoreSettings,
+    "api": ApiSettings,
+}

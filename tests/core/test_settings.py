@@ -135,3 +135,16 @@ def test_a_misspelt_environment_variable_is_warned_about_with_the_nearest_name(m
     assert [r.getMessage() for r in caplog.records] == [
         "RAG_CHUNK_TOKNS is not a setting and is ignored (did you mean RAG_CHUNK_TOKENS?)"
     ]
+
+
+def test_the_env_names_come_from_the_groups_with_a_short_list_of_kept_names():
+    from core.settings_env import KEPT_NAMES, PREFIXES, flat_name
+    from core.settings_groups import GROUPS
+
+    assert list(GROUPS) == list(Settings.model_fields) == list(PREFIXES)
+    for (group, field), name in KEPT_NAMES.items():
+        assert field in GROUPS[group].model_fields, (group, field)
+        assert name != PREFIXES[group] + field  # a kept name differs from the derived one
+    assert len(KEPT_NAMES) <= 3
+    names = [flat_name(g, f) for g, cls in GROUPS.items() for f in cls.model_fields]
+    assert len(names) == len(set(names)), "two settings derive the same environment name"
