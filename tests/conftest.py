@@ -95,3 +95,32 @@ def pg_url(pg_server, request) -> str:
     from tests.pg import fresh_database
 
     return fresh_database(pg_server, request.node.name)
+
+
+# -- the fakes, as fixtures (the modules: tests/fakes.py, tests/fake_generator.py, and
+# tests/app_fakes.py for the app processes the tests start through RAG_APP_FACTORY) --------
+
+
+@pytest.fixture
+def fake_embedder():
+    """The model-free `Embedder` (64 hashed dimensions, one token per word)."""
+    from tests.fakes import FakeEmbedder
+
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def scripted_generator():
+    """Make a `Generator` that replies from a list or a function of the messages."""
+    from tests.fake_generator import ScriptedGenerator
+
+    return ScriptedGenerator
+
+
+@pytest.fixture
+def fake_components():
+    """The parts the app and the API load, faked: the fake embedder and a generator that
+    quotes the first passage's first sentence with [1]."""
+    from tests import app_fakes
+
+    return app_fakes.scripted()
