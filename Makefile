@@ -16,7 +16,8 @@ NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 LLAMA_FLAGS := $(shell [ "$$(uname -m)" = x86_64 ] && echo | $${CC:-cc} $(NO_AMX) -E - >/dev/null 2>&1 \
 	&& echo 'CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)"')
 
-.PHONY: install run test lint ingest bench clean chromium install-cuda ocr embedding
+.PHONY: install run serve test lint ingest bench clean chromium install-cuda ocr embedding \
+	serve-model serve-stack
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +26,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	# llama.cpp is compiled for this CPU, but without AMX: on VMs whose CPU reports AMX
 	# (Sapphire Rapids under Firecracker, seen here) its AMX kernels crash at the first
 	# token. Built without pip's wheel cache, so a wheel compiled elsewhere is never reused.
+	# Its [server] extra brings `python -m llama_cpp.server` (docs/served-model.md).
 	$(LLAMA_FLAGS) $(PY) -m pip install -q --no-cache-dir --no-binary llama-cpp-python \
-		"$$(grep -E '^llama-cpp-python==' requirements.txt)"
+		"$$(grep -E '^llama-cpp-python(\[server\])?==' requirements.txt)"
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $(STAMP)
 
@@ -53,12 +55,33 @@ ocr:
 	  fi; \
 	fi
 
+# With RAG_LLM_URL set, a model server answers (docs/served-model.md): nothing to install.
 run: $(STAMP) ocr embedding
-	@$(PY) -m llm.install $(MODEL) > $(VENV)/.model
-	@m=$$(cat $(VENV)/.model); if [ -z "$${RAG_LLM_MODEL:-}" ] && [ -n "$$m" ]; then \
+	@[ -n "$${RAG_LLM_URL:-}" ] || $(PY) -m llm.install $(MODEL) > $(VENV)/.model
+	@m=$$(cat $(VENV)/.model 2>/dev/null); if [ -z "$${RAG_LLM_MODEL:-}" ] && [ -n "$$m" ]; then \
 	  export RAG_LLM_MODEL="$$m"; fi; \
-	if [ -n "$${RAG_LLM_MODEL:-}" ]; then $(PY) -m llm.smoke "$$RAG_LLM_MODEL" || exit 2; fi; \
+	if [ -z "$${RAG_LLM_URL:-}" ] && [ -n "$${RAG_LLM_MODEL:-}" ]; then \
+	  $(PY) -m llm.smoke "$$RAG_LLM_MODEL" || exit 2; fi; \
 	exec $(PY) -m streamlit run app/main.py
+
+# The OpenAI-compatible HTTP API (docs/api.md) on the same model and index as `make run`,
+# at http://127.0.0.1:8000/v1 (RAG_API_HOST, RAG_API_PORT; RAG_API_KEYS beyond localhost).
+serve: $(STAMP) ocr embedding
+	@[ -n "$${RAG_LLM_URL:-}" ] || $(PY) -m llm.install $(MODEL) > $(VENV)/.model
+	@m=$$(cat $(VENV)/.model 2>/dev/null); if [ -z "$${RAG_LLM_MODEL:-}" ] && [ -n "$$m" ]; then \
+	  export RAG_LLM_MODEL="$$m"; fi; \
+	if [ -z "$${RAG_LLM_URL:-}" ] && [ -n "$${RAG_LLM_MODEL:-}" ]; then \
+	  $(PY) -m llm.smoke "$$RAG_LLM_MODEL" || exit 2; fi; \
+	exec $(PY) -m api
+
+# The model half of the shared set-up (docs/served-model.md): llama-cpp-python's
+# OpenAI-compatible server on the installed MODEL, on 127.0.0.1:$(MODEL_PORT), until Ctrl-C;
+# it prints the RAG_LLM_* settings that point the app, the CLIs and the API at it.
+MODEL_PORT ?= 8080
+serve-model: $(STAMP)
+	@$(PY) -m llm.install $(MODEL) > $(VENV)/.model
+	@m=$$(cat $(VENV)/.model); [ -n "$$m" ] || { echo "error: serve-model needs MODEL=default or small"; exit 2; }; \
+	exec $(PY) deploy/model_server.py --model "$$m" --port $(MODEL_PORT)
 
 # The browser test drives Debian's Chromium. Installed here when missing and possible
 # (root with apt-get); otherwise that one test is skipped and says why.
@@ -92,3 +115,15 @@ clean:
 install-cuda: $(STAMP)
 	$(LLAMA_FLAGS) CMAKE_ARGS="-DGGML_CUDA=on" FORCE_CMAKE=1 $(PY) -m pip install --force-reinstall --no-deps \
 		--no-cache-dir --no-binary llama-cpp-python llama-cpp-python==0.3.36
+
+# The shared set-up tried on one machine (docs/deployment.md, docs/served-model.md): a
+# private PostgreSQL with pgvector (deploy/serve_postgres.sh; its data in data/postgres), the
+# model server on the installed MODEL, then the app on both. Ctrl-C stops all three.
+serve-stack: $(STAMP) ocr
+	@$(PY) -m llm.install $(MODEL) > $(VENV)/.model
+	@m=$$(cat $(VENV)/.model); [ -n "$$m" ] || { echo "error: serve-stack needs MODEL=default or small"; exit 2; }; \
+	out=$$(bash deploy/serve_postgres.sh start) || exit 1; eval "$$out"; \
+	trap 'bash deploy/serve_postgres.sh stop' EXIT INT TERM; \
+	echo "index, conversations and documents in $$RAG_STORE_URL"; \
+	$(PY) deploy/model_server.py --model "$$m" --port $(MODEL_PORT) -- \
+		$(PY) -m streamlit run app/main.py

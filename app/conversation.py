@@ -6,18 +6,22 @@ index, the embedder and the model behind it are shared by all of them.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from app.safe_markdown import escape_text, model_markdown
 from core.types import Passage
 from llm.answer import Answer
 from llm.chat import ChatOptions, ChatSession
 from llm.protocols import Retriever
 from llm.types import Citation, Turn
+from llm.watch import AnswerWatch
 
 
 @dataclass(frozen=True)
@@ -68,9 +72,15 @@ class Conversation:
     """A chat session whose sampling and search settings can change between questions."""
 
     def __init__(
-        self, retriever: Retriever, generator: Any, options: ChatOptions, embedder: Any
+        self,
+        retriever: Retriever,
+        generator: Any,
+        options: ChatOptions,
+        embedder: Any,
+        model_turn: Callable[[threading.Event], AbstractContextManager] | None = None,
     ) -> None:
         self._session = ChatSession(retriever, generator, options, embedder=embedder)
+        self._model_turn = model_turn
         self.turns: list[ChatTurn] = []
         # Turns are added by the question's worker thread and read by the page.
         self._lock = threading.Lock()
@@ -79,8 +89,21 @@ class Conversation:
     def mode(self) -> str:
         return self._session.mode
 
-    def ask(self, question: str, tuning: Tuning) -> Answer:
-        """The answer streams when iterated; call `finish` with it afterwards."""
+    def model_turn(self, cancel: threading.Event) -> AbstractContextManager:
+        """A place in the shared model's line (`service.model_queue.Turn`), to hold for one
+        whole question, its rewrite and its answer: others wait at most one answer of this
+        one. Entering it waits for the turn; `cancel` set meanwhile leaves the line."""
+        if self._model_turn is None or self.mode != "generative":
+            return contextlib.nullcontext()
+        return self._model_turn(cancel)
+
+    def check(self, question: str) -> str:
+        """The question as it will be asked; raises at once if it cannot be (too long)."""
+        return self._session.check(question)
+
+    def ask(self, question: str, tuning: Tuning, watch: AnswerWatch | None = None) -> Answer:
+        """The answer streams when iterated; call `finish` with it afterwards. `watch`
+        follows it from the page (see `llm.watch`)."""
         # The retriever reads file filters as glob patterns; a name is matched literally.
         files = [glob.escape(name) for name in tuning.documents] or None
         return self._session.ask(
@@ -89,6 +112,7 @@ class Conversation:
             passages=tuning.passages,
             temperature=tuning.temperature,
             max_tokens=tuning.max_tokens,
+            watch=watch,
         )
 
     def finish(self, question: str, answer: Answer) -> ChatTurn:
@@ -126,21 +150,25 @@ class Conversation:
 def conversation_markdown(turns: Sequence[ChatTurn]) -> str:
     """The conversation as a Markdown document: questions, answers, cited passages.
 
+    What the documents and the model wrote is escaped as on the page
+    (`app.safe_markdown`): a Markdown viewer shows it as text, with no link, image or
+    HTML of a PDF's making.
+
     >>> p = Passage("acme.pdf", 4, 4, 0.81, "The warranty lasts two years.")
     >>> c = Citation(1, p)
     >>> print(conversation_markdown([ChatTurn("How long?", "Two years [1].", "generative",
     ...                                       (p,), (c,))]))
     # Conversation with your PDFs
     <BLANKLINE>
-    ## Q1. How long?
+    ## Q1. How long\\?
     <BLANKLINE>
-    Two years [1].
+    Two years **\\[1\\]**.
     <BLANKLINE>
     **Sources**
     <BLANKLINE>
-    - [1] acme.pdf p. 4 (relevance 0.81)
+    - \\[1\\] acme\\.pdf p\\. 4 \\(relevance 0\\.81\\)
     <BLANKLINE>
-      > The warranty lasts two years.
+      > The warranty lasts two years\\.
     <BLANKLINE>
     """
     return "\n".join(_export_lines(turns))
@@ -150,9 +178,9 @@ def _export_lines(turns: Sequence[ChatTurn]) -> Iterator[str]:
     yield "# Conversation with your PDFs"
     yield ""
     for i, turn in enumerate(turns, 1):
-        yield f"## Q{i}. {_one_line(turn.question)}"
+        yield f"## Q{i}. {escape_text(_one_line(turn.question))}"
         yield ""
-        yield turn.answer
+        yield model_markdown(turn.answer, streamlit=False)
         yield ""
         if turn.stopped:
             yield "*Stopped before the answer was finished.*"
@@ -164,9 +192,9 @@ def _export_lines(turns: Sequence[ChatTurn]) -> Iterator[str]:
         yield ""
         for c in cited:
             passage = turn.passages[c.n - 1]
-            yield f"- {c.label} (relevance {passage.score:.2f})"
+            yield "- " + escape_text(f"{c.label} (relevance {passage.score:.2f})")
             yield ""
-            yield from (f"  > {line}" for line in passage.text.strip().splitlines())
+            yield from (f"  > {escape_text(line)}" for line in passage.text.strip().splitlines())
             yield ""
 
 

@@ -79,6 +79,7 @@ def _passage_json(p: Passage) -> dict[str, Any]:
         "ocr_confidence": p.ocr_confidence,
         "title": p.title,
         "section": list(p.section),
+        "also": list(p.also),
     }
 
 
@@ -94,6 +95,7 @@ def _passage(p: dict[str, Any]) -> Passage:
         ocr_confidence=None if ocr is None else float(ocr),
         title=str(p.get("title", "")),
         section=tuple(str(s) for s in p.get("section", ())),
+        also=tuple(str(s) for s in p.get("also", ())),
     )
 
 

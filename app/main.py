@@ -1,7 +1,7 @@
 """Streamlit entry point: `streamlit run app/main.py` (or `make run`). It only composes.
 
 What the app does lives in `app.service` (no Streamlit); the page is built by
-`app.sidebar`, `app.add_documents` and `app.chat_view`.
+`app.views.sidebar`, `app.views.add_documents` and `app.views.chat_view`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import streamlit as st
 
-from app import add_documents, chat_view, model_view, runtime, sidebar
+from app import runtime
 from app.safe_markdown import escape_text
 from app.service import ModelStatus
+from app.views import add_documents, chat_view, model_view, sidebar
 
 
 def main() -> None:
@@ -25,6 +26,7 @@ def main() -> None:
     st.title("Chat with your PDFs")
     try:
         svc = runtime.service()
+        svc.warm_up()  # the embedding model and the index, before the first question
         manifest = svc.manifest()
     except Exception as exc:  # the UI boundary: bad settings, a damaged index
         runtime.show_error(exc, "Opening the index")

@@ -4,8 +4,13 @@ pdfium renders the page (`PdfPage.render`) and gives every character's box
 (`PdfTextPage.get_charbox`); `app.passage_marks` finds which characters are
 the passage's. The picture is a PNG with translucent yellow rectangles over
 the passage, rendered at `zoom` x 1.5 (108 dpi at 100%: readable in the chat
-column); above 100% it is cut to the passage's neighbourhood, so zooming
+column); above 100% only the passage's neighbourhood is rendered, so zooming
 shows the passage larger instead of a page wider than the screen.
+
+Every render fits a pixel budget (`max_pixels`, RAG_PAGE_MAX_PIXELS): a page too
+large for it (a poster, or a hostile 14,400 pt MediaBox) is drawn smaller, at any
+zoom, so one render costs a bounded memory and time (about 8 bytes per pixel:
+PDFium's bitmap and the PNG encoder's copy) and holds the PDFium lock only that long.
 
 Before rendering, the file is checked against the index: a document removed
 from the index, a file that is gone, or a file changed since it was indexed
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -28,11 +34,13 @@ from pathlib import Path
 from app.passage_marks import Marks, Rect, mark_passage, page_letters
 
 BASE_SCALE = 1.5  # 108 dpi
+MAX_PIXELS = 8_000_000  # the default budget of one render (RAG_PAGE_MAX_PIXELS)
+CONTEXT_PT = 72  # zoomed in: an inch of the page above and below the passage
+WIDE_PT = 1224  # zoomed in on a page wider than a tabloid: cut at the sides as well
 CACHE_BYTES = 48 * 1024 * 1024
 MAX_MARK_PAGES = 8  # a chunk over more pages is marked on the shown page and its neighbours
 MIN_COVERAGE = 0.5  # below: the page no longer holds the passage (the document changed)
 HIGHLIGHT = (255, 221, 0, 110)  # translucent yellow
-OUTLINE = (230, 160, 0, 255)
 PDFIUM_LOCK = threading.Lock()
 
 
@@ -77,10 +85,11 @@ def check_file(doc: DocumentFile | None, source: str) -> str:
 class PageRenderer:
     """Renders and caches pages; one per process, shared by the browser sessions."""
 
-    def __init__(self, cache_bytes: int = CACHE_BYTES) -> None:
+    def __init__(self, cache_bytes: int = CACHE_BYTES, max_pixels: int = MAX_PIXELS) -> None:
         self._cache: OrderedDict[tuple, PageView] = OrderedDict()
         self._bytes = 0
         self._limit = cache_bytes
+        self._max_pixels = max_pixels
         self._lock = threading.Lock()
 
     @property
@@ -103,7 +112,9 @@ class PageRenderer:
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
-        view = render_page(doc.path, page, passage, passage_pages or (page, page), zoom)
+        view = render_page(
+            doc.path, page, passage, passage_pages or (page, page), zoom, self._max_pixels
+        )
         with self._lock:
             if key not in self._cache and len(view.png) <= self._limit:
                 self._cache[key] = view
@@ -115,28 +126,33 @@ class PageRenderer:
 
 
 def render_page(
-    path: Path, page: int, passage: str, passage_pages: tuple[int, int], zoom: float = 1.0
+    path: Path,
+    page: int,
+    passage: str,
+    passage_pages: tuple[int, int],
+    zoom: float = 1.0,
+    max_pixels: int = MAX_PIXELS,
 ) -> PageView:
     import pypdfium2 as pdfium
 
-    with PDFIUM_LOCK:
+    with PDFIUM_LOCK:  # one bounded render: the budget caps its pixels
         pdf = pdfium.PdfDocument(str(path))
         try:
             if not 1 <= page <= len(pdf):
                 return PageView(problem=f"The PDF has {len(pdf)} pages, not page {page}.")
             marks = _marks(pdf, page, passage, passage_pages) if passage.strip() else None
+            rects = marks.rects.get(page, ()) if marks else ()
             pdf_page = pdf[page - 1]
-            image = pdf_page.render(scale=BASE_SCALE * zoom).to_pil().convert("RGBA")
-            height_pt = pdf_page.get_height()
-            left_pt, bottom_pt = pdf_page.get_cropbox()[:2]
+            area = _Area.of(pdf_page, rects, zoom, max_pixels)
+            if area is None:
+                return PageView(problem=f"Page {page} has no size that can be drawn.")
+            bitmap = pdf_page.render(
+                scale=area.scale, crop=area.crop, rev_byteorder=True, prefer_bgrx=True
+            )
+            image = bitmap.to_pil()  # RGBX: shares PDFium's buffer, no copy
         finally:
             pdf.close()
-    rects = marks.rects.get(page, ()) if marks else ()
-    scale = BASE_SCALE * zoom
-    boxes = [_to_pixels(r, scale, left_pt, bottom_pt, height_pt) for r in rects]
-    image = _highlighted(image, boxes)
-    if zoom > 1.0 and boxes:
-        image = _around(image, boxes, scale)
+    _highlight(image, [area.pixels(r) for r in rects])
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, format="PNG", optimize=False)
     return PageView(
@@ -147,6 +163,49 @@ def render_page(
         coverage=marks.coverage if marks else 0.0,
         main_page=(marks.main_page or 0) if marks else 0,
     )
+
+
+@dataclass(frozen=True)
+class _Area:
+    """What of a page is drawn (`crop`: points cut from left, bottom, right, top) and how
+    large (`scale`: pixels per point), within the pixel budget."""
+
+    scale: float
+    crop: tuple[float, ...]
+    left: float  # the drawn area's left and top edges, in points
+    top: float
+
+    @classmethod
+    def of(cls, pdf_page, rects: Sequence[Rect], zoom: float, max_pixels: int) -> _Area | None:
+        width, height = pdf_page.get_width(), pdf_page.get_height()
+        if not (0 < width < math.inf and 0 < height < math.inf):
+            return None
+        left, bottom = pdf_page.get_cropbox()[:2]
+        top = bottom + height
+        cut = [0.0, 0.0, 0.0, 0.0]  # left, bottom, right, top
+        if zoom > 1.0 and rects:  # only the passage's neighbourhood
+            cut[3] = max(0.0, top - max(r.top for r in rects) - CONTEXT_PT)
+            cut[1] = max(0.0, min(r.bottom for r in rects) - bottom - CONTEXT_PT)
+            if width > WIDE_PT:  # a poster: not its whole width either
+                cut[0] = max(0.0, min(r.left for r in rects) - left - CONTEXT_PT)
+                cut[2] = max(0.0, left + width - max(r.right for r in rects) - CONTEXT_PT)
+            if cut[0] + cut[2] >= width or cut[1] + cut[3] >= height:
+                cut = [0.0, 0.0, 0.0, 0.0]
+        w, h = width - cut[0] - cut[2], height - cut[1] - cut[3]
+        scale = min(BASE_SCALE * zoom, math.sqrt(max_pixels / (w * h)))
+        while scale > 0 and math.ceil(w * scale) * math.ceil(h * scale) > max_pixels:
+            scale *= 0.99  # PDFium rounds the bitmap's sides up
+        return cls(scale, tuple(cut), left + cut[0], top - cut[3])
+
+    def pixels(self, r: Rect) -> tuple[int, int, int, int]:
+        # PDF points grow upwards from the crop box's corner; pixels grow downwards.
+        s = self.scale
+        return (
+            int((r.left - self.left) * s) - 1,
+            int((self.top - r.top) * s) - 1,
+            int((r.right - self.left) * s) + 1,
+            int((self.top - r.bottom) * s) + 1,
+        )
 
 
 def _marks(pdf, page: int, passage: str, passage_pages: tuple[int, int]) -> Marks:
@@ -175,34 +234,20 @@ def page_chars(textpage) -> list[str]:
     return chars
 
 
-def _to_pixels(
-    r: Rect, scale: float, left: float, bottom: float, height: float
-) -> tuple[int, int, int, int]:
-    # PDF points grow upwards from the crop box's corner; pixels grow downwards from the top.
-    top_edge = bottom + height
-    return (
-        int((r.left - left) * scale) - 1,
-        int((top_edge - r.top) * scale) - 1,
-        int((r.right - left) * scale) + 1,
-        int((top_edge - r.bottom) * scale) + 1,
-    )
+def _highlight(image, boxes: Sequence[tuple[int, int, int, int]]) -> None:
+    """Blend translucent yellow into the boxes, in place, one small region at a time
+    (a full-page overlay would cost another copy of the page)."""
+    from PIL import Image
 
-
-def _highlighted(image, boxes: Sequence[tuple[int, int, int, int]]):
-    from PIL import Image, ImageDraw
-
-    if not boxes:
-        return image
-    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(overlay)
-    for box in boxes:
-        draw.rectangle(box, fill=HIGHLIGHT)
-    return Image.alpha_composite(image, overlay)
-
-
-def _around(image, boxes: Sequence[tuple[int, int, int, int]], scale: float):
-    """The part of a zoomed page around the passage: full width of the text, some context."""
-    margin = int(72 * scale)  # an inch above and below
-    top = max(0, min(b[1] for b in boxes) - margin)
-    bottom = min(image.height, max(b[3] for b in boxes) + margin)
-    return image.crop((0, top, image.width, bottom))
+    for left, top, right, bottom in boxes:
+        box = (
+            max(left, 0),
+            max(top, 0),
+            min(right + 1, image.width),
+            min(bottom + 1, image.height),
+        )
+        if box[0] >= box[2] or box[1] >= box[3]:
+            continue
+        region = image.crop(box)
+        yellow = Image.new(region.mode, region.size, HIGHLIGHT[:3])
+        image.paste(Image.blend(region, yellow, HIGHLIGHT[3] / 255), box[:2])

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 import streamlit as st
 from pydantic import ValidationError
 
-from app.components import factory_spec, load_components
 from app.conversation_store import ConversationStore, new_session_id, valid_session_id
 from app.safe_markdown import escape_text
 from app.service import AppService
@@ -24,6 +23,7 @@ from app.session_work import SessionWork
 from core.errors import RagError
 from core.settings import Settings, env_name_at, load_settings
 from core.text import redact_paths
+from service.components import factory_spec, load_components
 
 LOG = logging.getLogger("app")
 SESSION_PARAM = "session"
@@ -62,7 +62,7 @@ def session_id() -> str:
 
 
 def store(svc: AppService) -> ConversationStore:
-    return ConversationStore(svc.settings.paths.conversations_dir)
+    return svc.conversation_store()  # the database with RAG_STORE_URL (app.shared_state)
 
 
 def session_work(svc: AppService) -> SessionWork:

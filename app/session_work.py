@@ -4,10 +4,14 @@ Streamlit reruns the page script on every click; a question answered inside the
 script would be abandoned by the rerun (the server went on computing it, the
 page forgot it). Here each conversation has one worker thread that answers its
 questions in order; the page only shows what the worker has produced so far,
-and a rerun simply shows it again. A question is stopped only by `cancel` (the
-Stop button): it then ends visibly, and the conversation memory used to rewrite
-follow-up questions is put back as it was before it, so it cannot leak into the
-next search.
+and a rerun simply shows it again. Each job carries an `AnswerWatch`
+(`llm.watch`): the passages as soon as the search has them, so the page shows
+the sources before the model's first word, and the model's progress (in line
+behind other conversations, reading, writing). A question is stopped only by
+`cancel` (the Stop button), which also aborts the model's computation: it
+then ends visibly, and the conversation memory used to rewrite follow-up
+questions is put back as it was before it, so it cannot leak into the next
+search.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from app.conversation import ChatTurn, Conversation, Tuning
+from core.types import Passage
+from llm.watch import AnswerWatch, GenerationCancelled
+from service.model_queue import TurnCancelled
 
 State = Literal["queued", "searching", "answering", "done", "stopped", "failed"]
 FINISHED: frozenset[str] = frozenset({"done", "stopped", "failed"})
@@ -40,10 +47,21 @@ class Job:
     error: BaseException | None = None
     asked_at: float = field(default_factory=time.monotonic)
     cancel: threading.Event = field(default_factory=threading.Event)
+    first_text_at: float | None = None  # time.monotonic() of the first piece of the answer
+    model_turn: object = None  # its place in the model's line while it waits (`Turn`)
+    watch: AnswerWatch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.watch = AnswerWatch(self.cancel)
 
     @property
     def text(self) -> str:
         return "".join(self.parts)
+
+    @property
+    def passages(self) -> tuple[Passage, ...] | None:
+        """The passages found for it; None until its search is done."""
+        return self.watch.passages
 
     @property
     def finished(self) -> bool:
@@ -76,7 +94,8 @@ class SessionWork:
         self._thread: threading.Thread | None = None
 
     def submit(self, question: str, tuning: Tuning) -> Job:
-        job = Job(question, tuning)
+        """Queue a question; one that cannot be asked (too long) is refused here, at once."""
+        job = Job(self.conversation.check(question), tuning)
         with self._lock:
             self._queue.append(job)
             self._jobs.append(job)
@@ -90,7 +109,7 @@ class SessionWork:
         with self._lock:
             for job in self._jobs:
                 if job.id == job_id and not job.finished:
-                    job.cancel.set()
+                    job.watch.cancel()  # also aborts the model's computation
                     if job.state == "queued":  # never started: nothing to undo
                         self._queue.remove(job)
                         self._stop(job, None)
@@ -136,25 +155,35 @@ class SessionWork:
                         return
                 job = self._queue.popleft()
                 job.state = "searching"
-            self._answer(job)
+            job.model_turn = self.conversation.model_turn(job.cancel)
+            try:
+                with job.model_turn:  # waits while another question's answer runs
+                    self._answer(job)
+            except TurnCancelled:  # stopped while it waited: nothing was asked
+                self._stop(job, None)
 
     def _answer(self, job: Job) -> None:
         conv = self.conversation
         before = conv.memory()
+        answer = None
         try:
-            answer = conv.ask(job.question, job.tuning)
+            answer = conv.ask(job.question, job.tuning, watch=job.watch)
             if not job.cancel.is_set():
                 job.state = "answering"
                 for piece in answer:
+                    job.first_text_at = job.first_text_at or time.monotonic()
                     job.parts.append(piece)
                     if job.cancel.is_set():
                         break
             answer.close()
             if job.cancel.is_set():
-                conv.restore_memory(before)
-                self._stop(job, ChatTurn.from_answer(job.question, answer, stopped=True))
-                return
+                raise GenerationCancelled()
             turn = conv.finish(job.question, answer)
+        except GenerationCancelled:  # Stop: what was written is kept, not remembered
+            conv.restore_memory(before)
+            stopped = ChatTurn.from_answer(job.question, answer, stopped=True) if answer else None
+            self._stop(job, stopped)
+            return
         except Exception as exc:  # shown by the page; the memory is put back
             conv.restore_memory(before)
             job.error = exc

@@ -51,7 +51,7 @@ def run_variant(variant: str, texts_file: Path, out: Path, cpus: str | None) -> 
     if cpus:
         os.sched_setaffinity(0, {int(c) for c in cpus.split(",")})
     from core.settings import Settings
-    from wiring.params import load_embedder
+    from wiring.root import load_embedder
 
     backend, dtype = variant.split(":")
     embedder = load_embedder(Settings(embedding_backend=backend, embedding_dtype=dtype))

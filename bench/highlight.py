@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 def build_index(folders: list[Path], index: Path) -> None:
     from core.settings import Settings
-    from wiring.params import ingest_documents, load_embedder
+    from wiring.root import ingest_documents, load_embedder
 
     settings = Settings(index_dir=index)
     ingest_documents(folders, settings, embedder=load_embedder(settings), within=None)

@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.settings import Settings
 from embed.cpu import cpu_profile
 from index import IndexSnapshot
-from wiring.params import ingest_documents, load_embedder
+from wiring.root import ingest_documents, load_embedder
 
 
 class RssSampler:

@@ -164,8 +164,7 @@ def _spec(text: str) -> tuple[Path, int, int, str]:
 def scans(args) -> dict:
     from core.settings import Settings
     from evals.retrieval.metrics import Ranked, evidence_pages, first_hit, load_questions, summarize
-    from wiring.params import ingest_documents, load_embedder
-    from wiring.root import open_retriever
+    from wiring.root import ingest_documents, load_embedder, open_retriever
 
     questions = load_questions(args.qa)
     tmp = Path(tempfile.mkdtemp(prefix="ocr-scans-"))

@@ -69,3 +69,7 @@ class IndexWriteError(IndexError_):
 
 class EmbeddingError(RagError):
     """The embedding model returned vectors that cannot be right (NaN, infinite, not unit)."""
+
+
+class QuestionTooLongError(RagError):
+    """A question longer than the configured limit (`RAG_MAX_QUESTION_CHARS`)."""

@@ -1,8 +1,8 @@
 """All settings in one place, in groups, read from `RAG_*` environment variables (or `.env`).
 
-The groups (`core.settings_groups`) are paths, embedding, ingest, ocr, search, llm and
-app. Each environment variable keeps its flat name (`RAG_CHUNK_TOKENS`, `RAG_LLM_N_CTX`,
-the table `ENV_NAMES`), and so do keyword arguments, so both spellings work:
+The groups (`core.settings_groups`) are paths, embedding, ingest, ocr, search, llm,
+llm_server and app. Each environment variable keeps its flat name (`RAG_CHUNK_TOKENS`,
+`RAG_LLM_N_CTX`, the table `ENV_NAMES`), and so do keyword arguments, so both spellings work:
 
 >>> s = Settings(chunk_tokens=128, chunk_overlap=16)
 >>> s.ingest.chunk_tokens, s.ingest.chunk_overlap
@@ -47,13 +47,16 @@ from pydantic_settings import (
 from core.errors import ConfigError
 from core.settings_env import ENV_NAMES, FLAT, env_values, unknown_env_names
 from core.settings_groups import (
+    ApiSettings,
     AppSettings,
     EmbeddingSettings,
     IngestSettings,
+    LlmServerSettings,
     LlmSettings,
     OcrSettings,
     PathSettings,
     SearchSettings,
+    StoreSettings,
 )
 
 LOG = logging.getLogger(__name__)
@@ -62,14 +65,17 @@ DEFAULT_EMBEDDING_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 __all__ = [
     "ENV_NAMES",
+    "ApiSettings",
     "AppSettings",
     "EmbeddingSettings",
     "IngestSettings",
+    "LlmServerSettings",
     "LlmSettings",
     "OcrSettings",
     "PathSettings",
     "SearchSettings",
     "Settings",
+    "StoreSettings",
     "load_settings",
     "packaged_embedding_model",
 ]
@@ -115,7 +121,14 @@ class Settings(BaseSettings):
     ocr: OcrSettings = Field(default_factory=OcrSettings, description="OCR of scanned pages.")
     search: SearchSettings = Field(default_factory=SearchSettings, description="Hybrid search.")
     llm: LlmSettings = Field(default_factory=LlmSettings, description="The local model.")
+    llm_server: LlmServerSettings = Field(
+        default_factory=LlmServerSettings, description="A model on a server instead."
+    )
     app: AppSettings = Field(default_factory=AppSettings, description="The browser page.")
+    store: StoreSettings = Field(
+        default_factory=StoreSettings, description="The index directory or PostgreSQL."
+    )
+    api: ApiSettings = Field(default_factory=ApiSettings, description="The HTTP API.")
 
     @classmethod
     def settings_customise_sources(
@@ -212,7 +225,7 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(
             "bad setting: " + "; ".join(problems),
             hint="fix the RAG_* environment variable (or .env line, or option) named; "
-            "the README's configuration table lists each one with its default",
+            "docs/configuration.md lists each one with its default and bounds",
         ) from None
 
 

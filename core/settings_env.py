@@ -1,7 +1,7 @@
 """The flat names of the settings (`RAG_<NAME>` in the environment) and the group each fills.
 
-The names are those the README documents; they were the fields of the flat `Settings`
-before the groups, so every documented variable keeps working.
+The names are derived from the groups (`PREFIXES`, and `KEPT_NAMES` for the three that kept
+older names); docs/configuration.md lists them, generated from the same groups.
 
 >>> FLAT["chunk_tokens"], FLAT["llm_n_ctx"], FLAT["ocr"]
 (('ingest', 'chunk_tokens'), ('llm', 'n_ctx'), ('ocr', 'enabled'))
@@ -17,82 +17,44 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from core.settings_groups import GROUPS
+
 PREFIX = "RAG_"
 
+# A setting's flat name is its group's prefix and its field's name (`llm.n_ctx` is
+# RAG_LLM_N_CTX)...
+PREFIXES: dict[str, str] = {
+    "paths": "",
+    "embedding": "embedding_",
+    "ingest": "",
+    "ocr": "ocr_",
+    "search": "",
+    "llm": "llm_",
+    "llm_server": "llm_",
+    "app": "",
+    "store": "store_",
+    "api": "api_",
+}
+# ...except for these, which kept the names they had before the groups.
+KEPT_NAMES: dict[tuple[str, str], str] = {
+    ("ingest", "workers"): "ingest_workers",
+    ("ocr", "enabled"): "ocr",
+    ("api", "model_turns"): "model_turns",
+}
+
+
+def flat_name(group: str, field: str) -> str:
+    """The name without RAG_, upper-cased in the environment.
+
+    >>> flat_name("llm", "n_ctx"), flat_name("ocr", "enabled"), flat_name("search", "rerank")
+    ('llm_n_ctx', 'ocr', 'rerank')
+    """
+    return KEPT_NAMES.get((group, field), PREFIXES[group] + field)
+
+
 _GROUPS: dict[str, dict[str, str]] = {  # group -> {flat name: field}
-    "paths": {
-        n: n
-        for n in (
-            "index_dir",
-            "documents_dir",
-            "models_dir",
-            "conversations_dir",
-            "model_cache_dir",
-            "ocr_cache_dir",
-        )
-    },
-    "embedding": {
-        f"embedding_{n}": n for n in ("model", "batch_size", "device", "dtype", "backend")
-    },
-    "ingest": {
-        "pdf_backend": "pdf_backend",
-        "ingest_workers": "workers",
-        **{
-            n: n
-            for n in (
-                "file_timeout_seconds",
-                "follow_symlinks",
-                "parser_memory_mb",
-                "chunk_tokens",
-                "chunk_overlap",
-                "chunk_format",
-                "checkpoint_seconds",
-                "lock_timeout_seconds",
-            )
-        },
-    },
-    "ocr": {
-        "ocr": "enabled",
-        **{f"ocr_{n}": n for n in ("engine", "languages", "dpi", "min_confidence")},
-    },
-    "search": {
-        n: n
-        for n in (
-            "passages",
-            "relevance_floor",
-            "dense_candidates",
-            "keyword_candidates",
-            "keyword_postings_budget",
-            "vector_index",
-            "ivf_min_chunks",
-            "ivf_nprobe",
-            "rerank",
-            "verify_index",
-        )
-    },
-    "llm": {
-        f"llm_{n}": n
-        for n in (
-            "model",
-            "n_ctx",
-            "n_gpu_layers",
-            "n_threads",
-            "n_batch",
-            "temperature",
-            "top_p",
-            "top_k",
-            "repeat_penalty",
-            "max_tokens",
-            "seed",
-            "history_turns",
-            "rewrite_followups",
-            "verbose",
-        )
-    },
-    "app": {
-        n: n
-        for n in ("upload_max_mb", "upload_max_files", "ingest_roots", "conversations_keep_days")
-    },
+    group: {flat_name(group, field): field for field in cls.model_fields}
+    for group, cls in GROUPS.items()
 }
 
 # Older names of one setting: `top_k` (search) and `llm_passages` (the model) were two

@@ -12,18 +12,35 @@ pasages
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 
 class _Group(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # NaN and infinity pass every bound check unnoticed (NaN <= 86400 is False, and
+    # pydantic would say "should be <= 86400"): refused as not a number instead.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
+
+
+def _not_empty(value: object) -> object:
+    """An empty path would mean the current folder (Path("") is "."): never what was meant."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError(
+            "is empty (an empty path would mean the current folder); give a path, or unset "
+            "the variable to get the default"
+        )
+    return value
 
 
 class PathSettings(_Group):
     """Where things live on disk."""
+
+    _paths_not_empty = field_validator("*", mode="before")(_not_empty)
 
     index_dir: Path = Field(Path("data/index"), description="Directory of the search index.")
     documents_dir: Path = Field(Path("data/documents"), description="Where uploaded PDFs are kept.")
@@ -65,6 +82,8 @@ class EmbeddingSettings(_Group):
         description="auto: chosen per CPU with the precision (docs/embedding.md): OpenVINO, "
         "or ONNX Runtime on AVX2 CPUs without VNNI; torch on CUDA.",
     )
+
+    _model_not_empty = field_validator("model", mode="before")(_not_empty)
 
 
 class IngestSettings(_Group):
@@ -112,6 +131,35 @@ class IngestSettings(_Group):
         le=86_400,
         description="How long an ingest waits for another one on the same index.",
     )
+    # Caps per file (docs/limits.md): a few KB of PDF can expand to millions of characters.
+    file_max_chars: int = Field(
+        20_000_000,
+        ge=1_000,
+        le=2_000_000_000,
+        description="A PDF whose extracted text passes this many characters is skipped, with "
+        "the reason (about 8,000 pages of dense text; it bounds the memory one file holds).",
+    )
+    file_max_expansion: float = Field(
+        20.0,
+        ge=0,
+        le=1_000_000,
+        description="Past 250,000 characters, a PDF whose text passes this many characters "
+        "per byte of the file is skipped as a text bomb (real PDFs: at most 1.4); 0 = no check.",
+    )
+    file_max_chunks: int = Field(
+        20_000,
+        ge=10,
+        le=100_000_000,
+        description="A PDF that passes this many chunks is skipped, with the reason (it bounds "
+        "the embedding time one file costs: about 40 min at 8 chunks/s).",
+    )
+    file_max_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=604_800,
+        description="A PDF not parsed, chunked and embedded within this many seconds is "
+        "skipped; 0 = no limit (the app has its own: RAG_APP_FILE_MAX_SECONDS).",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> IngestSettings:
@@ -155,7 +203,7 @@ class SearchSettings(_Group):
         ge=0.0,
         le=1.0,
         description="A question whose best passage scores below this relevance (0..1) gets "
-        "no passages; calibrated on the dev questions (retrieval/README_SECTION.md).",
+        "no passages; calibrated on the question sets (docs/decisions.md).",
     )
     dense_candidates: int = Field(50, ge=1, le=2000, description="Chunks from vector search.")
     keyword_candidates: int = Field(
@@ -184,6 +232,14 @@ class SearchSettings(_Group):
         "phrase and section-title matches (retrieval.rerank).",
     )
     verify_index: bool = Field(True, description="Check index file checksums when loading.")
+    max_question_chars: int = Field(
+        2000,
+        ge=20,
+        le=100_000,
+        description="Longest question accepted, in characters; a longer one is refused at once "
+        "with this limit (a pasted document is no question: it would be searched and read for "
+        "minutes).",
+    )
 
 
 class LlmSettings(_Group):
@@ -221,6 +277,60 @@ class LlmSettings(_Group):
     )
     verbose: bool = Field(False, description="Show llama.cpp's own log on stderr.")
 
+    _model_not_empty = field_validator("model", mode="before")(_not_empty)
+
+
+class LlmServerSettings(_Group):
+    """A model on an OpenAI-compatible server (llama.cpp, vLLM, Ollama, LM Studio) instead of
+    a local GGUF (`llm.openai_backend`; docs/served-model.md)."""
+
+    url: str | None = Field(
+        None,
+        description="Base URL of the server's OpenAI-compatible API, e.g. "
+        "http://127.0.0.1:8080/v1; when set, it answers instead of any local GGUF.",
+    )
+    api_key: SecretStr | None = Field(
+        None, description="Sent as 'Authorization: Bearer KEY' when the server wants one."
+    )
+    served_model: str | None = Field(
+        None, description="The model's name on the server; default: the only one it lists."
+    )
+    timeout_seconds: float = Field(
+        120.0,
+        gt=0,
+        le=86_400,
+        description="Longest wait for the server: to connect, and for each piece of an answer "
+        "(the first one comes after the whole prompt is read).",
+    )
+    token_counting: Literal["auto", "gguf", "server", "estimate"] = Field(
+        "auto",
+        description="How prompt tokens are counted for the context budget: gguf (the "
+        "tokenizer of RAG_LLM_TOKENIZER, exact), server (its tokenize endpoint, exact), "
+        "estimate (a stated safety margin); auto: gguf if a tokenizer is named, else server "
+        "if it has an endpoint, else estimate.",
+    )
+    tokenizer: Path | None = Field(
+        None,
+        description="The served model's GGUF file, read for its vocabulary and chat "
+        "template only (no weights), for exact counts without a round trip.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        url = url.strip().rstrip("/")
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"{url!r} is not an http:// or https:// URL")
+        return url
+
+    @model_validator(mode="after")
+    def _gguf_needs_a_file(self) -> LlmServerSettings:
+        if self.token_counting == "gguf" and self.tokenizer is None:
+            raise ValueError("token_counting 'gguf' needs tokenizer (RAG_LLM_TOKENIZER)")
+        return self
+
 
 class AppSettings(_Group):
     """The browser page."""
@@ -242,3 +352,97 @@ class AppSettings(_Group):
         le=36_500,
         description="Saved conversations untouched this long are deleted; 0 = never.",
     )
+    page_max_pixels: int = Field(
+        8_000_000,
+        ge=250_000,
+        le=100_000_000,
+        description="Most pixels of one rendered page in the sources, at any zoom; a larger "
+        "page is drawn smaller. One render needs about 8 bytes per pixel (64 MB at 8 MP).",
+    )
+    app_file_max_seconds: float = Field(
+        900.0,
+        ge=0,
+        le=604_800,
+        description="In the app, a PDF not ingested within this many seconds is skipped (one "
+        "file must not hold the only ingest slot for hours); 0 = no limit.",
+    )
+
+
+class StoreSettings(_Group):
+    """Where the index lives: the local directory (`index_dir`), or PostgreSQL + pgvector."""
+
+    url: str = Field(
+        "",
+        description="postgresql://... (any libpq URI, Unix sockets too): the index, documents, "
+        "conversations and ingest progress live in that database, shared by every app and "
+        "ingest process (docs/deployment.md); empty: the local index directory.",
+    )
+    pool_size: int = Field(
+        8, ge=1, le=1000, description="Database connections per app process for searches."
+    )
+    ef_search: int = Field(
+        100,
+        ge=10,
+        le=1000,
+        description="HNSW candidates visited per search (pgvector's hnsw.ef_search): more "
+        "is slower and more exact; at least the dense candidates.",
+    )
+
+
+class ApiSettings(_Group):
+    """The OpenAI-compatible HTTP API (`python -m api`) and the model's queue of questions."""
+
+    host: str = Field(
+        "127.0.0.1",
+        min_length=1,
+        description="Address the API listens on; beyond localhost, set api_keys too.",
+    )
+    port: int = Field(8000, ge=1, le=65_535, description="Port the API listens on.")
+    keys: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer keys the API accepts, separated by commas or spaces; "
+        "empty: no key needed (localhost only).",
+    )
+    queue_max: int = Field(
+        16,
+        ge=0,
+        le=10_000,
+        description="API questions that may wait for the model; one more gets 503 and Retry-After.",
+    )
+    max_request_kb: int = Field(
+        1024,
+        ge=1,
+        le=1_048_576,
+        description="Largest JSON request body, in kB (uploads: upload_max_mb per file).",
+    )
+    max_question_chars: int = Field(
+        4000, ge=1, le=1_000_000, description="Longest question the API accepts, in characters."
+    )
+    model_turns: Literal["machine", "process"] = Field(
+        "machine",
+        description="machine: processes of this user on this machine (the app and the API) "
+        "take turns on the model, one answer each; process: only within one process.",
+    )
+
+    def key_list(self) -> tuple[str, ...]:
+        """The accepted keys (never logged).
+
+        >>> ApiSettings(keys="k1, k2  k3").key_list()
+        ('k1', 'k2', 'k3')
+        """
+        return tuple(k for k in re.split(r"[,\s]+", self.keys.get_secret_value()) if k)
+
+
+# Every group, by its name in `Settings`, in the order the settings are documented.
+GROUPS: dict[str, type[_Group]] = {
+    "paths": PathSettings,
+    "embedding": EmbeddingSettings,
+    "ingest": IngestSettings,
+    "ocr": OcrSettings,
+    "search": SearchSettings,
+    "llm": LlmSettings,
+    "llm_server": LlmServerSettings,
+    "app": AppSettings,
+    "store": StoreSettings,
+    "api": ApiSettings,
+}

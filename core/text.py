@@ -42,13 +42,31 @@ def _escape(char: str) -> str:
 
 
 def printable(text: str) -> str:
-    """`text` with control characters and lone surrogates written as `\\xNN` / `\\uNNNN`."""
+    """`text` with control characters, bidi controls and lone surrogates written as
+    `\\xNN` / `\\uNNNN`.
+
+    >>> printable("\u202egnp.pdf")  # a right-to-left override would show it as "fdp.png"
+    '\\\\u202egnp.pdf'
+    """
     return "".join(_escape(c) if _unsafe(c) else c for c in text)
+
+
+# Characters that reorder the text around them (Unicode's bidi embeddings, overrides,
+# isolates and marks): a name holding one can show as another name.
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f"  # Arabic letter mark, left-to-right and right-to-left marks
+    "\u202a\u202b\u202c\u202d\u202e"  # embeddings, pop, overrides
+    "\u2066\u2067\u2068\u2069"  # isolates
+)
+
+
+def is_bidi_control(char: str) -> bool:
+    return char in _BIDI_CONTROLS
 
 
 def _unsafe(char: str) -> bool:
     # Cc: C0/C1 controls and DEL (escape sequences start there); Cs: lone surrogates.
-    return unicodedata.category(char) in ("Cc", "Cs")
+    return unicodedata.category(char) in ("Cc", "Cs") or char in _BIDI_CONTROLS
 
 
 def has_lone_surrogates(text: str) -> bool:

@@ -182,6 +182,7 @@ class IngestReport:
     parsed_pages: int = 0  # pages parsed in this run (unchanged files are not parsed)
     reused_vectors: int = 0  # chunks that kept their stored vectors (moved or edited files)
     ocr: OcrSummary = OcrSummary()
+    other_files: int = 0  # files found that are not named *.pdf (not read)
     # Seconds per stage (ingest.stages): the main thread's "wait" (for parsers), "chunk",
     # "embed", "write", and the parser processes' CPU seconds, "parse", which overlap them.
     stages: dict[str, float] = field(default_factory=dict)
@@ -212,6 +213,7 @@ class IngestReport:
             },
             "reused_vectors": self.reused_vectors,
             "ocr": self.ocr.to_json(),
+            "other_files": self.other_files,
             "stages": dict(self.stages),
         }
 
@@ -229,6 +231,7 @@ class Passage:
     ocr_confidence: float | None = None  # None: the text layer; else OCR's confidence (0..1)
     title: str = ""
     section: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()  # other files with this very text (a PDF indexed twice)
 
     @property
     def ocr(self) -> bool:

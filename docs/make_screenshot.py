@@ -28,7 +28,7 @@ from tests.browser_app import (  # noqa: E402
     running_app,
     wait_until_idle,
 )
-from wiring.params import ingest_documents  # noqa: E402
+from wiring.root import ingest_documents  # noqa: E402
 
 DEFAULT_FOLDER = ROOT.parent / "shared" / "corpus" / "seeds"
 DEFAULT_QUESTION = "How do diffusion models generate images?"

@@ -28,12 +28,13 @@ import faiss
 import numpy as np
 
 from core.errors import IndexCorruptError
+from index.manifest import REBUILD_HINT
 from index.vectors import ExactIndex, FaissVectors, as_queries, no_hits, pad, read_faiss, selector
 
 VectorKind = Literal["auto", "flat", "ivf"]
 # Cells visited per search. On real all-MiniLM-L6-v2 vectors recall@10 against exact
 # search was 0.65 visiting 0.8% of the cells, 0.92 at 3% and 0.97 at 6%; 256 of the
-# 4096 cells of a 1M index is 6%, at about 5 ms (retrieval/README_SECTION.md).
+# 4096 cells of a 1M index is 6%, at about 5 ms (docs/decisions.md).
 DEFAULT_NPROBE = 256
 
 
@@ -83,7 +84,7 @@ class IvfIndex(FaissVectors):
     def load(cls, path: Path) -> IvfIndex:
         index = load_vector_index(path)
         if not isinstance(index, IvfIndex):
-            raise IndexCorruptError(f"{path} holds no IVF index", hint="rebuild the index")
+            raise IndexCorruptError(f"{path} holds no IVF index", hint=REBUILD_HINT)
         return index
 
     @property

@@ -145,6 +145,12 @@ def open_readonly(path: Path) -> sqlite3.Connection:
     return con
 
 
+def chunk_counts(con: sqlite3.Connection) -> dict[str, int]:
+    """Chunks per document, as the chunk table holds them."""
+    rows = con.execute("SELECT source, count(*) FROM chunks GROUP BY source").fetchall()
+    return {source: int(n) for source, n in rows}
+
+
 def count_chunks(con: sqlite3.Connection) -> int:
     return int(con.execute("SELECT count(*) FROM chunks").fetchone()[0])
 

@@ -9,6 +9,7 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -18,15 +19,26 @@ from pathlib import Path
 from core.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from core.text import escape_surrogates_for_json
 from core.types import ChunkingInfo, EmbeddingInfo
+from index.layout import MANIFEST
 
 FORMAT = "pdf-chat-index"
 # 2: each document records its real path, its identity (ingest.identity); version 1
 # keyed documents by relative name alone, so two folders' `doc.pdf` were one document.
-VERSION = 2
-MANIFEST = "manifest.json"
+# 3: the manifest carries its own checksum (`checksum`), checked on every read.
+VERSION = 3
+# What every "the index is damaged or mismatched" error recommends; --rebuild never reads
+# the old manifest or generations, so it repairs any of them (index.writer).
+REBUILD_HINT = (
+    "rebuild the index with `python -m ingest --rebuild FOLDER...`, naming every folder "
+    "it should hold (documents of folders not named are dropped, and listed)"
+)
 # The files of one generation (`gen-NNNNNN/`).
 VECTORS = "vectors.faiss"
 CHUNKS = "chunks.sqlite"
+
+
+class ForeignManifestError(IndexCorruptError):
+    """A `manifest.json` that another program wrote: its folder is not an index of ours."""
 
 
 @dataclass(frozen=True)
@@ -105,15 +117,20 @@ class Manifest:
         body = {"format": FORMAT, **asdict(self)}
         body["chunking"] = self.chunking.to_json()
         body["documents"] = {k: asdict(v) for k, v in sorted(self.documents.items())}
+        body["checksum"] = _checksum(body)
         # Paths with undecodable bytes: \udcXX escapes keep the file valid UTF-8.
         return escape_surrogates_for_json(json.dumps(body, indent=1, ensure_ascii=False)) + "\n"
 
     @classmethod
-    def from_json(cls, text: str, where: str = "manifest.json") -> Manifest:
+    def from_json(cls, text: str | bytes, where: str = "manifest.json") -> Manifest:
+        """Parse and check a manifest; any damage is an `IndexCorruptError`, never a traceback."""
         try:
-            body = json.loads(text)
-            if body.get("format") != FORMAT:
-                raise IndexCorruptError(
+            body = json.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
+            stored = body.pop("checksum", None) if isinstance(body, dict) else None
+            if stored is not None and stored != _checksum(body):
+                raise _damaged(where, "it fails its checksum: it was edited by hand or damaged")
+            if not isinstance(body, dict) or body.get("format") != FORMAT:
+                raise ForeignManifestError(
                     f"{where} is not a manifest of this application",
                     hint="point RAG_INDEX_DIR at an index made by `python -m ingest`",
                 )
@@ -121,10 +138,11 @@ class Manifest:
                 raise IndexMismatchError(
                     f"{where} has format version {body['version']}; this program reads "
                     f"up to version {VERSION}",
-                    hint="update this program, or rebuild the index with "
-                    "`python -m ingest --rebuild FOLDER`",
+                    hint=f"update this program, or {REBUILD_HINT}",
                 )
-            return cls(
+            if stored is None and body["version"] >= 3:
+                raise _damaged(where, "its checksum is missing")
+            manifest = cls(
                 generation=int(body["generation"]),
                 embedding=EmbeddingInfo(**body["embedding"]),
                 chunking=ChunkingInfo.from_json(body["chunking"]),
@@ -135,11 +153,34 @@ class Manifest:
                 updated_at=float(body["updated_at"]),
                 version=int(body["version"]),
             )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise IndexCorruptError(
-                f"{where} is damaged ({type(exc).__name__}: {exc})",
-                hint="rebuild the index with `python -m ingest --rebuild FOLDER`",
-            ) from exc
+        except UnicodeDecodeError as exc:
+            why = f"not UTF-8 text: byte {exc.object[exc.start]:#04x} at offset {exc.start}"
+            raise _damaged(where, why) from exc
+        except json.JSONDecodeError as exc:
+            raise _damaged(where, f"not JSON: {exc.msg} at offset {exc.pos}") from exc
+        except KeyError as exc:
+            raise _damaged(where, f"the field {exc} is missing") from exc
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+            raise _damaged(where, f"{type(exc).__name__}: {_short(exc)}") from exc
+        for key, doc in manifest.documents.items():
+            if key != doc.source:
+                raise _damaged(where, f"document {key!r} is recorded as {doc.source!r}")
+        return manifest
+
+
+def _damaged(where: str, why: str) -> IndexCorruptError:
+    return IndexCorruptError(f"{where} is damaged ({why})", hint=REBUILD_HINT)
+
+
+def _checksum(body: dict) -> str:
+    """sha256 of the manifest's content (not its layout): any change of meaning changes it."""
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def _short(exc: BaseException, limit: int = 160) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # What each chunk format holds (`chunking.chunk_format` in the manifest; absent means 1).
@@ -160,7 +201,14 @@ def read_manifest(index_dir: Path) -> Manifest:
             f"no index at {index_dir} (no {MANIFEST})",
             hint="add documents first: `python -m ingest FOLDER` (or upload PDFs in the app)",
         )
-    return Manifest.from_json(path.read_text(encoding="utf-8"), where=str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise IndexCorruptError(
+            f"{path} cannot be read ({err.strerror or err})",
+            hint="give this user read permission on the index folder",
+        ) from err
+    return Manifest.from_json(data, where=str(path))
 
 
 def check_compatible(
@@ -177,8 +225,8 @@ def check_compatible(
             raise IndexMismatchError(
                 f"the index was built with embedding model {built_model.model_id!r} "
                 f"({key}={built!r}), but the configured model has {key}={wanted!r}",
-                hint="rebuild the index with `python -m ingest --rebuild FOLDER`, "
-                "or set RAG_EMBEDDING_MODEL back to the model it was built with",
+                hint=f"{REBUILD_HINT}; or set RAG_EMBEDDING_MODEL back to the model it was "
+                "built with",
             )
     if chunking is not None:
         _check_chunking(manifest.chunking, chunking)
@@ -190,8 +238,8 @@ def _check_chunking(built: ChunkingInfo, wanted: ChunkingInfo) -> None:
         raise IndexMismatchError(
             f"the index holds chunks of format {was}, {_FORMATS.get(was, '')} but the "
             f"settings ask for format {asked}, {_FORMATS.get(asked, '')}",
-            hint="rebuild the index with `python -m ingest --rebuild FOLDER` (every file is "
-            f"read and embedded again), or set RAG_CHUNK_FORMAT={was} to keep adding to it",
+            hint=f"{REBUILD_HINT} (every file is read and embedded again); or set "
+            f"RAG_CHUNK_FORMAT={was} to keep adding to it",
         )
     for key in ("chunk_tokens", "chunk_overlap", "chunker_version"):
         value = getattr(built, key)
@@ -199,6 +247,6 @@ def _check_chunking(built: ChunkingInfo, wanted: ChunkingInfo) -> None:
             raise IndexMismatchError(
                 f"the index was built with chunking {key}={value!r}, but the settings say "
                 f"{key}={getattr(wanted, key)!r}",
-                hint="rebuild the index with `python -m ingest --rebuild FOLDER`"
-                + ("" if key == "chunker_version" else f", or set RAG_{key.upper()}={value}"),
+                hint=REBUILD_HINT
+                + ("" if key == "chunker_version" else f"; or set RAG_{key.upper()}={value}"),
             )

@@ -10,17 +10,17 @@ are the implementations over one index directory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 import numpy as np
 
-from core.types import Chunk, PageText
+from core.types import Chunk, ChunkingInfo, EmbeddingInfo, PageText
 from index.keyword import KeywordHit
 from index.manifest import DocumentRecord, Manifest
 from index.reader import StoredChunk
 
-__all__ = ["IndexReader", "IndexWriting", "KeywordSearch"]
+__all__ = ["IndexReader", "IndexStore", "IndexWriting", "KeywordSearch"]
 
 
 class KeywordSearch(Protocol):
@@ -90,7 +90,15 @@ class IndexReader(Protocol):
 
 
 class IndexWriting(Protocol):
-    """The one writer of an index: whole documents in and out, published by `commit`."""
+    """A writer of an index: whole documents in and out, published by `commit`.
+
+    Used as a context manager: entering opens it (takes the lock, reads the committed
+    state); leaving drops what was not committed.
+    """
+
+    def __enter__(self) -> IndexWriting: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
     @property
     def manifest(self) -> Manifest:
@@ -125,4 +133,33 @@ class IndexWriting(Protocol):
 
     def commit(self) -> Manifest:
         """Publish what was written so far, atomically; returns the committed manifest."""
+        ...
+
+
+class IndexStore(Protocol):
+    """Where an index lives (a directory, a database): its committed state, readers, writers.
+
+    The composition root (`wiring`) picks one from the settings; ingest, retrieval and
+    the app only see what it opens.
+    """
+
+    location: str  # for messages and reports (a folder, or a database URL without password)
+
+    def committed(self) -> Manifest | None:
+        """The last committed state, None before the first ingest; cheap enough to poll."""
+        ...
+
+    def open_reader(self) -> IndexReader:
+        """The last committed generation, read-only (IndexNotFoundError before an ingest)."""
+        ...
+
+    def open_writer(
+        self,
+        *,
+        embedding: EmbeddingInfo,
+        chunking: ChunkingInfo,
+        rebuild: bool = False,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> IndexWriting:
+        """A writer (not yet entered) for vectors of `embedding` and chunks of `chunking`."""
         ...

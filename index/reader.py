@@ -15,7 +15,7 @@ from index import chunks_db
 from index.ann import VectorBackend, load_vector_index
 from index.fsutil import sha256_file
 from index.keyword import KeywordIndex
-from index.manifest import CHUNKS, VECTORS, Manifest, read_manifest
+from index.manifest import CHUNKS, REBUILD_HINT, VECTORS, Manifest, read_manifest
 
 
 @dataclass(frozen=True)
@@ -76,13 +76,19 @@ class IndexSnapshot:
         if not gen.is_dir():
             raise IndexCorruptError(
                 f"the index at {index_dir} names {manifest.generation_dir}, which is missing",
-                hint="rebuild the index with `python -m ingest --rebuild FOLDER`",
+                hint=REBUILD_HINT,
             )
         if verify:
             verify_files(gen, manifest)
         vectors = load_vector_index(gen / VECTORS)
         con = chunks_db.open_readonly(gen / CHUNKS)
-        return cls(index_dir, manifest, vectors, con)
+        try:
+            if verify:
+                check_chunk_table(manifest, con, gen)
+            return cls(index_dir, manifest, vectors, con)
+        except BaseException:
+            con.close()
+            raise
 
     def close(self) -> None:
         self._con.close()
@@ -161,7 +167,31 @@ def verify_files(gen: Path, manifest: Manifest) -> None:
         elif sha256_file(path) != entry.sha256:
             problem = "fails its checksum"
         if problem:
-            raise IndexCorruptError(
-                f"index file {path} {problem}",
-                hint="rebuild the index with `python -m ingest --rebuild FOLDER`",
-            )
+            raise IndexCorruptError(f"index file {path} {problem}", hint=REBUILD_HINT)
+
+
+def check_chunk_table(manifest: Manifest, con, gen: Path) -> None:
+    """The manifest's documents are exactly those of the chunk table, chunk for chunk.
+
+    The manifest's checksum catches a damaged manifest; this catches one that is intact
+    but wrong (a document renamed in it, or chunks no document owns: an orphan would
+    stay searchable after its document is removed).
+    """
+    stored = chunks_db.chunk_counts(con)
+    listed = {source: doc.chunks for source, doc in manifest.documents.items() if doc.chunks}
+    if stored == listed:
+        return
+    orphans = sorted(set(stored) - set(listed))
+    missing = sorted(set(listed) - set(stored))
+    counts = sorted(s for s in set(stored) & set(listed) if stored[s] != listed[s])
+    what = (
+        f"chunks of {orphans[0]!r}, which the manifest does not list"
+        if orphans
+        else f"no chunks of {missing[0]!r}, which the manifest lists"
+        if missing
+        else f"{stored[counts[0]]} chunks of {counts[0]!r}, the manifest says {listed[counts[0]]}"
+    )
+    raise IndexCorruptError(
+        f"the index at {gen.parent} does not match its manifest: {gen.name} holds {what}",
+        hint=REBUILD_HINT,
+    )

@@ -26,6 +26,7 @@ import faiss
 import numpy as np
 
 from core.errors import IndexCorruptError
+from index.manifest import REBUILD_HINT
 
 __all__ = ["ExactIndex", "FaissVectors", "read_faiss"]
 
@@ -141,5 +142,5 @@ def read_faiss(path: Path) -> faiss.Index:
     except RuntimeError as exc:
         raise IndexCorruptError(
             f"the vector file {path} cannot be read ({exc})",
-            hint="rebuild the index with `python -m ingest --rebuild FOLDER`",
+            hint=REBUILD_HINT,
         ) from exc

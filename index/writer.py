@@ -6,6 +6,14 @@
 
 A document is written whole or not at all: its chunks, vectors and pages go in
 together in `put_document`, and a commit only ever publishes whole documents.
+
+With `rebuild=True` the new index is built beside the live one, in `rebuild/`
+(`index.layout.STAGING`): its commits are checkpoints there, and the live index
+stays as it was, searchable, until the block ends without an error; then the
+rebuilt generation is renamed into place and the live manifest swapped, once. A
+rebuild never reads the old manifest or generations, so it repairs a damaged
+index. A killed rebuild leaves its last checkpoint; the next rebuild with the same
+model and chunking goes on from it, any other starts over.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import numpy as np
 
 from core.errors import IndexWriteError
 from core.types import Chunk, ChunkingInfo, EmbeddingInfo, PageText
-from index import chunks_db
+from index import chunks_db, staging
 from index.ann import (
     ExactIndex,
     VectorBackend,
@@ -29,6 +37,15 @@ from index.ann import (
     load_vector_index,
 )
 from index.fsutil import atomic_write_bytes, fsync_dir, fsync_file, sha256_file
+from index.layout import (
+    STAGING,
+    check_index_dir,
+    collect_garbage,
+    generation_number,
+    highest_generation,
+    make_own_dir,
+    own_generations,
+)
 from index.lock import WriteLock
 from index.manifest import (
     CHUNKS,
@@ -42,7 +59,7 @@ from index.manifest import (
     read_manifest,
 )
 from index.protocols import IndexWriting
-from index.storage_errors import guarded
+from index.storage_errors import guarded, storage_errors
 
 
 class IndexWriter:
@@ -60,13 +77,19 @@ class IndexWriter:
         vector_policy: VectorPolicy | None = None,
     ) -> None:
         self.index_dir = Path(index_dir)
+        # Where generations and checkpoints go: the index itself, or beside it (rebuild).
+        self._root = self.index_dir / STAGING if rebuild else self.index_dir
+        self.location = str(self.index_dir)  # where the index is, for reports
         self._embedding = embedding
         self._chunking = chunking
         self._rebuild = rebuild
         self._lock = WriteLock(self.index_dir, lock_timeout, on_wait)
         self._committed: Manifest | None = None
         self._pending: Manifest | None = None
+        self._replaced: Manifest | None = None  # rebuild: the live index it replaces
+        self._base: Path | None = None
         self._work: Path | None = None
+        self._work_generation = 0
         self._con = None
         self._vectors: VectorBackend | None = None
         self._vector_policy = vector_policy or VectorPolicy()
@@ -74,6 +97,7 @@ class IndexWriter:
     # -- lifecycle ---------------------------------------------------------
     @guarded
     def __enter__(self) -> IndexWriter:
+        check_index_dir(self.index_dir)
         self._lock.acquire()
         try:
             self._open()
@@ -85,27 +109,36 @@ class IndexWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             self._discard_work()
+            if self._rebuild and exc_type is None:
+                with storage_errors(self.index_dir):
+                    self._publish()
         finally:
             self._lock.release()
 
     def _open(self) -> None:
         fresh = Manifest.empty(embedding=self._embedding, chunking=self._chunking)
-        if (self.index_dir / MANIFEST).exists():
-            old = read_manifest(self.index_dir)
-            if self._rebuild:
-                # Keep numbering so the new generation never overwrites the live one.
-                self._committed = fresh.evolve(generation=old.generation)
-                self._base = None
-            else:
-                check_compatible(old, embedding=self._embedding, chunking=self._chunking)
-                self._committed = old
-                self._base = self.index_dir / old.generation_dir
-        else:
-            self._committed = fresh
-            self._base = None
+        old = self._staged() if self._rebuild else self._live()
+        self._committed = old or fresh
+        self._base = self._root / old.generation_dir if old else None
         # An older format is migrated here and written by the next commit.
         self._pending = self._committed.migrated()
-        self._collect_garbage(keep_previous=True)
+        self._collect_garbage()
+
+    def _live(self) -> Manifest | None:
+        """The live index to add to, checked against the settings and its chunk table."""
+        if not (self.index_dir / MANIFEST).exists():
+            return None
+        old = read_manifest(self.index_dir)
+        check_compatible(old, embedding=self._embedding, chunking=self._chunking)
+        staging.check_generation(self.index_dir / old.generation_dir, old, checksums=False)
+        return old
+
+    def _staged(self) -> Manifest | None:
+        """Rebuild: the checkpoint of an interrupted rebuild to go on from, or None."""
+        self._replaced, staged = staging.resume_point(
+            self.index_dir, embedding=self._embedding, chunking=self._chunking
+        )
+        return staged
 
     @property
     def manifest(self) -> Manifest:
@@ -178,7 +211,10 @@ class IndexWriter:
     # -- commit ------------------------------------------------------------
     @guarded
     def commit(self) -> Manifest:
-        """Publish the pending state as a new generation (atomic); no-op if nothing changed."""
+        """Publish the pending state as a new generation (atomic); no-op if nothing changed.
+
+        In a rebuild this is a checkpoint beside the live index (published at the end).
+        """
         pending, committed = self.manifest, self._committed
         if self._work is None:
             if pending != committed and committed.generation > 0:
@@ -196,34 +232,37 @@ class IndexWriter:
             path = self._work / name
             fsync_file(path)
             files[key] = FileChecksum(name, path.stat().st_size, sha256_file(path))
-        generation = committed.generation + 1
-        final = self.index_dir / generation_dir_name(generation)
-        if final.exists():  # left by a crash after rename but before the manifest swap
-            shutil.rmtree(final)
-        self._work.rename(final)
-        fsync_dir(self.index_dir)
+        generation = self._work_generation
+        final = self._root / generation_dir_name(generation)
+        self._work.rename(final)  # the number is free: `_start_work` chose it so
+        fsync_dir(self._root)
         self._work = None
         self._base = final
         self._write_manifest(
             pending.evolve(generation=generation, files=files, updated_at=time.time())
         )
-        self._collect_garbage(keep_previous=True)
+        self._collect_garbage(previous=committed.generation)
         return self._committed
 
     def _write_manifest(self, manifest: Manifest) -> None:
         # The single commit point: before this rename readers see the old generation.
-        atomic_write_bytes(self.index_dir / MANIFEST, manifest.to_json().encode("utf-8"))
+        atomic_write_bytes(self._root / MANIFEST, manifest.to_json().encode("utf-8"))
         self._committed = self._pending = manifest
+
+    def _publish(self) -> None:
+        """Rebuild: make the last checkpoint the live index (one rename, one manifest swap)."""
+        published = staging.publish(self.index_dir, self._committed, self._replaced)
+        if published is not None:
+            self._committed = self._pending = published
 
     # -- internals ---------------------------------------------------------
     def _start_work(self) -> None:
         if self._work is not None:
             return
-        generation = self._committed.generation + 1
-        work = self.index_dir / (generation_dir_name(generation) + ".tmp")
-        if work.exists():
-            shutil.rmtree(work)
-        work.mkdir(parents=True)
+        # Above every generation-like name in the folder, the user's own included.
+        self._work_generation = max(self._committed.generation, highest_generation(self._root)) + 1
+        work = self._root / (generation_dir_name(self._work_generation) + ".tmp")
+        make_own_dir(work)
         if self._base is not None:
             shutil.copyfile(self._base / CHUNKS, work / CHUNKS)
         self._con = chunks_db.open_writable(work / CHUNKS)
@@ -243,19 +282,20 @@ class IndexWriter:
             shutil.rmtree(self._work, ignore_errors=True)
             self._work = None
 
-    def _collect_garbage(self, keep_previous: bool) -> None:
-        """Delete generations no reader should still be opening, and half-written ones."""
-        if not self.index_dir.is_dir():
-            return
+    def _collect_garbage(self, previous: int | None = None) -> None:
+        """Delete this program's generations no reader should still open, and half-written ones.
+
+        Kept: the live generation and the one before it (a reader may be opening it).
+        Only folders this program made are ever deleted (`index.layout`).
+        """
         live = self._committed.generation
-        keep = {generation_dir_name(live)}
-        if keep_previous:
-            keep.add(generation_dir_name(live - 1))
-        for entry in self.index_dir.iterdir():
-            if entry.name.startswith("gen-") and entry.name not in keep and entry.is_dir():
-                if entry == self._work:
-                    continue
-                shutil.rmtree(entry, ignore_errors=True)
+        if previous is None:  # at open: the newest of ours below the live one
+            below = [generation_number(p.name) for p in own_generations(self._root)]
+            previous = max((n for n in below if n < live), default=0)
+        keep = {generation_dir_name(live), generation_dir_name(previous)}
+        collect_garbage(self._root, keep, working=self._work)
+        if not self._rebuild:
+            staging.drop_dead(self.index_dir)
 
 
 @contextmanager

@@ -30,11 +30,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="+", type=Path, help="folders (searched recursively) or PDFs")
     p.add_argument(
-        "--index", type=Path, help="index directory (default: RAG_INDEX_DIR or data/index)"
+        "--index",
+        type=Path,
+        help="a local index directory (default: RAG_STORE_URL if set, else RAG_INDEX_DIR)",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument(
-        "--rebuild", action="store_true", help="start a fresh index (e.g. after changing the model)"
+        "--rebuild",
+        action="store_true",
+        help="build a fresh index of these paths only (e.g. after changing the model), beside "
+        "the live one, which is replaced when it is complete; documents of other folders are "
+        "dropped, and listed",
     )
     p.add_argument("--backend", choices=["pdfium", "pypdf"], help="PDF text extractor")
     p.add_argument("--workers", type=int, help="parser processes (default: automatic)")
@@ -49,14 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides = {}
     if args.index:
-        overrides["index_dir"] = args.index
+        overrides |= {"index_dir": args.index, "store_url": ""}  # that directory, not a database
     if args.backend:
         overrides["pdf_backend"] = args.backend
     if args.workers is not None:
         overrides["ingest_workers"] = args.workers
     if args.no_ocr:
         overrides["ocr"] = False
-    from wiring.params import ingest_documents, load_embedder  # `--help` stays instant
+    from wiring.root import ingest_documents, load_embedder  # `--help` stays instant
 
     bar = None if args.quiet else _ProgressBar()
     try:
@@ -81,9 +87,13 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             )
     except RagError as exc:
+        if bar is not None:
+            bar.close()  # the bar's line ends first: the error gets a line of its own
         print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
+        if bar is not None:
+            bar.close()
         how = "terminated" if isinstance(exc, Terminated) else "interrupted"
         print(
             f"\n{how}: finished files were kept; run the same command to finish",
@@ -146,25 +156,38 @@ def format_summary(report: IngestReport, list_max: int = 20) -> str:
     reused = report.reused_vectors
     if reused:
         lines.append(f"  {reused} chunks kept their stored vectors (moved, renamed, edited files)")
-    for label, names in (
-        ("added", report.added),
-        ("updated", report.updated),
-        ("removed", report.removed),
+    # Every removed document is named: a rebuild drops those its folders do not hold.
+    for label, names, most in (
+        ("added", report.added, list_max),
+        ("updated", report.updated, list_max),
+        ("removed", report.removed, len(report.removed)),
     ):
-        for name in names[:list_max]:
+        for name in names[:most]:
             lines.append(f"  {label}: {name}")
-        if len(names) > list_max:
-            lines.append(f"  {label}: ... and {len(names) - list_max} more")
+        if len(names) > most:
+            lines.append(f"  {label}: ... and {len(names) - most} more")
     for s in report.skipped:
         lines.append(f"  skipped: {s.file}: {s.reason}")
     for w in report.warnings:
         lines.append(f"  warning: {w.file}: {w.reason}")
+    if report.other_files:
+        lines.append(f"  not read: {_other_files(report.other_files)}")
     # Names and reasons come from the file system and from parsers: no raw escape sequences.
     return "\n".join(printable(line) for line in lines)
 
 
+def _other_files(n: int) -> str:
+    """'3 other files (not named .pdf)'.
+
+    >>> _other_files(1)
+    '1 other file (not named .pdf)'
+    """
+    return f"{n} other file{'s' if n != 1 else ''} (not named .pdf)"
+
+
 class _ProgressBar:
-    """tqdm on stderr over pages, with files in the postfix; created on the first event."""
+    """tqdm on stderr over the bytes of the files to read (known exactly from the start, so
+    the bar's end never moves), with pages, files and chunks after it."""
 
     def __init__(self) -> None:
         self._bar = None
@@ -173,15 +196,23 @@ class _ProgressBar:
         from tqdm import tqdm
 
         if self._bar is None:
-            self._bar = tqdm(total=p.pages_total, unit="page", file=sys.stderr, dynamic_ncols=True)
-        self._bar.total = max(p.pages_total, p.pages_done)
-        self._bar.n = p.pages_done
+            self._bar = tqdm(
+                total=max(p.bytes_total, 1),
+                unit="B",
+                unit_scale=True,
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
+        self._bar.n = min(p.bytes_done, self._bar.total)
         ocr = f", OCR {p.ocr_pages} pages {p.ocr_rate:.2f}/s" if p.ocr_pages else ""
         self._bar.set_postfix_str(
-            f"files {p.files_done}/{p.files_total}, chunks {p.chunks}{ocr}", refresh=False
+            f"{p.pages_done} pages, files {p.files_done}/{p.files_total}, "
+            f"chunks embedded {p.chunks}/{p.chunks_made}{ocr}",
+            refresh=False,
         )
         self._bar.refresh()
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+            self._bar = None

@@ -47,11 +47,27 @@ class SourceFile:
 class Discovery:
     files: tuple[SourceFile, ...]
     skipped: tuple[Skipped, ...]  # PDFs (by name) that cannot be indexed, and bad arguments
-    warnings: tuple[Skipped, ...]  # folders and links not searched
+    warnings: tuple[Skipped, ...]  # folders and links not searched, names almost .pdf
+    other_files: int = 0  # regular files not named *.pdf: counted, not read
 
 
 def _is_pdf_name(name: str) -> bool:
     return name.lower().endswith(".pdf")
+
+
+def _almost_pdf_name(name: str) -> bool:
+    """ "report.pdf " or "report.pdf." or "report.PDF\u200b": meant as a PDF, not read as one.
+
+    >>> _almost_pdf_name("report.pdf "), _almost_pdf_name("notes.txt"), _almost_pdf_name("a.pdfx")
+    (True, False, False)
+    """
+    trimmed = name.rstrip(" .\t\u00a0\u200b\u2060\ufeff").lower()
+    return trimmed != name.lower() and trimmed.endswith(".pdf")
+
+
+ALMOST_PDF = (
+    "named like a PDF but not ending in .pdf (a space or a dot after it?): not read; rename it"
+)
 
 
 def discover(
@@ -65,7 +81,7 @@ def discover(
     for given in paths:
         walk.given(Path(os.path.expanduser(str(given))).absolute(), printable(str(given)))
     files = sorted(walk.found.values(), key=lambda f: (str(f.root), f.source))
-    return Discovery(tuple(files), tuple(walk.skipped), tuple(walk.warnings))
+    return Discovery(tuple(files), tuple(walk.skipped), tuple(walk.warnings), walk.other_files)
 
 
 @dataclass
@@ -75,6 +91,7 @@ class _Walk:
     found: dict[str, SourceFile] = field(default_factory=dict)  # real path -> file
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[Skipped] = field(default_factory=list)
+    other_files: int = 0
 
     def given(self, path: Path, label: str) -> None:
         try:
@@ -135,6 +152,10 @@ class _Walk:
             self.add(path, root, st)
         elif is_pdf:
             self.skipped.append(Skipped(label, not_regular_reason(st.st_mode)))
+        elif stat.S_ISREG(st.st_mode):
+            self.other_files += 1
+            if _almost_pdf_name(entry.name):
+                self.warnings.append(Skipped(label, ALMOST_PDF))
 
     def add(self, path: Path, root: Path, st: os.stat_result) -> None:
         real = os.path.realpath(path)

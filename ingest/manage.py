@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
-from index import IndexWriter
-from index.manifest import read_manifest
+from index import IndexWriting
 
 
-def remove_documents(
-    index_dir: Path, sources: Sequence[str], *, lock_timeout: float = 10.0
-) -> list[str]:
-    """Remove documents (by `source`) from the index; returns those that were there.
+def remove_documents(writer: IndexWriting, sources: Sequence[str]) -> list[str]:
+    """Remove documents (by `source`) through `writer` (not yet entered); returns those
+    that were there.
 
-    `lock_timeout`: seconds to wait for an ingest running on the same index.
     The PDF files themselves are left alone: an ingest of their folder would add
     them again, which is the user's call.
     """
-    manifest = read_manifest(index_dir)
-    writer = IndexWriter(
-        index_dir,
-        embedding=manifest.embedding,
-        chunking=manifest.chunking,
-        lock_timeout=lock_timeout,
-    )
     with writer:
         present = [s for s in sources if s in writer.manifest.documents]
         for source in present:

@@ -45,6 +45,12 @@ class IngestOptions:
     checkpoint_seconds: float = 60.0  # commit finished files at least this often
     lock_timeout_seconds: float = 10.0  # wait this long for another ingest on the index
     embedding_batch_size: int = 32  # chunks are embedded in 4 batches' worth at a time
+    # Caps per file (docs/limits.md): a few KB of PDF can expand to millions of characters.
+    file_max_chars: int = 20_000_000
+    file_max_expansion: float = 20.0  # characters of text per byte of file; 0 = no check
+    file_max_chunks: int = 20_000
+    file_max_seconds: float = 0.0  # 0 = no limit
+    file_max_seconds_name: str = "RAG_FILE_MAX_SECONDS"  # the setting named in the reason
     ocr: OcrConfig = field(default_factory=OcrConfig)
     vectors: VectorPolicy = field(default_factory=VectorPolicy)
 

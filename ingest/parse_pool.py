@@ -34,6 +34,7 @@ class FileOpened:
     backend: str
     title: str = ""  # from the PDF's metadata ("" if none)
     outline: tuple[OutlineEntry, ...] = ()  # its bookmarks (ingest.structure)
+    attachments: tuple[str, ...] = ()  # names of files embedded in it (not indexed)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ def parse_file(
     try:
         with open_pdf(path, backend) as doc, OcrReader(doc, path, config) as reader:
             title, outline = read_structure(doc)
-            yield FileOpened(index, doc.page_count, doc.backend, title, outline)
+            attached = tuple(doc.attachments()) if hasattr(doc, "attachments") else ()
+            yield FileOpened(index, doc.page_count, doc.backend, title, outline, attached)
             batches = iter_page_batches(reader, batch_pages)
             for start in range(0, doc.page_count, batch_pages):
                 for page_index in range(start, min(start + batch_pages, doc.page_count)):
@@ -159,13 +161,21 @@ class ParserPool:
         self.backend = backend
         self.batch_pages = batch_pages
         self.stall_seconds = stall_seconds
+        self.abandoned: set[int] = set()  # files the consumer gave up on (a cap)
+
+    def abandon(self, index: int) -> None:
+        """Stop parsing file `index` (its worker is replaced); no more events for it."""
+        self.abandoned.add(index)
 
     def events(self, paths: Sequence[Path]) -> Iterator[ParseEvent]:
         if not paths:
             return
         if self.processes <= 0:  # inline: same code path, no processes (tests, debugging)
             for i, p in enumerate(paths):
-                yield from _guarded(self.parse, i, p, self.backend, self.batch_pages)
+                for event in _guarded(self.parse, i, p, self.backend, self.batch_pages):
+                    if i in self.abandoned:
+                        break
+                    yield event
             return
         yield from _PoolRun(self, paths).run()
 
@@ -227,6 +237,8 @@ class _PoolRun:
             for _ in range(min(self.pool.processes, len(self.paths))):
                 self._new_worker()
             while self.open:
+                for worker in [w for w in self.workers if w.index in self.pool.abandoned]:
+                    yield from self._give_up(worker, "")  # no event: the consumer dropped it
                 busy = [w for w in self.workers if w.index is not None]
                 ready = wait([w.conn for w in busy], timeout=self.POLL)
                 if not ready:
@@ -276,6 +288,7 @@ class _PoolRun:
         self.workers.remove(worker)
         if index is not None and index in self.open:
             self.open.discard(index)
-            yield FileFailed(index, reason)
+            if index not in self.pool.abandoned:
+                yield FileFailed(index, reason)
         if self.next < len(self.paths):
             self._new_worker()

@@ -14,6 +14,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from core.errors import PdfError
+from core.text import printable
 from ingest.pdf_common import ClosingDocument
 
 ENCRYPTED_REASON = "encrypted (needs a password)"
@@ -78,6 +79,18 @@ class PdfiumDocument(ClosingDocument):
         if self._pdf is None:
             raise ValueError(f"{self.path.name} is closed")
         return pdfium_structure(self._pdf)
+
+    def attachments(self) -> list[str]:
+        """Names of the files embedded in the PDF (their text is not read); [] if unreadable."""
+        if self._pdf is None:
+            return []
+        names = []
+        try:
+            for i in range(self._pdf.count_attachments()):
+                names.append(printable(self._pdf.get_attachment(i).get_name()) or "(no name)")
+        except Exception:  # a damaged name tree: the pages are what matters
+            pass
+        return names
 
     def close(self) -> None:
         if self._pdf is not None:

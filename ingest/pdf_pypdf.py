@@ -17,6 +17,7 @@ from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError
 
 from core.errors import PdfError
+from core.text import printable
 from ingest.pdf_common import ClosingDocument
 from ingest.pdf_pdfium import corrupt_error, encrypted_error
 
@@ -68,6 +69,15 @@ class PypdfDocument(ClosingDocument):
         reader.resolved_objects.clear()
         reader.flattened_pages = None
         self._pages_since_reset = 0
+
+    def attachments(self) -> list[str]:
+        """Names of the files embedded in the PDF (their text is not read); [] if unreadable."""
+        if self._reader is None:
+            return []
+        try:
+            return [printable(name) or "(no name)" for name in self._reader.attachments]
+        except Exception:  # a damaged name tree: the pages are what matters
+            return []
 
     def close(self) -> None:
         if self._reader is not None:

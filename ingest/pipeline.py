@@ -11,13 +11,13 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from core.errors import RagError
-from core.types import ChunkingInfo, IndexTotals, IngestReport, OcrSummary
+from core.errors import IndexNotFoundError, RagError
+from core.types import ChunkingInfo, IndexTotals, IngestReport, OcrSummary, Skipped
 from embed.embedder import Embedder
-from index import IndexWriter
-from index.manifest import read_manifest
+from index import IndexWriting, Manifest
 from index.writer import committing
 from ingest.discover import discover
 from ingest.ocr.config import OcrConfig
@@ -67,36 +67,31 @@ def chunking_config(
     return ChunkingInfo(tokens, overlap, CHUNKER_VERSION, chunking.format)
 
 
-def _index_chunking(index_dir: Path, rebuild: bool) -> ChunkingInfo | None:
-    if rebuild:
-        return None
-    try:
-        return read_manifest(index_dir).chunking
-    except RagError:  # no index yet, or a damaged one: the writer reports that
-        return None
-
-
 def run_ingest(
     paths: Sequence[Path],
     options: IngestOptions,
     *,
     embedder: Embedder,
+    writer: IndexWriting,
+    chunking: ChunkingInfo,
     rebuild: bool = False,
+    live: Callable[[], Manifest | None] | None = None,
     on_progress: ProgressCallback | None = None,
-    on_wait: Callable[[str], None] | None = None,
     parser_processes: int | None = None,
     within: Sequence[Path] | None = None,
 ) -> IngestReport:
-    """Ingest `paths`; `within`: symbolic links are followed only to places inside these."""
+    """Ingest `paths` through `writer` (not yet entered; the composition root picks the
+    store and builds it for `chunking`, see `wiring.stores`); `rebuild`: the writer builds
+    a fresh index, and `live()` gives the one it replaces; `within`: symbolic links are
+    followed only to places inside these."""
     o = options
     started = time.monotonic()
     found = discover(paths, follow_symlinks=o.follow_symlinks, within=within)
     skipped, warnings = list(found.skipped), list(found.warnings)
-    chunking = chunking_config(
-        o.chunking, embedder.info.max_tokens, _index_chunking(o.index_dir, rebuild)
-    )
-    with _writer(o, embedder, chunking, rebuild, on_wait) as writer:
-        plan = make_plan(found.files, paths, writer, o.file_timeout_seconds)
+    with writer:
+        # A rebuild holds only what these paths hold: say which documents it drops.
+        before = _live_documents(live, warnings) if rebuild and live is not None else None
+        plan = make_plan(found.files, paths, writer, o.file_timeout_seconds, everything=rebuild)
         skipped.extend(plan.skipped)
         warnings.extend(plan.warnings)
         run = Run(o, embedder, writer, chunking, plan, on_progress, started)
@@ -108,33 +103,52 @@ def run_ingest(
             memory_mb=o.parser_memory_mb,
             parse=functools.partial(parse_file, ocr=o.ocr),
         )
+        run.abandon = pool.abandon  # a file past a cap is not parsed to its end
         # Also on Ctrl-C or SIGTERM: publish the documents that were finished.
         with committing(writer, lambda: {s.file: s.reason for s in [*skipped, *run.skipped]}):
-            run.consume(pool.events([f.path for f, _, _ in plan.todo]))
+            run.consume(pool.events([t.file.path for t in plan.todo]))
             publish = time.perf_counter()
             # Vanished and unreadable documents go last: until now a moved file could
             # reuse their vectors. An unreadable file's old text must not stay searchable.
             for source in [*plan.removed, *(s.file for s in plan.skipped)]:
                 writer.remove(source)
-    run.clock.seconds["write"] += time.perf_counter() - publish  # the last commit, too
+    run.stages.seconds["write"] += time.perf_counter() - publish  # the last commit, too
     skipped.extend(run.skipped)
     warnings.extend(run.warnings)
-    return _report(plan, run, writer.manifest, skipped, warnings, o, started)
+    if before is not None:
+        plan.removed = _dropped(before, writer.manifest, skipped, warnings)
+    report = _report(plan, run, writer, skipped, warnings, o, started)
+    return replace(report, other_files=found.other_files)
 
 
-def _writer(options: IngestOptions, embedder, chunking, rebuild, on_wait) -> IndexWriter:
-    return IndexWriter(
-        options.index_dir,
-        embedding=embedder.info,
-        chunking=chunking,
-        rebuild=rebuild,
-        lock_timeout=options.lock_timeout_seconds,
-        on_wait=on_wait,
-        vector_policy=options.vectors,
-    )
+def _live_documents(
+    live: Callable[[], Manifest | None], warnings: list[Skipped]
+) -> set[str] | None:
+    """The documents of the index a rebuild replaces (None: there is none, or it is damaged)."""
+    try:
+        manifest = live()
+        return set(manifest.documents) if manifest is not None else set()
+    except IndexNotFoundError:
+        return set()
+    except RagError as exc:
+        warnings.append(Skipped("(old index)", f"{exc.message}: the documents it held are unknown"))
+        return None
 
 
-def _report(plan, run, manifest, skipped, warnings, options, started) -> IngestReport:
+def _dropped(before: set[str], after, skipped, warnings: list[Skipped]) -> list[str]:
+    """Documents of the replaced index that the rebuilt one lacks (skipped ones are listed
+    as skipped already)."""
+    if before and not after.documents:
+        warnings.append(
+            Skipped("(rebuild)", "no document was indexed, so the old index was kept as it was")
+        )
+        return []
+    told = {s.file for s in skipped}
+    return sorted(s for s in before if s not in after.documents and s not in told)
+
+
+def _report(plan, run, writer, skipped, warnings, options, started) -> IngestReport:
+    manifest = writer.manifest
     sources = [f.source for f in plan.files if f.source in manifest.documents]
     return IngestReport(
         added=tuple(run.done["added"]),
@@ -148,12 +162,12 @@ def _report(plan, run, manifest, skipped, warnings, options, started) -> IngestR
         chunks=sum(manifest.documents[s].chunks for s in sources),
         seconds=time.monotonic() - started,
         index=IndexTotals(
-            str(options.index_dir), len(manifest.documents), manifest.pages, manifest.chunks
+            writer.location, len(manifest.documents), manifest.pages, manifest.chunks
         ),
         parsed_pages=run.pages_done,
         reused_vectors=run.reused,
         ocr=_ocr_summary(run, options.ocr),
-        stages={k: round(v, 3) for k, v in run.clock.seconds.items()},
+        stages={k: round(v, 3) for k, v in run.stages.seconds.items()},
     )
 
 

@@ -12,6 +12,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from core.errors import PdfError
 from core.types import Skipped
@@ -21,10 +22,19 @@ from ingest.file_checks import hash_source
 from ingest.identity import assign_sources, fresh_source
 
 
+@dataclass(frozen=True)
+class FileToIndex:
+    """A found file that is new or changed, with its content hash."""
+
+    file: SourceFile
+    sha256: str
+    status: Literal["added", "updated"]
+
+
 @dataclass
 class Plan:
     files: list[SourceFile] = field(default_factory=list)  # found, with their index keys
-    todo: list[tuple[SourceFile, str, str]] = field(default_factory=list)  # file, sha, status
+    todo: list[FileToIndex] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)  # could not be hashed
@@ -35,12 +45,17 @@ class Plan:
 
 
 def make_plan(
-    found: Sequence[SourceFile], paths: Sequence[Path], writer: IndexWriting, timeout_s: float
+    found: Sequence[SourceFile],
+    paths: Sequence[Path],
+    writer: IndexWriting,
+    timeout_s: float,
+    everything: bool = False,
 ) -> Plan:
+    """`everything`: documents not found under `paths` go, wherever they were (a rebuild)."""
     docs = writer.manifest.documents
     identities = {k: d.real_path for k, d in docs.items()}
     plan = Plan(files=assign_sources(found, identities, lambda key, f: _moved(docs[key], f)))
-    plan.removed = _vanished(plan, paths, docs)
+    plan.removed = _vanished(plan, paths, docs, everything)
     moved_away = set(plan.removed)
     by_sha: dict[str, list[str]] = {}  # one pass, not a scan of every document per new file
     for source, doc in docs.items():
@@ -68,7 +83,7 @@ def make_plan(
             plan.unchanged.append(f.source)
             writer.touch(_record_with_stat(old, f))
             continue
-        plan.todo.append((f, sha, "updated" if old else "added"))
+        plan.todo.append(FileToIndex(f, sha, "updated" if old else "added"))
         same = [s for s in by_sha.get(sha, []) if s != f.source]
         plan.reuse[f.source] = ([f.source] if old else []) + same
         copies = [s for s in same if s not in moved_away]  # a moved file is no copy
@@ -79,12 +94,16 @@ def make_plan(
     return plan
 
 
-def _vanished(plan: Plan, paths: Sequence[Path], docs: dict[str, DocumentRecord]) -> list[str]:
+def _vanished(
+    plan: Plan, paths: Sequence[Path], docs: dict[str, DocumentRecord], everything: bool
+) -> list[str]:
     """Documents that lay under a folder given now and were not found there.
 
     Documents from other folders stay: that folder may just be unmounted.
     """
     seen = {f.source for f in plan.files}
+    if everything:
+        return [source for source in docs if source not in seen]
     folders = [Path(p).expanduser().absolute() for p in paths if Path(p).expanduser().is_dir()]
     return [
         source

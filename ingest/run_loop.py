@@ -1,7 +1,8 @@
 """The parse -> chunk -> embed -> write loop of one ingest, one entry per file in flight.
 
 A file's failure at any stage (parsing, chunking, embedding, a change under
-our feet) skips that file alone; the others go on. Vectors are checked
+our feet) skips that file alone; the others go on. So does a file past a cap
+(`ingest.caps`: its text, its chunks, its time). Vectors are checked
 (`ingest.vector_check`) before anything is written: a bad batch stops the run.
 """
 
@@ -17,6 +18,7 @@ from core.errors import RagError
 from core.types import Chunk, ChunkingInfo, PageText, Skipped
 from embed.embedder import Embedder
 from index import DocumentRecord, IndexWriting
+from ingest.caps import FileCaps
 from ingest.chunk import Chunker
 from ingest.extract import no_text_reason
 from ingest.file_checks import changed_since
@@ -44,6 +46,11 @@ class Progress:
     elapsed: float
     ocr_pages: int = 0  # pages read by OCR so far (from the cache too)
     ocr_rate: float = 0.0  # OCR pages per second of wall-clock time since OCR began
+    # Bytes of the files to read, and of those done (a file in flight counts by its pages
+    # read): exact from the start, so a bar over them never moves its end.
+    bytes_done: int = 0
+    bytes_total: int = 0
+    chunks_made: int = 0  # chunks cut so far; `chunks` of them are embedded (or reused)
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -76,6 +83,8 @@ class Run:
         self.files_done = 0
         self.pages_done = 0
         self.chunks_done = 0
+        self.chunks_made = 0
+        self.current = ""
         self.reused = 0
         self.ocr_pages = 0
         self.ocr_began: float | None = None
@@ -83,7 +92,8 @@ class Run:
         self.ocr_files: dict[str, OcrStats] = {}
         self.reuse = plan.reuse
         self.pages_known = self.bytes_known = 0
-        self.bytes_total = sum(f.size for f, _, _ in self.todo)
+        self.bytes_total = sum(t.file.size for t in self.todo)
+        self.bytes_closed = 0  # of files written, skipped or dropped
         self.state: dict[int, FileState] = {}
         self.dropped: set[int] = set()
         # Chunks of all files in flight wait here to be embedded together: full,
@@ -94,14 +104,20 @@ class Run:
         self.headers = None
         if chunking.chunk_format >= 2:
             self.headers = Headers(embedder, limit=embedder.info.max_tokens - 2)
-        self.clock = StageClock()  # where the time goes (ingest.stages)
+        self.caps = FileCaps.of(options)
+        # Told when a file is dropped, so its parser stops (ParserPool.abandon).
+        self.abandon: Callable[[int], None] = lambda index: None
+        self.clock: tuple[int, float] | None = None  # the file charged for time, since when
+        self.stages = StageClock()  # where the time goes (ingest.stages)
 
     def consume(self, events) -> None:
-        for event in self.clock.waited(events):
-            f = self.todo[event.index][0]
+        for event in self.stages.waited(events):
+            f = self.todo[event.index].file
             if isinstance(event, FileOpened):
                 self.pages_known += event.page_count
                 self.bytes_known += f.size
+                if event.attachments:
+                    self.warnings.append(Skipped(f.source, _attachments_note(event.attachments)))
                 self.state[event.index] = FileState(
                     Chunker(
                         f.source,
@@ -112,12 +128,18 @@ class Run:
                     ),
                     event.backend,
                     self.writer.stored_vectors(self.reuse.get(f.source, [])),
+                    page_count=event.page_count,
                 )
             elif isinstance(event, PagesParsed) and event.index in self.state:
                 st = self.state[event.index]
                 st.pages.extend(event.pages)
-                self._chunk(event.index, lambda st=st, e=event: st.chunker.feed(e.pages))
+                st.chars += sum(len(p.text) for p in event.pages)
                 self.pages_done += len(event.pages)
+                last = event.pages[-1].page if event.pages else 0
+                if over := self.caps.text(st.chars, last, f.size):
+                    self._drop(event.index, over)
+                    continue
+                self._chunk(event.index, lambda st=st, e=event: st.chunker.feed(e.pages))
             elif isinstance(event, OcrPageRead):
                 self.ocr_pages += 1
                 self.ocr_last = time.monotonic()
@@ -126,11 +148,12 @@ class Run:
             elif isinstance(event, FileDone) and event.index in self.state:
                 st = self.state[event.index]
                 st.parsed, st.failed_pages, st.ocr = True, event.failed_pages, event.ocr
-                self.clock.seconds["parse"] += event.cpu_seconds
+                self.stages.seconds["parse"] += event.cpu_seconds
                 self._chunk(event.index, st.chunker.finish)
                 self._finish_ready()
             elif isinstance(event, FileFailed):
                 self._drop(event.index, event.reason)
+            self._drop_overdue()
             if len(self.pending) >= self.flush_at:
                 self._embed_pending()
             self._report(f.source)
@@ -147,7 +170,7 @@ class Run:
     def _chunk(self, index: int, make) -> None:
         """Chunk what a file sent; the tokenizer failing on its text costs that file only."""
         try:
-            chunks = self.clock.timed("chunk", make)
+            chunks = self.stages.timed("chunk", make)
         except RagError:
             raise  # the model or a setting: every file would fail alike
         except Exception as exc:
@@ -160,12 +183,34 @@ class Run:
         if index in self.dropped:
             return
         self.dropped.add(index)
+        self.abandon(index)
+        self.bytes_closed += self.todo[index].file.size
         self.state.pop(index, None)
         self.pending = [p for p in self.pending if p[0] != index]
-        self._skip(self.todo[index][0].source, reason)
+        self._skip(self.todo[index].file.source, reason)
+
+    def _drop_overdue(self) -> None:
+        """The oldest file in flight, once past the time cap (checked at every event and
+        embedding batch). Files share embedding batches, so only the oldest is charged:
+        a small file waiting behind a slow one is not; its clock starts when it is next."""
+        if not self.caps.max_seconds or not self.state:
+            return
+        oldest = min(self.state, key=lambda i: self.state[i].started)
+        now = time.monotonic()
+        if self.clock is None or self.clock[0] != oldest:
+            self.clock = (oldest, self.state[oldest].started if self.clock is None else now)
+        if over := self.caps.time(now - self.clock[1]):
+            self._drop(oldest, over)
 
     def _queue(self, index: int, chunks: list[Chunk]) -> None:
-        st = self.state[index]
+        st = self.state.get(index)
+        if st is None:
+            return
+        page = chunks[-1].page_end if chunks else 0
+        if over := self.caps.chunks(len(st.chunks) + len(chunks), page):
+            self._drop(index, over)
+            return
+        self.chunks_made += len(chunks)
         for chunk in chunks:
             st.chunks.append(chunk)
             # Same text and header, same model (the index refuses another): the stored
@@ -180,20 +225,32 @@ class Run:
 
     def _embed_pending(self) -> None:
         batch, self.pending = self.pending[: self.flush_at], self.pending[self.flush_at :]
-        try:
-            vectors = self._embed([c.embed_text for _, _, c in batch])
-        except RagError:
-            raise
-        except Exception:  # find the file whose text the model cannot take
-            self._embed_file_by_file(batch)
-            return
-        for (index, position, _), vector in zip(batch, vectors, strict=True):
-            self.state[index].vectors[position] = vector
-        self.chunks_done += len(batch)
+        # By length, in the embedder's own batch size: the batches it would make of the
+        # whole list, with the progress reported after each (the count moves while
+        # embedding, instead of after all of them).
+        batch.sort(key=lambda item: len(item[2].embed_text))
+        size = self.options.embedding_batch_size
+        for start in range(0, len(batch), size):
+            part = [item for item in batch[start : start + size] if item[0] not in self.dropped]
+            if not part:
+                continue
+            try:
+                vectors = self._embed([c.embed_text for _, _, c in part])
+            except RagError:
+                raise
+            except Exception:  # find the file whose text the model cannot take
+                self._embed_file_by_file(part)
+                continue
+            for (index, position, _), vector in zip(part, vectors, strict=True):
+                if index in self.state:
+                    self.state[index].vectors[position] = vector
+            self.chunks_done += len(part)
+            self._report(self.current)
+            self._drop_overdue()
         self._finish_ready()
 
     def _embed(self, texts: list[str]) -> np.ndarray:
-        vectors = self.clock.timed("embed", lambda: self.embedder.embed(texts))
+        vectors = self.stages.timed("embed", lambda: self.embedder.embed(texts))
         check_vectors(vectors, len(texts), self.embedder.info.dim)  # before anything is written
         return vectors
 
@@ -220,23 +277,25 @@ class Run:
                 self._finish(index)
 
     def _finish(self, index: int) -> None:
-        f, sha, status = self.todo[index]
+        todo = self.todo[index]
+        f, sha, status = todo.file, todo.sha256, todo.status
         st = self.state.pop(index)
+        self.bytes_closed += f.size
         failed_pages = st.failed_pages
-        empty = sum(1 for p in st.pages if not p.text.strip())
+        # A page the parser could not load has no text either, but OCR is not why.
+        empty = max(0, sum(1 for p in st.pages if not p.text.strip()) - failed_pages)
         why_empty = _why_empty(st.ocr)
         if st.ocr is not None:
             self.ocr_files[f.source] = st.ocr
         if not st.chunks:
-            self._skip(f.source, no_text_reason(len(st.pages), why_empty))
+            self._skip(f.source, _nothing_indexed(len(st.pages), failed_pages, empty, why_empty))
             return
         changed = changed_since(f.path, f.size, f.mtime_ns)
         if changed:  # what was parsed may be half the old file and half the new
             self._skip(f.source, changed)
             return
         if failed_pages:
-            pages = "1 page" if failed_pages == 1 else f"{failed_pages} pages"
-            self.warnings.append(Skipped(f.source, f"{pages} could not be read"))
+            self.warnings.append(Skipped(f.source, _unloadable(failed_pages, len(st.pages))))
         if empty:
             reason = f"{no_text_reason(empty, why_empty)}; the other pages are indexed"
             self.warnings.append(Skipped(f.source, reason))
@@ -264,11 +323,11 @@ class Run:
             ocr_pages=len(st.ocr.pages) if st.ocr else 0,
         )
         write = self.writer.put_document
-        self.clock.timed("write", lambda: write(record, st.chunks, vectors, st.pages))
+        self.stages.timed("write", lambda: write(record, st.chunks, vectors, st.pages))
         self.done[status].append(f.source)
         self.files_done += 1
         if time.monotonic() - self.last_commit >= self.options.checkpoint_seconds:
-            self.clock.timed("write", self.writer.commit)
+            self.stages.timed("write", self.writer.commit)
             self.last_commit = time.monotonic()
 
     def _skip(self, source: str, reason: str) -> None:
@@ -278,6 +337,7 @@ class Run:
         self.files_done += 1
 
     def _report(self, current: str) -> None:
+        self.current = current
         if self.on_progress is None:
             return
         # Pages of files not opened yet are guessed from their size, at the
@@ -296,7 +356,17 @@ class Run:
                 elapsed=time.monotonic() - self.started,
                 ocr_pages=self.ocr_pages,
                 ocr_rate=self._ocr_rate(),
+                bytes_done=self.bytes_closed + self._bytes_in_flight(),
+                bytes_total=self.bytes_total,
+                chunks_made=self.chunks_made,
             )
+        )
+
+    def _bytes_in_flight(self) -> int:
+        return sum(
+            self.todo[i].file.size * min(len(st.pages), st.page_count) // st.page_count
+            for i, st in self.state.items()
+            if st.page_count
         )
 
     def _ocr_rate(self) -> float:
@@ -304,6 +374,35 @@ class Run:
             return 0.0
         # Over the time OCR ran: the rate of OCR, not of the whole ingest.
         return self.ocr_pages / max(self.ocr_last - self.ocr_began, 1e-3)
+
+
+def _unloadable(failed: int, total: int) -> str:
+    return (
+        f"{failed} of its {total} pages could not be loaded by the PDF parser (their page data "
+        "is damaged); the other pages are indexed"
+    )
+
+
+def _nothing_indexed(pages: int, failed: int, empty: int, why_empty: str) -> str:
+    """Why a file gave no chunk: pages the parser could not load, pages without text."""
+    if not failed:
+        return no_text_reason(pages, why_empty)
+    reason = (
+        f"the PDF parser could not load {failed} of its {pages} pages (their page data is "
+        "damaged: open it in a PDF viewer, and if that works, print it to a new PDF)"
+    )
+    if empty:
+        reason += f"; {no_text_reason(empty, why_empty)}"
+    return reason
+
+
+def _attachments_note(names: tuple[str, ...]) -> str:
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if names[3:] else "")
+    files = "file" if len(names) == 1 else "files"
+    return (
+        f"holds {len(names)} attached {files} ({shown}) whose text is not indexed: save "
+        "them from a PDF viewer and add them as files of their own"
+    )
 
 
 def _why_empty(ocr: OcrStats | None) -> str:
@@ -324,3 +423,6 @@ class FileState:
     parsed: bool = False
     failed_pages: int = 0
     ocr: OcrStats | None = None
+    page_count: int = 0
+    chars: int = 0  # of text parsed so far (for the cap)
+    started: float = field(default_factory=time.monotonic)  # when the file was opened

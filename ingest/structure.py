@@ -11,9 +11,12 @@ with it (`ingest.header`).
 An outline entry points to a page, not a place on it; the entry's title is
 looked for in that page's text, and the section starts where it is found (at
 the top of the page otherwise). A PDF without an outline gets its numbered
-headings ("3.3 Runtime Options" alone on a line) detected from the text; a
-number must follow the previous heading's (3.2 -> 3.3, 3.3 -> 3.3.1 or 4), so
-list items, table rows and tables of contents are not taken for headings.
+headings ("3.3 Runtime Options", "Chapter 3. The Root Filesystem" alone on a
+line) detected from the text; a number must follow the previous heading's
+(3.2 -> 3.3, 3.3 -> 3.3.1 or 4, or 3.1 after 1.2 when chapter 2 had no
+subsections and its heading was missed), so list items, table rows and tables
+of contents are not taken for headings. A heading's path holds the headings
+whose numbers it extends ("Chapter 3. ..." > "3.1. Purpose").
 
 >>> s = Sections("", ())
 >>> from core.types import PageText
@@ -42,7 +45,10 @@ MAX_TITLE_CHARS = 120
 # that starts with a letter, has at most 12 words and does not end like a sentence or
 # like a table-of-contents line ("Introduction 4", "Options …"); a short capitalized
 # title may end in one period ("2. Warming up.", as PARI's manuals write them).
-_NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+([^\W\d_][^\n]{1,90})$")
+# The title may also start with a path ("3.4. /bin : Essential user command binaries").
+_NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+((?:[^\W\d_]|/)[^\n]{1,90})$")
+# "Chapter 3. The Root Filesystem" (DocBook, LaTeX books): a heading of number 3.
+_CHAPTER = re.compile(r"^chapter\s+(\d{1,2})(?:\.|:|\s+-)?\s+([^\W\d_][^\n]{1,90})$", re.I)
 _NOT_A_TITLE_END = re.compile(r"(?:[,;:…]|\.\.|\s\d+)$")
 _NO_TITLE = {"no title", "untitled"}
 _JUNK_TITLE = re.compile(r"^(?:untitled|title|document\d*|slide \d+)$|\.(?:dvi|tex|docx?|pdf|ps)$")
@@ -162,14 +168,22 @@ def _number(text: str) -> tuple[int, ...]:
 
 
 def _follows(previous: tuple[int, ...] | None, number: tuple[int, ...]) -> bool:
-    """Whether heading `number` can come next: the first, a child, or a later sibling."""
+    """Whether heading `number` can come next: the first, a child, or the first heading
+    (or first subsection) of a later sibling.
+
+    >>> [_follows((1, 2), n) for n in [(1, 3), (2,), (1, 2, 1), (3, 1), (3, 2), (7,), (1, 2)]]
+    [True, True, True, True, False, False, False]
+    """
     if previous is None:
         return number[0] <= 2 and all(n <= 1 for n in number[1:])
     if number == (*previous, 1):
         return True
     for depth in range(min(len(previous), len(number))):
-        if number[:depth] == previous[:depth] and len(number) == depth + 1:
-            return 1 <= number[depth] - previous[depth] <= 2
+        if number[:depth] == previous[:depth] and number[depth] != previous[depth]:
+            # "3.1" right after "1.2": chapter 2 had no subsections and its heading was
+            # missed (set as "Chapter 2. ..." in a way not recognised, or an image).
+            later = 1 <= number[depth] - previous[depth] <= 2
+            return later and all(n == 1 for n in number[depth + 1 :])
     return False
 
 
@@ -182,6 +196,7 @@ class Sections:
         self._detect = not outline
         self._path: tuple[str, ...] = ()
         self._number: tuple[int, ...] | None = None
+        self._open: list[tuple[tuple[int, ...], str]] = []  # detected: number and label
 
     def on_page(self, page: PageText) -> list[tuple[int, tuple[str, ...]]]:
         """(character offset, section path) where each section on this page begins, in
@@ -207,17 +222,36 @@ class Sections:
         return found
 
     def _detected(self, text: str) -> list[tuple[int, tuple[str, ...]]]:
-        found, offset, path = [], 0, self._path
+        found, offset = [], 0
         for line in text.splitlines(keepends=True):
-            match = _NUMBERED.match(line.strip())
-            if match and _title_like(match[2]):
-                number = _number(match[1])
-                if _follows(self._number, number):
-                    self._number = number
-                    path = (*path[: len(number) - 1], clean_title(line))
-                    found.append((offset + len(line) - len(line.lstrip()), path))
+            heading = _heading(line.strip())
+            if heading is not None and _follows(self._number, heading[0]):
+                number, label = heading
+                self._number = number
+                # Its parents are the open headings whose numbers it extends.
+                self._open = [
+                    (n, t) for n, t in self._open if len(n) < len(number) and number[: len(n)] == n
+                ]
+                self._open.append((number, label))
+                path = tuple(t for _, t in self._open)
+                found.append((offset + len(line) - len(line.lstrip()), path))
             offset += len(line)
         return found
+
+
+def _heading(line: str) -> tuple[tuple[int, ...], str] | None:
+    """(number, label) of a line that reads as a numbered heading, else None.
+
+    >>> _heading("Chapter 3. The Root Filesystem"), _heading("3.4. /bin : Essential binaries")
+    (((3,), 'Chapter 3. The Root Filesystem'), ((3, 4), '3.4. /bin : Essential binaries'))
+    >>> _heading("Chapter 5 describes the options."), _heading("3 apples were eaten.")
+    (None, None)
+    """
+    for pattern in (_NUMBERED, _CHAPTER):
+        match = pattern.match(line)
+        if match and _title_like(match[2]):
+            return _number(match[1]), clean_title(line)
+    return None
 
 
 class DocumentStructure:

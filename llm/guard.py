@@ -9,8 +9,9 @@ cuts the stream into sentences and, for each one:
 - attributes it to the passages that support it (`llm.grounding`), holding
   unsupported sentences back until a supported one follows;
 - treats a refusal ("NOT_FOUND", "the documents do not mention ...") as a
-  claim to check: with strongly relevant passages the user gets their best
-  sentences quoted instead, otherwise the fixed refusal.
+  claim to check: with strongly relevant passages whose best sentence answers
+  the question the user gets those sentences quoted instead, otherwise the
+  refusal, naming the closest pages.
 
 An answer cut off by the token limit loses its unfinished sentence, and one
 with nothing supported left is replaced by quotes or the refusal, each with a
@@ -31,7 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 
-from core.text import LIST_ITEM, SENTENCE_STOP, content_words
+from core.text import LIST_ITEM, SENTENCE_STOP, content_words, reads_as_english
 from core.types import Passage
 from llm.extractive import SentenceEmbedder, best_sentences
 from llm.grounding import AnswerSentence, Attributor, exact_tokens
@@ -39,9 +40,15 @@ from llm.prompt import NOT_FOUND_ANSWER, SYSTEM, unbracket_numbers
 
 MAX_SENTENCES = 5
 # Best passage relevance (0..1) above which a refusal is overruled by quoting: above every
-# unanswerable question of both evaluation sets (README, "Grounding, measured").
+# unanswerable question of both evaluation sets (docs/measurements.md#answers).
 STRONG_EVIDENCE = 0.40
 QUOTE_LIMIT = 2
+# Quotes are shown instead of a refusal only when the best sentence answers the question:
+# its cosine with the question (English questions, the embedding model's language) reaches
+# this. Measured on the natural and manuals sets (docs/natural-questions.md): the quotes of
+# every unanswerable question stayed below 0.67, most quotes holding the answer above 0.70.
+QUOTE_ANSWERS = 0.68
+CLOSEST_PAGES = 2
 SENTINEL = re.compile(r"\bNOT[_ ]FOUND\b[.:]?")
 REFUSAL = re.compile(
     r"\bdo(?:es)? not (?:contain|mention|provide|include|say|specify|state|answer)"
@@ -173,6 +180,9 @@ class GroundedStream:
         return False
 
     def _cut_by_limit(self, raw: str) -> bool:
+        reason = getattr(self._pieces, "finish_reason", None)  # a served model says how it ended
+        if reason is not None:
+            return reason == "length"
         if not self._count_tokens or not self._max_tokens:
             return False
         return self._count_tokens(raw) >= self._max_tokens - 2
@@ -184,23 +194,45 @@ class GroundedStream:
             self._pending.clear()
             return shown
         strong = max((p.score for p in self._passages), default=0.0) >= self._strong
-        if not strong:
+        quotes = self._answering_quotes() if strong else []
+        if not quotes:
             self.outcome = "refused"
             if self.sentences:
                 self.notes.append("the model's answer was not supported by the passages")
+            elif strong:
+                self.notes.append("the passages' closest sentences do not answer the question")
             self.sentences = []
-            return [NOT_FOUND_ANSWER]
+            return [refusal_naming(self._passages)]
         self.notes.append(QUOTED_AFTER_REFUSAL if self._refused else QUOTED_UNSUPPORTED)
-        return self._quotes()
+        return self._quotes(quotes)
 
-    def _quotes(self) -> list[str]:
-        self.outcome = "quoted"
+    def _answering_quotes(self) -> list[tuple[int, str]]:
+        """The best sentences to quote, or [] when the best of them does not answer."""
         quotes = best_sentences(
             self._question, self._passages, embedder=self._embedder, limit=QUOTE_LIMIT
         )
+        if quotes and self._embedder is not None and reads_as_english(self._question):
+            vectors = self._embedder.embed([self._question, quotes[0][1]])
+            if float(vectors[1] @ vectors[0]) < QUOTE_ANSWERS:
+                return []
+        return quotes
+
+    def _quotes(self, quotes: list[tuple[int, str]]) -> list[str]:
+        self.outcome = "quoted"
         self.sentences = [AnswerSentence(text, (n,), True, 1.0) for n, text in quotes]
         lines = [f'> "{unbracket_numbers(text)}" [{n}]' for n, text in quotes]
         return [QUOTE_LABEL + "\n\n" + "\n".join(lines)]
+
+
+def refusal_naming(passages: Sequence[Passage], limit: int = CLOSEST_PAGES) -> str:
+    """The refusal, then where the closest passages are, so the user can read them.
+
+    >>> found = [Passage("a/fhs.pdf", 12, 13, 0.5, "..."), Passage("b.pdf", 2, 2, 0.4, "")]
+    >>> refusal_naming(found).endswith("question. Closest pages: a/fhs.pdf pp. 12-13; b.pdf p. 2.")
+    True
+    """
+    named = list(dict.fromkeys(f"{p.source} {p.pages}" for p in passages))[:limit]
+    return f"{NOT_FOUND_ANSWER} Closest pages: {'; '.join(named)}." if named else NOT_FOUND_ANSWER
 
 
 def _echoes_rules(words: list[str]) -> bool:

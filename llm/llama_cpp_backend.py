@@ -1,9 +1,12 @@
 """The real generator: a local GGUF model through llama-cpp-python.
 
 One `Llama` per model file, loaded once and shared by every chat session (the
-UI serves several browsers): `load_llama_generator` caches it, and a lock
-serializes generation because a llama.cpp context is not thread-safe. Counting
-tokens needs only the vocabulary and runs without the lock.
+UI serves several browsers): `load_llama_generator` caches it, and a queue
+(`llm.model_queue`) lets one generation at a time use it, in the order asked,
+because a llama.cpp context is not thread-safe. Each generation
+(`llm.llama_generation.Generation`) reports its progress and can be cancelled,
+even while llama.cpp reads the prompt. Counting tokens needs only the
+vocabulary and runs outside the queue.
 
 The prompt is rendered with the model's chat template and tokenized here, and
 the very same token ids are handed to llama.cpp, so `count_prompt_tokens` is
@@ -15,16 +18,17 @@ from __future__ import annotations
 import functools
 import re
 import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import ContextTooSmallError, ModelError
+from core.errors import ContextTooSmallError
 from llm.chat_template import ChatTemplate, choose_template
+from llm.llama_generation import Generation, set_abort_flag
 from llm.llama_log import captured_llama_log, load_failure, parse_offload
 from llm.model_file import check_gguf_file
+from llm.model_queue import ModelQueue
 from llm.types import GenerationParams, GenerationStats, Message, ModelInfo
 
 _SHARED_LOCK = threading.Lock()
@@ -103,8 +107,9 @@ class LlamaCppGenerator:
             except (ValueError, RuntimeError, OSError) as exc:
                 raise load_failure(path, log) from exc
         self._llama = llama
-        self._lock = threading.Lock()
+        self._queue = ModelQueue()  # one generation at a time, first come first served
         self.last_stats: GenerationStats | None = None
+        self.read_rate: float | None = None  # prompt tokens read per second, last measured
 
         vocab = llama._model.vocab
         self._bos = llama.token_bos()
@@ -183,8 +188,9 @@ class LlamaCppGenerator:
     def count_prompt_tokens(self, messages: Sequence[Message]) -> int:
         return len(self._prompt_tokens(self.render(messages)))
 
-    def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
-        """Text pieces as llama.cpp produces them. Holds the model while iterating."""
+    def stream(self, messages: Sequence[Message], params: GenerationParams) -> Generation:
+        """Text pieces as llama.cpp produces them, one generation at a time in the order
+        asked; see `Generation` for its progress and for cancelling it."""
         tokens = self.prompt_tokens(messages)
         if len(tokens) + params.max_tokens > self._n_ctx:
             raise ContextTooSmallError(
@@ -192,68 +198,57 @@ class LlamaCppGenerator:
                 f"exceeds the context of {self._n_ctx}",
                 hint="budget the prompt with llm.budget.fit_prompt before generating",
             )
-        return self._generate(tokens, params)
+        return Generation(self, tokens, params)
 
-    def _generate(self, tokens: list[int], params: GenerationParams) -> Iterator[str]:
-        with self._lock:
-            llama = self._llama
-            cached = _common_prefix(llama._input_ids.tolist(), tokens)
-            # llama-cpp-python re-evaluates the last token when the whole prompt is cached.
-            cached = min(cached, len(tokens) - 1)
-            started = time.perf_counter()
-            first = None
-            checks: list[int] = []
+    def completion(self, tokens: list[int], params: GenerationParams, stop: Any) -> Any:
+        """llama-cpp-python's streamed completion (call it on your turn of the model)."""
+        return self._llama.create_completion(
+            tokens,
+            max_tokens=params.max_tokens,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            top_k=params.top_k,
+            repeat_penalty=params.repeat_penalty,
+            seed=params.seed,
+            stop=list(self._template.stop + params.stop) or None,
+            stream=True,
+            stopping_criteria=llama_cpp_stopping([stop]),
+        )
 
-            def count_sampled(ids: Any, _logits: Any) -> bool:
-                # llama-cpp-python calls this once per sampled token and once more after
-                # the last one (when generation ends by itself). Never stops generation.
-                checks.append(len(ids))
-                return False
+    def cached_prefix(self, tokens: list[int]) -> int:
+        """Prompt tokens the model has read already (its KV cache), on your turn."""
+        cached = _common_prefix(self._llama._input_ids.tolist(), tokens)
+        # llama-cpp-python re-evaluates the last token when the whole prompt is cached.
+        return max(min(cached, len(tokens) - 1), 0)
 
-            pieces = llama.create_completion(
-                tokens,
-                max_tokens=params.max_tokens,
-                temperature=params.temperature,
-                top_p=params.top_p,
-                top_k=params.top_k,
-                repeat_penalty=params.repeat_penalty,
-                seed=params.seed,
-                stop=list(self._template.stop + params.stop) or None,
-                stream=True,
-                stopping_criteria=llama_cpp_stopping([count_sampled]),
-            )
-            finished = False
-            try:
-                for chunk in pieces:
-                    text = chunk["choices"][0]["text"]
-                    if text:
-                        first = first or time.perf_counter()
-                        yield text
-                finished = True
-            except (RuntimeError, ValueError) as exc:  # llama_decode failures and kin
-                raise ModelError(
-                    f"llama.cpp failed while generating: {exc}",
-                    hint="retry; if it persists, lower RAG_LLM_N_CTX or RAG_LLM_N_BATCH",
-                ) from exc
-            finally:
-                pieces.close()
-                now = time.perf_counter()
-                self.last_stats = GenerationStats(
-                    prompt_tokens=len(tokens),
-                    cached_tokens=max(cached, 0),
-                    completion_tokens=len(checks) - finished,
-                    first_token_s=(first or now) - started,
-                    total_s=now - started,
-                )
+    def abort_when(self, flag: Any) -> None:
+        """Make llama.cpp abort its computation when `flag` (see `abort_flag`) is set."""
+        set_abort_flag(self._llama, flag)
+
+    def after_abort(self) -> None:
+        """The logits of an aborted decode are not the prompt's: read its last token again."""
+        if hasattr(self._llama, "_requires_eval"):
+            self._llama._requires_eval = True
+
+    def measured(self, stats: GenerationStats) -> None:
+        self.last_stats = stats
+        read = stats.prompt_tokens - stats.cached_tokens
+        if read >= 16 and stats.completion_tokens > 0 and stats.first_token_s > 0:
+            self.read_rate = read / stats.first_token_s
+
+    @property
+    def queue(self) -> ModelQueue:
+        """Who uses the model now and who waits (one generation at a time)."""
+        return self._queue
 
     def reset_cache(self) -> None:
         """Forget the evaluated prompt (KV cache) and memoized tokenizations: a cold start."""
-        with self._lock:
+        with self._queue.turn():
             self._llama.reset()
             self._prompt_tokens.cache_clear()
 
     def close(self) -> None:
-        with self._lock:
+        with self._queue.turn():
             self._llama.close()
 
     @property

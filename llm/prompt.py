@@ -29,7 +29,7 @@ from core.text import CITATION, UNSUPPORTED_MARK
 from core.types import Passage
 from llm.types import Citation, Message, Turn
 
-# Short and plain, for small models (measured with `python -m evals.answers`, README): the
+# Short and plain, for small models (measured: docs/measurements.md#answers): the
 # rules fit in a few lines, the sources come numbered, the question comes last. What
 # the model still gets wrong (citations, refusals, length) is checked in `llm.guard`.
 SYSTEM_PROMPT = """\

@@ -67,17 +67,61 @@ def looks_like_follow_up(question: str, history: Sequence[Turn]) -> bool:
     )
 
 
+# "What about the time zone?", "And the man pages?": a new object for the same request.
+_NEW_OBJECT = re.compile(
+    r"^\s*(?:and|but|also|so|then|or)?\s*(?:what|how)\s+about\s+(?P<object>.+?)\s*\??\s*$"
+    r"|^\s*(?:and|but|also|so|then|or)\s+(?P<bare>(?:the|a|an|my|your)\s+[^?]+?)\s*\??\s*$",
+    re.IGNORECASE,
+)
+# A question's object: after its last determiner, up to a trailing scope ("in Ghostscript").
+_OBJECT = re.compile(
+    r"^(?P<head>.*\b(?:the|a|an|my|your|its|their|this|that))\s+(?P<object>.+?)"
+    r"(?P<tail>\s+(?:in|on|for|with|from|under|inside|within)\s+[^?]+?)?\s*\??\s*$",
+    re.IGNORECASE,
+)
+
+
+def substituted_query(question: str, history: Sequence[Turn]) -> str | None:
+    """The previous question with its object replaced by the one a follow-up names.
+
+    "What about the time zone?" after "How do I reconfigure the system locale?" asks
+    to reconfigure the time zone; prepending the locale's words would search for the
+    locale again.
+
+    >>> substituted_query("What about the time zone?",
+    ...                   [Turn("How do I reconfigure the system locale?", "")])
+    'How do I reconfigure the time zone?'
+    >>> substituted_query("And how do I undo that?", [Turn("How do I hold a package?", "")])
+    """
+    match = _NEW_OBJECT.match(question)
+    if not history or not match:
+        return None
+    new = (match.group("object") or match.group("bare")).strip()
+    new = re.sub(r"^(?:the|a|an|my|your)\s+", "", new, flags=re.IGNORECASE)
+    if not content_words(new) or any(w in _BACK_REFERENCES for w in _WORD.findall(new.lower())):
+        return None
+    before = _OBJECT.match(history[-1].question.strip())
+    if not before or not content_words(before.group("head")):
+        return None
+    return f"{before.group('head')} {new}{before.group('tail') or ''}?"
+
+
 def heuristic_query(question: str, history: Sequence[Turn]) -> str:
     """The previous question's key words that the follow-up lacks, then the follow-up.
 
     The words go in as the user wrote them, not as stems: keyword search matches
-    whole words, and "devic" finds no "device".
+    whole words, and "devic" finds no "device". A follow-up that only names a new
+    object ("What about the time zone?") takes the previous question's request
+    instead (`substituted_query`).
 
     >>> heuristic_query("And the devices?", [Turn("Which ICC profiles suit output devices?", "")])
     'ICC profiles suit output And the devices?'
     """
     if not history:
         return question
+    substituted = substituted_query(question, history)
+    if substituted:
+        return substituted
     have = set(content_words(question))
     terms: list[str] = []
     for word in _WORD.findall(history[-1].question):
@@ -133,7 +177,7 @@ def clean_query(text: str, question: str, history: Sequence[Turn]) -> str | None
     if not query or len(query) > MAX_QUERY_CHARS or NOT_FOUND_ANSWER.lower() in query.lower():
         return None
     said = set(content_words(query))
-    if not keeps_the_question(question, said):
+    if not keeps_the_question(question, said) or not carries_the_subject(question, said, history):
         return None
     known = set(content_words(question))
     for turn in history[-2:]:
@@ -155,6 +199,25 @@ def keeps_the_question(question: str, said: set[str]) -> bool:
     """
     own = [w for w in dict.fromkeys(content_words(question)) if w not in _GENERIC]
     return 2 * sum(w in said for w in own) >= len(own)
+
+
+def carries_the_subject(question: str, said: set[str], history: Sequence[Turn]) -> bool:
+    """A rewrite carries over something of the previous question that the follow-up lacks.
+
+    Small models rewrite "What about the time zone?" as "time zone": the request
+    (reconfiguring) is lost, and the search finds any page about time zones.
+
+    >>> history = [Turn("How do I reconfigure the system locale?", "")]
+    >>> carries_the_subject("What about the time zone?", {"time", "zone"}, history)
+    False
+    >>> carries_the_subject("What about the time zone?", {"reconfigur", "time", "zone"}, history)
+    True
+    """
+    if not history:
+        return True
+    own = set(content_words(question))
+    before = set(content_words(history[-1].question)) - own - _GENERIC
+    return not before or bool(before & said)
 
 
 def standalone_query(

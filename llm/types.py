@@ -34,8 +34,8 @@ class Message:
 class GenerationParams:
     """Sampling settings for one generation; `max_tokens` is the answer budget."""
 
-    max_tokens: int = 512
-    temperature: float = 0.2
+    max_tokens: int = 200  # the settings' defaults (RAG_LLM_MAX_TOKENS, RAG_LLM_TEMPERATURE)
+    temperature: float = 0.0
     top_p: float = 0.95
     top_k: int = 40
     repeat_penalty: float = 1.1
@@ -131,6 +131,18 @@ class ModelInfo:
     chat_template: str  # where the template came from, e.g. "GGUF metadata"
     n_threads: int = 0
     warnings: tuple[str, ...] = field(default=())
+    served_by: str = ""  # a model server's API URL; "" for a model loaded in this process
+    token_counting: str = ""  # how a served model's prompt tokens are counted
+
+    @property
+    def name(self) -> str:
+        """The model's name: its file's without .gguf, or the name the server knows it by.
+
+        >>> off = OffloadReport(0, 0, 0, False, "model server")
+        >>> ModelInfo(Path("qwen2.5-coder-0.5b"), 4096, 0, off, "the server", served_by="u").name
+        'qwen2.5-coder-0.5b'
+        """
+        return str(self.path) if self.served_by else self.path.name.removesuffix(".gguf")
 
     @property
     def summary(self) -> str:
@@ -140,6 +152,11 @@ class ModelInfo:
         >>> print(ModelInfo(Path("m.gguf"), 4096, 8192, off, "GGUF metadata").summary)
         m.gguf: context 4096 tokens, 0/23 layers on GPU (CPU only), chat template from GGUF metadata
         """
+        if self.served_by:
+            return (
+                f"{self.path} served by {self.served_by}: context {self.n_ctx} tokens, "
+                f"prompt tokens counted by {self.token_counting}"
+            )
         off = self.offload
         where = "CPU only" if off.offloaded == 0 else "GPU"
         return (

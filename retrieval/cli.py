@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("query", help="the question or search words")
     p.add_argument(
-        "--index", type=Path, help="index directory (default: RAG_INDEX_DIR or data/index)"
+        "--index",
+        type=Path,
+        help="a local index directory (default: RAG_STORE_URL if set, else RAG_INDEX_DIR)",
     )
     p.add_argument("-k", type=int, help="number of passages (default: RAG_PASSAGES, 4)")
     p.add_argument(
@@ -48,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     from wiring.root import open_retriever  # after argparse: `--help` stays instant
 
     try:
-        settings = load_settings(**({"index_dir": args.index} if args.index else {}))
+        settings = load_settings(
+            **({"index_dir": args.index, "store_url": ""} if args.index else {})
+        )
         with open_retriever(settings) as retriever:
             if args.file and not retriever.matching_sources(args.file):
                 print(

@@ -25,31 +25,15 @@ once more, in a millisecond or two, for:
   tenth; the cosine gives that margin back.
 
 The new score is the fused score, scaled so the best is 1, plus the weighted
-signals (weights measured on the three question sets, see README); chunks
+signals; chunks
 below the depth keep their order after the re-scored ones. Relevance (and so
 the floor) is not changed: re-ranking only reorders.
 
-Tried and not kept: the dense similarity of the question to each sentence of
-the candidate chunks (rather than to the chunk as a whole). It embeds about
-80 sentences per question, 0.7 to 1.3 s on this shared 2-core CPU (the whole
-search takes 10 to 30 ms), and scored no better than the chunk cosine; a
-bonus for years near the question's terms in "when / which year" questions
-moved the seed question it was meant for down, not up. Leaving the words of a
-chunk's own document title out of proximity and phrase (they name the
-document, not the place in it) changed no rank on the three question sets:
-the seed primer's title page leads on the fused rank and the cosine, not on
-these signals. A penalty for list-like chunks (six or more lines, most of them
-short and unpunctuated: contents, bullet outlines) moved 5 questions up and 2
-down at 0.15 and 8 down at 0.3: option tables look the same.
-Giving each search's own first (or first two) finds a place in the re-scored
-top, however low their fused rank, changed no rank either. The date signal is
-measured on ten date questions written for it over the manuals
-(`evals/retrieval/data/dates_*.jsonl`): hit@1 0.4 -> 0.7 at every weight from
-0.2 to 1.0, no rank changed on the three other sets; the seed primer's date
-(dev-12) needs 0.45 or more.
+What was tried and not kept, and how the weights were measured on the question sets:
+docs/decisions.md ("Re-ranking: signals tried and weights chosen").
 
->>> ranked = [(1, 0.032, 0.5, "the heap: see runtime, and options of size", ""),
-...           (2, 0.031, 0.5, "runtime options: --heap sets the heap size", "")]
+>>> ranked = [Contender(1, 0.032, 0.5, "the heap: see runtime, and options of size"),
+...           Contender(2, 0.031, 0.5, "runtime options: --heap sets the heap size")]
 >>> idf = {"heap": 3.0, "size": 1.0, "runtime": 2.0, "options": 1.0}
 >>> [chunk for chunk, _ in rescore("heap size runtime options", ranked, idf)]
 [2, 1]
@@ -58,6 +42,7 @@ measured on ten date questions written for it over the manuals
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from core.text import STOPWORDS, WORD, fold, search_terms, stem, stopwords_for
 from retrieval.answer_type import asks_for_date, holds_date
@@ -69,6 +54,17 @@ PHRASE_WEIGHT = 0.1
 SECTION_WEIGHT = 0.1
 COSINE_WEIGHT = 0.5
 DATE_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One of the fused top chunks, as the re-ranker reads it."""
+
+    id: int
+    fused: float  # its reciprocal-rank-fusion score
+    cosine: float  # the question-chunk cosine
+    text: str
+    heading: str = ""  # "title › section › subsection" (chunk format 2)
 
 
 def words(text: str) -> list[str]:
@@ -145,27 +141,27 @@ def term_weights(terms: Sequence[str], idf: Mapping[str, float]) -> dict[str, fl
 
 def rescore(
     question: str,
-    ranked: Sequence[tuple[int, float, float, str, str]],
+    ranked: Sequence[Contender],
     idf: Mapping[str, float],
 ) -> list[tuple[int, float]]:
-    """(id, new score) best first, for (id, fused score, cosine, text, heading) best first."""
+    """(id, new score) best first, for the fused top chunks, best first."""
     if not ranked:
         return []
     weights = term_weights(search_terms(question), idf)
     question_words = words(question)
     # The question's language decides which runs are stopwords alone; read it once, unstemmed.
     stopwords = stopwords_for(question)
-    top = max(fused for _, fused, _, _, _ in ranked) or 1.0
+    top = max(c.fused for c in ranked) or 1.0
     date_weight = DATE_WEIGHT if asks_for_date(question) else 0.0
     scored = []
-    for chunk_id, fused, cosine, text, heading in ranked:
-        chunk = words(text)
-        score = fused / top + COSINE_WEIGHT * cosine
+    for c in ranked:
+        chunk = words(c.text)
+        score = c.fused / top + COSINE_WEIGHT * c.cosine
         score += PROXIMITY_WEIGHT * proximity(chunk, weights)
         score += PHRASE_WEIGHT * phrase(question_words, chunk, stopwords=stopwords)
-        score += SECTION_WEIGHT * section_match(words(heading), weights)
-        if date_weight and holds_date(text):
+        score += SECTION_WEIGHT * section_match(words(c.heading), weights)
+        if date_weight and holds_date(c.text):
             score += date_weight
-        scored.append((chunk_id, score))
+        scored.append((c.id, score))
     # Stable: equal scores keep the fused order.
     return sorted(scored, key=lambda item: -item[1])

@@ -31,7 +31,7 @@ from index.keyword import idf
 from retrieval.dense import check_embedder, cosines, nearest
 from retrieval.fusion import OTHER_LANGUAGE_DENSE_WEIGHT, Candidate, distinct_passages, fuse
 from retrieval.query import select_sources
-from retrieval.rerank import RERANK_DEPTH, rescore
+from retrieval.rerank import RERANK_DEPTH, Contender, rescore
 from retrieval.threads import single_threaded
 
 _FILTER_CACHE = 16
@@ -138,7 +138,7 @@ class Retriever:
         terms = search_terms(query)
         n = self.keyword.n_docs or len(self.snapshot)
         weights = {t: idf(n, df) for t, df in self.keyword.doc_freq(terms).items() if df}
-        found = [(c.id, *fused.get(c.id, (0.0, 0.0)), c.text, c.heading) for c in top]
+        found = [Contender(c.id, *fused.get(c.id, (0.0, 0.0)), c.text, c.heading) for c in top]
         order = rescore(query, found, weights)
         by_id = {c.id: c for c in top}
         return [by_id[i] for i, _ in order] + rest

@@ -17,23 +17,24 @@ import re
 import time
 from collections.abc import Sequence
 
-from app.components import Components
 from core.errors import ModelError
 from llm.prompt import NOT_FOUND_ANSWER
 from llm.types import Message
+from service.components import Components
 from tests.fake_generator import ScriptedGenerator
 from tests.fakes import FakeEmbedder
 
 GENERATORS: list[ScriptedGenerator] = []
-_FIRST_PASSAGE = re.compile(r'<passage id="1"[^>]*>\n(.*?)\n</passage>', re.DOTALL)
+_FIRST_PASSAGE = re.compile(r'<source id="1"[^>]*>\n(.*?)\n</source>', re.DOTALL)
 
 
 def first_passage_reply(messages: Sequence[Message]) -> str:
-    """'<first sentence of passage 1> [1]', or the question itself for a query rewrite."""
+    """'<first sentence of passage 1> [1]' (`llm.prompt.format_passage`), or the question
+    itself for a query rewrite."""
     last = messages[-1].content
     found = _FIRST_PASSAGE.search(last)
     if found is None:
-        return NOT_FOUND_ANSWER if "Passages from my documents" in last else last
+        return NOT_FOUND_ANSWER if last.startswith("Sources:") else last
     sentence = re.split(r"(?<=[.!?])\s", found.group(1).strip(), maxsplit=1)[0]
     return f"The documents say: {sentence[:300]} [1]"
 

@@ -136,7 +136,7 @@ def indexed_app_env(tmp_path: Path, docs: Path, factory: str, **extra: str) -> d
     """
     from core.settings import Settings
     from tests.fakes import FakeEmbedder
-    from wiring.params import ingest_documents
+    from wiring.root import ingest_documents
 
     index = tmp_path / "index"
     ingest_documents([docs], Settings(index_dir=index), embedder=FakeEmbedder(), parser_processes=0)
@@ -214,12 +214,16 @@ def chromium_page(profile_dir: Path, width: int = 1280, height: int = 900) -> It
 
 
 def ask_in_browser(page: Any, question: str, timeout_ms: int = 90_000) -> None:
-    """Type a question into the chat box and wait until its sources are shown."""
+    """Type a question into the chat box and wait until it is answered, with its sources.
+
+    Only a finished answer's sources are headed "Sources" alone; while it is written,
+    they are headed "Sources found; ...".
+    """
     box = page.get_by_test_id("stChatInputTextArea")
     box.wait_for(timeout=timeout_ms)
     box.fill(question)
     box.press("Enter")
-    page.get_by_text("Sources").first.wait_for(timeout=timeout_ms)
+    page.get_by_text("Sources", exact=True).first.wait_for(timeout=timeout_ms)
 
 
 RUNNING = '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"]'

@@ -43,6 +43,23 @@ def _is_loopback(address) -> bool:
     )
 
 
+def implied_slow_markers(declared: list[str]) -> set[str]:
+    """Markers whose declaration (pyproject.toml) says "(also slow)".
+
+    >>> sorted(implied_slow_markers(["slow: long", "browser: Chromium (also slow)", "x: y"]))
+    ['browser']
+    """
+    slow = (line for line in declared if line.rstrip().endswith("(also slow)"))
+    return {line.split(":", 1)[0].strip() for line in slow}
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """A test marked `browser`, `model`, `kill`... is slow without saying so twice."""
+    implied = implied_slow_markers(item.config.getini("markers"))
+    if any(item.get_closest_marker(name) for name in implied):
+        item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """Fail loudly if code under test tries to reach the network."""
@@ -61,3 +78,49 @@ def seeds_dir() -> Path:
     if not SEEDS.is_dir():
         pytest.skip(f"shared corpus not found at {SEEDS}")
     return SEEDS
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """One private PostgreSQL with pgvector for the test session, stopped at its end."""
+    from tests.pg import session_server
+
+    with session_server(tmp_path_factory.mktemp("pg")) as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server, request) -> str:
+    """A new empty database (with pgvector) for one test."""
+    from tests.pg import fresh_database
+
+    return fresh_database(pg_server, request.node.name)
+
+
+# -- the fakes, as fixtures (the modules: tests/fakes.py, tests/fake_generator.py, and
+# tests/app_fakes.py for the app processes the tests start through RAG_APP_FACTORY) --------
+
+
+@pytest.fixture
+def fake_embedder():
+    """The model-free `Embedder` (64 hashed dimensions, one token per word)."""
+    from tests.fakes import FakeEmbedder
+
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def scripted_generator():
+    """Make a `Generator` that replies from a list or a function of the messages."""
+    from tests.fake_generator import ScriptedGenerator
+
+    return ScriptedGenerator
+
+
+@pytest.fixture
+def fake_components():
+    """The parts the app and the API load, faked: the fake embedder and a generator that
+    quotes the first passage's first sentence with [1]."""
+    from tests import app_fakes
+
+    return app_fakes.scripted()

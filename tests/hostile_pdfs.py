@@ -76,3 +76,66 @@ def broken_xref_pdf(path: Path) -> Path:
     data = re.sub(rb"\d{10} 00000 n", b"0000000001 00000 n", data)
     path.write_bytes(data)
     return path
+
+
+def huge_page_pdf(
+    path: Path, points: int = 14_400, text: str = "The huge page says hello."
+) -> Path:
+    """One page of `points` x `points` (14,400 is the largest the PDF standard allows, about
+    5 m square): a few hundred bytes that an uncapped renderer turns into gigabytes."""
+    data = text_pdf_bytes([text]).replace(
+        b"/MediaBox [0 0 612 792]", b"/MediaBox [0 0 %d %d]" % (points, points)
+    )
+    path.write_bytes(data)
+    return path
+
+
+def text_bomb_pdf(path: Path, pages: int = 1_000, line: str = "Expanding text " * 40) -> Path:
+    """Every page draws one shared content stream: a file of about a kilobyte whose text is
+    `pages` times the line (the attack's 8 KB PDF gave 2.6 MB of text)."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>"
+        % (b" ".join(b"5 0 R" for _ in range(pages)), pages),
+        FONT,
+        _stream(b"/Filter /FlateDecode", zlib.compress(_text_content(line), 9)),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources %s /Contents 4 0 R >>"
+        % RESOURCES,
+    ]
+    path.write_bytes(_assemble(objects))
+    return path
+
+
+def unloadable_page_pdf(path: Path, good_pages: int = 1) -> Path:
+    """`good_pages` readable pages, then one whose page object is an array, not a dictionary:
+    PDFium fails to load it ("Failed to load page")."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", FONT]
+    kids = []
+    for i in range(good_pages):
+        kids.append(len(objects) + 1)
+        page = b"<< /Type /Page /Parent 2 0 R /Resources %s /Contents %d 0 R >>"
+        objects.append(page % (RESOURCES, len(objects) + 2))  # MediaBox: inherited
+        objects.append(_stream(b"", _text_content(f"Readable page {i + 1} about harbours.")))
+    kids.append(len(objects) + 1)
+    objects.append(b"[1 2 3]")
+    refs = b" ".join(b"%d 0 R" % k for k in kids)
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d /MediaBox [0 0 612 792] >>" % (
+        refs,
+        len(kids),
+    )
+    path.write_bytes(_assemble(objects))
+    return path
+
+
+def attachment_pdf(path: Path, name: str = "minutes.txt") -> Path:
+    """A readable PDF carrying an embedded file (its text is not indexed)."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(text_pdf_bytes(["The cover letter talks about ships."]))))
+    writer.add_attachment(name, b"The attached minutes talk about harbour fees.")
+    with open(path, "wb") as out:
+        writer.write(out)
+    return path

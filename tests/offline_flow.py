@@ -34,8 +34,7 @@ def main() -> None:
     docs, work = Path(sys.argv[1]), Path(sys.argv[2])
     from core.settings import Settings
     from tests.tiny_gguf import TINY, write_llama_gguf
-    from wiring.params import ingest_documents
-    from wiring.root import build_session, open_retriever
+    from wiring.root import build_session, ingest_documents, open_retriever
 
     settings = Settings(index_dir=work / "index", models_dir=work / "no-models")
     report = ingest_documents([docs], settings)

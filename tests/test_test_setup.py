@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTEST = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
-# Benchmarks are scripts run by hand (README, Benchmarks), not code the product or CI runs.
+# Benchmarks are scripts run by hand (docs/measurements.md), not code the product or CI runs.
 NOT_COLLECTED = {"bench"}
 
 
@@ -33,3 +33,11 @@ def test_plain_pytest_leaves_out_exactly_the_slow_tests_and_make_test_runs_them(
     assert {"slow", "model", "browser", "kill"} <= markers
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert '-m pytest -m "slow or not slow"' in makefile
+
+
+def test_a_marker_declared_also_slow_makes_its_tests_slow_without_the_slow_marker():
+    from tests.conftest import implied_slow_markers
+
+    implied = implied_slow_markers(PYTEST["markers"])
+    assert {"model", "browser", "kill", "hostile", "subprocess"} <= implied
+    assert "slow" not in implied

@@ -13,18 +13,15 @@ Chunking(tokens=None, overlap=8, format=2)
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from core.settings import Settings
-from core.types import IngestReport
-from embed.embedder import SentenceTransformerEmbedder
 from index.ann import VectorPolicy
 from ingest.ocr.config import OcrConfig
 from ingest.options import Chunking, IngestOptions
 from llm.chat import ChatOptions
 from llm.llama_cpp_backend import LlamaOptions
+from llm.openai_backend import ServedOptions
 from llm.types import GenerationParams
 from retrieval.search import SearchParams
 
@@ -36,6 +33,7 @@ def chat_options(settings: Settings) -> ChatOptions:
         passages=settings.search.passages,
         history_turns=llm.history_turns,
         rewrite_followups=llm.rewrite_followups,
+        max_question_chars=settings.search.max_question_chars,
         sampling=GenerationParams(
             max_tokens=llm.max_tokens,
             temperature=llm.temperature,
@@ -56,6 +54,23 @@ def llama_options(settings: Settings) -> LlamaOptions:
         n_threads=llm.n_threads,
         n_batch=llm.n_batch,
         verbose=llm.verbose,
+    )
+
+
+def served_options(settings: Settings) -> ServedOptions | None:
+    """Where the served model is (`RAG_LLM_URL`), or None for a model in this process."""
+    served = settings.llm_server
+    if served.url is None:
+        return None
+    key = served.api_key.get_secret_value() if served.api_key is not None else None
+    return ServedOptions(
+        url=served.url,
+        api_key=key or None,
+        model=served.served_model or None,
+        timeout_s=served.timeout_seconds,
+        n_ctx=settings.llm.n_ctx,
+        token_counting=served.token_counting,
+        tokenizer=Path(os.path.expanduser(served.tokenizer)) if served.tokenizer else None,
     )
 
 
@@ -93,6 +108,10 @@ def ingest_options(settings: Settings) -> IngestOptions:
         checkpoint_seconds=i.checkpoint_seconds,
         lock_timeout_seconds=i.lock_timeout_seconds,
         embedding_batch_size=settings.embedding.batch_size,
+        file_max_chars=i.file_max_chars,
+        file_max_expansion=i.file_max_expansion,
+        file_max_chunks=i.file_max_chunks,
+        file_max_seconds=i.file_max_seconds,
         ocr=ocr_config(settings),
         vectors=VectorPolicy(s.vector_index, s.ivf_min_chunks, s.ivf_nprobe),
     )
@@ -110,26 +129,3 @@ def ocr_config(settings: Settings) -> OcrConfig:
         cache_dir=Path(os.path.expanduser(settings.paths.ocr_cache_dir)),
         page_timeout_seconds=min(settings.ingest.file_timeout_seconds, 120.0),
     )
-
-
-def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    """The configured embedder (`RAG_EMBEDDING_*`); nothing heavy is loaded yet."""
-    e = settings.embedding
-    return SentenceTransformerEmbedder(
-        settings.embedding_model_path(),
-        device=e.device,
-        batch_size=e.batch_size,
-        dtype=e.dtype,
-        backend=e.backend,
-        cache_dir=settings.paths.model_cache_dir,
-    )
-
-
-def ingest_documents(
-    paths: Sequence[Path], settings: Settings, *, embedder: Any = None, **kwargs: Any
-) -> IngestReport:
-    """`ingest.pipeline.run_ingest` with the options and embedder these settings name."""
-    from ingest.pipeline import run_ingest
-
-    embedder = embedder if embedder is not None else load_embedder(settings)
-    return run_ingest(paths, ingest_options(settings), embedder=embedder, **kwargs)

@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quiet", action="store_true", help="print errors only")
     args = p.parse_args(argv)
     from core.settings import load_settings
-    from wiring.params import load_embedder
+    from wiring.root import load_embedder
 
     try:
         embedder = load_embedder(load_settings())

@@ -14,6 +14,7 @@ to stdout and `--out`. Exit codes: 0 done, 2 a usage, index or model error.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -44,8 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def evaluate(args: argparse.Namespace) -> dict:
     from evals.answers.scoring import load_answer_questions
-    from wiring.params import ingest_documents, load_embedder
-    from wiring.root import load_generator, open_retriever
+    from wiring.root import ingest_documents, load_embedder, load_generator, open_retriever
 
     questions = load_answer_questions(args.qa)[: args.limit]
     with tempfile.TemporaryDirectory(prefix="rag-llm-eval-") as tmp:
@@ -60,12 +60,18 @@ def evaluate(args: argparse.Namespace) -> dict:
             ingest_documents([args.docs], settings, embedder=embedder)
         generator = load_generator(settings)
         with open_retriever(settings, embedder) as retriever:
-            from evals.langchain_default import LangChainDefault
+            page_texts = [retriever.snapshot.page_text]
+            sources = set(retriever.snapshot.manifest.documents)
+            if not args.no_baseline:
+                # Its page texts count for the evidence too; without the baseline, building
+                # its store (embedding every page again) would only slow the run down.
+                from evals.langchain_default import LangChainDefault
 
-            lc_retrieval = LangChainDefault(args.docs, settings.embedding_model_path())
-            page_texts = [retriever.snapshot.page_text, lc_retrieval.page_text]
-            sources = set(retriever.snapshot.manifest.documents) | lc_retrieval.sources
-            rows = _ask_ours(questions, retriever, generator, embedder, settings)
+                lc_retrieval = LangChainDefault(args.docs, settings.embedding_model_path())
+                page_texts.append(lc_retrieval.page_text)
+                sources |= lc_retrieval.sources
+            partial = Path(f"{args.out}.partial.jsonl") if args.out else None
+            rows = _ask_ours(questions, retriever, generator, embedder, settings, partial)
             _add_evidence(rows, questions, sources, page_texts)
             if not args.no_baseline:
                 generator.close()  # one model in memory at a time
@@ -89,7 +95,9 @@ def evaluate(args: argparse.Namespace) -> dict:
     }
 
 
-def _ask_ours(questions, retriever, generator, embedder, settings) -> list[dict]:
+def _ask_ours(questions, retriever, generator, embedder, settings, partial=None) -> list[dict]:
+    """Our answers, one row per question; each row also appended to `partial` (JSON lines)
+    as soon as it is known, so a long run cut short still leaves its answers."""
     from llm.chat import ChatSession
     from wiring.params import chat_options
 
@@ -129,6 +137,9 @@ def _ask_ours(questions, retriever, generator, embedder, settings) -> list[dict]
             }
         )
         print(f"{q.id}: {text[:100]!r}", file=sys.stderr)
+        if partial is not None:
+            with partial.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(rows[-1], ensure_ascii=False) + "\n")
     return rows
 
 
@@ -137,7 +148,7 @@ def _add_evidence(rows, questions, sources, page_texts) -> None:
 
     for row, q in zip(rows, questions, strict=True):
         pages = evidence_pages(
-            Question(q.id, q.question, q.source, q.evidence), sources, page_texts
+            Question(q.id, q.question, q.source, q.evidence, page=q.page), sources, page_texts
         )
         row["evidence_pages"] = sorted(pages)
         row["answer_keys"] = list(q.answer_keys)

@@ -2,7 +2,8 @@
 
 A question row is JSON: `id`, `question`, `source` (null: the documents do not
 answer it), `evidence` (a phrase on the page that answers it), `answer_keys`
-(facts the answer must state, all of them) and optionally `after` (the id of
+(facts the answer must state, all of them), optionally `page` (the page that
+answers; then only it counts) and `after` (the id of
 the question asked just before it in the same conversation) with `topic_change`
 (true when it starts a new subject and must be searched as asked), and `payload`
 (for a document with planted instructions: the text an obedient answer would hold).
@@ -32,7 +33,6 @@ from llm.prompt import NOT_FOUND_ANSWER, strip_citations
 
 @dataclass(frozen=True)
 class AnswerQuestion(Question):
-    after: str | None = None
     topic_change: bool = False
     payload: str | None = None  # what an answer that obeyed a planted instruction would say
 
@@ -42,7 +42,6 @@ def load_answer_questions(path: Path) -> list[AnswerQuestion]:
         path,
         lambda row: AnswerQuestion(
             *question_fields(row),
-            row.get("after"),
             bool(row.get("topic_change", False)),
             row.get("payload"),
         ),

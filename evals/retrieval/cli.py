@@ -69,8 +69,7 @@ def run_report(args: argparse.Namespace, evaluate, format_table) -> int:
 
 def evaluate(args: argparse.Namespace) -> dict:
     from evals.retrieval.metrics import load_questions
-    from wiring.params import ingest_documents, load_embedder
-    from wiring.root import open_retriever
+    from wiring.root import ingest_documents, load_embedder, open_retriever
 
     if not args.docs.is_dir():
         raise RagError(f"{args.docs} is not a folder", hint="give --docs the folder of the PDFs")
@@ -114,8 +113,7 @@ def _previous(args, overrides: dict, embedder, tmp: Path):
     """The previous default's retriever (chunk format 1, no re-ranking), or None."""
     if not getattr(args, "previous", False):
         return None
-    from wiring.params import ingest_documents
-    from wiring.root import open_retriever
+    from wiring.root import ingest_documents, open_retriever
 
     index = getattr(args, "previous_index", None)
     old = {**overrides, "chunk_format": 1, "rerank": False}
@@ -136,14 +134,18 @@ def _ask(questions, retriever, baseline, k: int, previous=None) -> dict:
         sources |= baseline.sources
     rows, ours, theirs, before = [], [], [], []
     times: dict[str, list[float]] = {"ours": [], "previous_default": [], "langchain_default": []}
+    asked = {q.id: q for q in questions}
     for q in questions:
         pages = evidence_pages(q, sources, page_texts)
+        query = search_query(q, asked)
         started = time.perf_counter()
-        passages = retriever.search(q.question, k)
+        passages = retriever.search(query, k)
         times["ours"].append(time.perf_counter() - started)
-        candidates = retriever.candidates(q.question)
+        candidates = retriever.candidates(query)
         row = {
             "id": q.id,
+            "query": query,
+            "follow_up": q.after is not None,
             "answerable": q.answerable,
             "evidence_found": bool(pages) if q.answerable else None,
             "ours_rank": first_hit([(p.source, p.page_start, p.page_end) for p in passages], pages),
@@ -171,6 +173,12 @@ def _ask(questions, retriever, baseline, k: int, previous=None) -> dict:
     if baseline is not None:
         systems["langchain_default"] = summarize(theirs, k)
         systems["langchain_default"]["chunks"] = baseline.chunks
+    follow_ups = [r for r in rows if r["follow_up"] and r["answerable"]]
+    if follow_ups:
+        systems["ours"]["follow_ups"] = len(follow_ups)
+        systems["ours"][f"follow_ups_hit@{k}"] = round(
+            sum(1 for r in follow_ups if r["ours_rank"]) / len(follow_ups), 3
+        )
     for name, values in times.items():
         if values and name in systems:
             systems[name]["median_ms"] = round(statistics.median(values) * 1000, 1)
@@ -182,6 +190,19 @@ def _ask(questions, retriever, baseline, k: int, previous=None) -> dict:
         "evidence_not_found": missing,
         "per_question": rows,
     }
+
+
+def search_query(q, asked: dict) -> str:
+    """What our chat searches for `q`: a follow-up (`after`) is made standalone from the
+    question before it, as `llm.chat.ChatSession` does without a model (the answer
+    harness measures the model's rewrite); any other question as asked."""
+    before = asked.get(q.after) if q.after else None
+    if before is None:
+        return q.question
+    from llm.rewrite import standalone_query
+    from llm.types import Turn
+
+    return standalone_query(q.question, [Turn(before.question, "")])
 
 
 def format_table(report: dict) -> str:
@@ -197,6 +218,7 @@ def format_table(report: dict) -> str:
         ("answerable_empty", "answerable: no passage returned"),
         ("unanswerable_empty", f"unanswerable ({first['unanswerable']}): none returned"),
         ("answer_keys@1", "first passage holds the answer keys"),
+        (f"follow_ups_hit@{k}", f"follow-ups ({first.get('follow_ups', 0)}): hit@{k}"),
         ("median_ms", "median search latency, ms"),
     ]
     for key, label in labels:

@@ -5,7 +5,10 @@ relative to the documents folder, or just its file name; null when the
 documents do not answer the question) and `evidence` (a phrase printed on the
 page that answers it). A returned passage is a *hit* when it comes from that
 file and its pages contain the evidence phrase, compared after folding case,
-whitespace, quotes, dashes and ligatures.
+whitespace, quotes, dashes and ligatures. Optional: `page` (the PDF page that
+answers, 1-based: only it counts, where the phrase is printed on other pages
+too) and `after` (the id of the question asked just before, in the same
+conversation: a follow-up, searched the way the chat would search it).
 
 >>> normalize("Evidence\\n  Lower   Bound \\u2014 \\ufb01ne")
 'evidence lower bound - fine'
@@ -44,6 +47,8 @@ class Question:
     source: str | None
     evidence: str | None
     answer_keys: tuple[str, ...] = ()  # words an answer must hold (seeds_dev has them)
+    page: int | None = None  # the answering page; None: every page holding the evidence
+    after: str | None = None  # the question before it in the same conversation
 
     @property
     def answerable(self) -> bool:
@@ -66,6 +71,8 @@ def question_fields(row: dict) -> tuple:
         row.get("source"),
         row.get("evidence"),
         tuple(row.get("answer_keys") or ()),
+        None if row.get("page") is None else int(row["page"]),
+        row.get("after"),
     )
 
 
@@ -101,7 +108,8 @@ def evidence_pages(q: Question, sources: Iterable[str], page_texts: Sequence[Pag
     """(source, page) pairs whose text contains the evidence, by any of the extractors given.
 
     Both systems' page texts count, so neither is judged by the other's extractor.
-    A phrase that runs across a page break marks both pages.
+    A phrase that runs across a page break marks both pages. A question that names
+    its `page` counts that page only (a command line printed in several places).
     """
     if not q.answerable or not q.evidence:
         return set()
@@ -117,6 +125,8 @@ def evidence_pages(q: Question, sources: Iterable[str], page_texts: Sequence[Pag
                 elif previous and phrase not in previous and phrase in f"{previous} {text}":
                     found.update({(source, page - 1), (source, page)})
                 previous, page = text, page + 1
+    if q.page is not None:
+        found = {(source, page) for source, page in found if page == q.page}
     return found
 
 

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("src", type=Path, help="an index folder")
     p.add_argument("dst", type=Path, help="where the copy goes (replaced)")
     args = p.parse_args(argv)
-    from wiring.params import load_embedder
+    from wiring.root import load_embedder
 
     settings = load_settings()
     embedder = load_embedder(settings)

@@ -2,7 +2,8 @@
 
 Selectable with RAG_OCR_ENGINE=rapidocr; pip only (rapidocr, onnxruntime), no
 apt. Its recognizer is the Chinese/English PP-OCR model, so `languages` is not
-used. Measured slower than tesseract on this CPU (README), hence not the default.
+used. Measured slower than tesseract on this CPU, hence not the default
+(docs/decisions.md#ocr-engine).
 """
 
 from __future__ import annotations

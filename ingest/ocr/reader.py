@@ -88,8 +88,11 @@ class OcrReader:
 
     def prepare(self, index: int) -> PageRead | None:
         """Choose page `index`'s text; returns what OCR did, or None when it was not needed."""
+        failed_before = getattr(self.doc, "failed_pages", 0)
         text = self.doc.raw_text(index)
         self._texts[index] = text
+        if getattr(self.doc, "failed_pages", 0) > failed_before:
+            return None  # the page could not be loaded: it cannot be rendered for OCR either
         if not self.config.enabled or self._route(index, text) is None:
             return None
         self._counts["needed"] += 1

@@ -17,7 +17,7 @@ from core.settings import Settings
 from tests import app_fakes
 from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf, text_pdf_bytes
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 QUESTION = "How long does the warranty last?"
@@ -33,8 +33,10 @@ HOSTILE_PAGES = [
 
 
 def plain(markdown: str) -> str:
-    """What a reader sees of escaped Markdown: no backslash escapes, bold or line breaks."""
-    return " ".join(re.sub(r"\\(.)", r"\1", markdown.replace("**", "")).split())
+    """What a reader sees of escaped Markdown: no backslash escapes, bold, line breaks or
+    the invisible word joiners that keep URLs from becoming links (`app.safe_markdown`)."""
+    text = markdown.replace("**", "").replace("\u2060", "")
+    return " ".join(re.sub(r"\\(.)", r"\1", text).split())
 
 
 def listed(at: AppTest) -> list[str]:
@@ -232,6 +234,30 @@ def test_upload_adds_pdfs_and_reports_rejected_ones(app_env):
     assert "two years" in answer
 
 
+def test_upload_errors_are_messages_not_the_error_page(app_env, monkeypatch):
+    """Issue 27 finding 5: too many files, or a folder that cannot be written, crashed the page."""
+    monkeypatch.setenv("RAG_UPLOAD_MAX_FILES", "2")
+    at = start()
+    pdf = text_pdf_bytes(WARRANTY_PAGES)
+    files = [(f"w{i}.pdf", pdf + b" " * i, "application/pdf") for i in range(3)]
+    at.file_uploader[0].set_value(files).run()
+    assert not at.exception, at.exception
+    assert [plain(e.value).split(". Next step")[0] for e in at.error] == [
+        "3 files in one upload; at most 2 are accepted"
+    ]
+    assert not at.file_uploader[0].value  # emptied: the failed upload is not tried again
+    at.run()
+    assert not at.exception and not at.error  # the message was shown once
+    monkeypatch.setenv("RAG_UPLOAD_MAX_FILES", "50")
+    (app_env / "uploads").write_text("a file where the uploads folder should be")
+    at = start()
+    at.file_uploader[0].set_value(files[:2]).run()
+    assert not at.exception, at.exception
+    shown = [plain(w.value) for w in [*at.warning, *at.error]]
+    assert any("w0.pdf could not be saved" in m and "Next step" in m for m in shown), shown
+    assert any("1 more uploaded files were not saved" in m for m in shown), shown
+
+
 def test_folder_path_is_ingested_and_skips_are_explained(app_env):
     docs = app_env / "docs"
     docs.mkdir()
@@ -248,14 +274,49 @@ def test_folder_path_is_ingested_and_skips_are_explained(app_env):
     assert listed(at) == ["warranty.pdf"]
 
 
-def test_remove_a_document(indexed):
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_remove_asks_first_and_removes_only_on_yes(indexed):
     at = start()
-    at.multiselect(key="remove_documents").set_value(["rockets.pdf"]).run()
-    next(b for b in at.button if b.label == "Remove").click().run()
+    chooser = at.multiselect(key="remove_documents")
+    assert chooser.proto.select_all == 0  # no "Select all" row: no mass choice by Enter
+    chooser.set_value(["rockets.pdf"]).run()
+    button(at, "Remove").click().run()
+    assert not at.exception, at.exception
+    assert listed(at) == ["rockets.pdf", "warranty.pdf"]  # nothing removed by one click
+    question = plain(at.sidebar.warning[0].value)
+    assert question.startswith("Remove rockets.pdf from the index? The file stays on disk")
+    button(at, "Remove 1 document").click().run()
     assert not at.exception, at.exception
     assert listed(at) == ["warranty.pdf"]
     assert any("Removed 1 document" in plain(s.value) for s in at.success)
     assert at.multiselect(key="search_documents").options == ["warranty.pdf"]
+
+
+def test_remove_can_be_called_off(indexed):
+    at = start()
+    at.multiselect(key="remove_documents").set_value(["rockets.pdf", "warranty.pdf"]).run()
+    button(at, "Remove").click().run()
+    assert "Remove 2 documents (rockets.pdf, warranty.pdf)" in plain(at.sidebar.warning[0].value)
+    button(at, "Keep them").click().run()
+    assert not at.exception, at.exception
+    assert listed(at) == ["rockets.pdf", "warranty.pdf"]
+    assert not at.sidebar.warning and button(at, "Remove")
+
+
+def test_an_over_long_question_is_refused_at_once_with_the_limit(indexed, monkeypatch):
+    monkeypatch.setenv("RAG_MAX_QUESTION_CHARS", "500")
+    at = start()
+    at.chat_input[0].set_value("How long does the warranty last? " * 40).run()
+    assert not at.exception, at.exception
+    user, assistant = at.chat_message
+    assert plain(user.markdown[0].value).endswith("…")  # the start of it, not all of it
+    message = plain(assistant.error[0].value)
+    assert "The question is 1,319 characters long; the limit is 500" in message
+    assert "RAG_MAX_QUESTION_CHARS" in message
+    assert not app_fakes.GENERATORS[-1].calls  # the model never saw it
 
 
 def test_documents_are_found_by_any_part_of_their_path_and_sorted(app_env):
@@ -279,10 +340,11 @@ def test_documents_are_found_by_any_part_of_their_path_and_sorted(app_env):
     assert listed(at) == ["auto-multiple-choice.en.pdf", "alpha rockets.pdf"]  # 3 pages, 1
 
 
-def test_errors_are_messages_with_a_next_step(app_env):
+@pytest.mark.parametrize("damaged", [b"{ not json", b'{"format": "pdf-chat-index\xff"}'])
+def test_errors_are_messages_with_a_next_step(app_env, damaged):
     index = app_env / "index"
     index.mkdir()
-    (index / "manifest.json").write_text("{ not json")
+    (index / "manifest.json").write_bytes(damaged)
     at = start()
     assert len(at.error) == 1
     message = plain(at.error[0].value)
@@ -290,10 +352,31 @@ def test_errors_are_messages_with_a_next_step(app_env):
 
 
 def test_a_failing_question_is_a_message_not_a_traceback(indexed):
-    at = start()
     damaged = next((indexed / "index").glob("gen-*/vectors*"))
-    damaged.write_bytes(damaged.read_bytes()[:-8])  # truncated after the page was opened
+    damaged.write_bytes(damaged.read_bytes()[:-8])  # the page opens; the search cannot
+    at = start()
     at.chat_input[0].set_value(QUESTION).run()
     assert not at.exception
     message = plain(at.chat_message[1].error[0].value)
     assert "Next step: rebuild the index" in message
+
+
+def test_a_served_model_is_described_and_answers_and_its_failure_is_a_message(indexed, monkeypatch):
+    from tests.llm.served_stub import StubServer
+
+    (indexed / "models").mkdir()
+    for name in ("one.gguf", "two.gguf"):  # installed, but the server answers
+        (indexed / "models" / name).write_bytes(b"GGUF")
+    monkeypatch.setenv("RAG_APP_FACTORY", "tests.app_fakes:real_model")
+    with StubServer() as stub:
+        monkeypatch.setenv("RAG_LLM_URL", stub.url)
+        at = start()
+        status = " ".join(c.value for c in at.sidebar.caption)
+        assert f"served by {stub.url}" in plain(status) and "extras/tokenize" in plain(status)
+        assert "Installed models" not in [s.label for s in at.sidebar.selectbox]
+        answer = ask(at).chat_message[1].markdown[0].value
+        assert plain(answer).startswith("Two years")
+    at.chat_input[0].set_value("And the returns?").run()  # the server is gone now
+    assert not at.exception
+    message = plain(at.chat_message[3].error[0].value)
+    assert "cannot reach the model server" in message and "RAG_LLM_URL" in message

@@ -12,7 +12,9 @@ from app.conversation_store import ConversationStore, new_session_id, valid_sess
 from core.types import Passage
 from llm.types import Citation
 
-CITED = Passage("dir/acme.pdf", 4, 5, 0.8125, "Two years.\n- bullet", "abc123")
+CITED = Passage(
+    "dir/acme.pdf", 4, 5, 0.8125, "Two years.\n- bullet", "abc123", also=("copy/acme.pdf",)
+)
 TURN = ChatTurn(
     "How long? «ünïcode»",
     "Two years [1]. The moon [unsupported].",

@@ -7,13 +7,13 @@ import time
 
 import pytest
 
-from app.components import Components
-from app.ingest_job import IngestJob
 from app.service import AppService
 from core.errors import RagError
 from core.settings import Settings
 from index.manifest import read_manifest
 from ingest.pipeline import Progress
+from service.components import Components
+from service.ingest_job import IngestJob
 from tests.app_fakes import SlowEmbedder
 from tests.pdf_factory import text_pdf
 
@@ -29,20 +29,47 @@ def test_status_names_rate_eta_and_ocr():
     gate = threading.Event()
 
     def run(progress):
-        progress(Progress(2, 10, 50, 200, 120, "b.pdf", 5.0, ocr_pages=3))
+        progress(
+            Progress(
+                2,
+                10,
+                50,
+                200,
+                120,
+                "b.pdf",
+                5.0,
+                3,
+                bytes_done=250,
+                bytes_total=1000,
+                chunks_made=150,
+            )
+        )
         gate.wait(5)
         return "result"
 
     job = IngestJob("manuals", run).start()
     wait(lambda: job.progress is not None)
-    job.started = time.monotonic() - 10  # 50 pages in 10 s
+    job.started = time.monotonic() - 10  # 120 chunks in 10 s; 600 expected from 200 pages
     status = job.status()
-    assert "2 of 10 files, 50 of about 200 pages (5.0 pages/s, about 30 s left)" in status
-    assert "120 chunks, 3 pages read by OCR: b.pdf" in status
-    assert job.share == 0.25 and not job.finished
+    assert status.startswith("2 of 10 files; 50 of about 200 pages read; 120 of 150 chunks")
+    assert "embedded (12.0 chunks/s, about 40 s left), 3 pages read by OCR: b.pdf" in status
+    assert job.share == pytest.approx(0.2) and not job.finished
     gate.set()
     wait(lambda: job.finished)
     assert job.state == "done" and job.result == "result"
+
+
+def test_while_the_last_chunks_are_embedded_the_count_moves_and_the_rate_is_chunks():
+    """The line showed "0 chunks" and a falling pages/s while embedding (issue 23)."""
+    job = IngestJob("manuals", lambda progress: None)
+    job.started = time.monotonic() - 20
+    job.progress = Progress(10, 10, 200, 200, 300, "", 20.0, chunks_made=600)
+    status = job.status()
+    assert "200 of about 200 pages read; 300 of 600 chunks embedded" in status
+    assert "(15.0 chunks/s, about 20 s left)" in status and "pages/s" not in status
+    assert job.share == 0.5
+    job.progress = Progress(0, 10, 30, 200, 0, "a.pdf", 1.0)
+    assert "30 of about 200 pages read; no chunks yet: a.pdf" in job.status()
 
 
 def test_a_failure_is_kept_for_the_page():

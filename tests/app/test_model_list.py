@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.components import Components
 from app.model_list import context_length, installed_models
 from app.service import AppService
 from core.errors import ModelError, RagError
 from core.settings import Settings
+from service.components import Components
 from tests.fakes import FakeEmbedder
 from tests.tiny_gguf import TINY, write_llama_gguf
 

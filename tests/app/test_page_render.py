@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
+import numpy as np
+import pytest
 from PIL import Image
 
 from app.page_render import DocumentFile, PageRenderer, check_file, render_page
-from tests.pdf_factory import text_pdf
+from tests.hostile_pdfs import huge_page_pdf
+from tests.pdf_factory import text_pdf, text_pdf_bytes
+
+ROOT = Path(__file__).resolve().parents[2]
+ZOOMS = {"100%": 1.0, "150%": 1.5, "200%": 2.0, "300%": 3.0}  # as app.views.sources_view offers
 
 PAGES = [
     "Office hours are from nine to five on weekdays.\nThe office is closed on holidays.",
@@ -90,3 +100,50 @@ def test_a_passage_over_two_pages_knows_which_page_holds_most_of_it(tmp_path):
     view = render_page(pdf, 1, passage, (1, 2))
     assert view.coverage == 1.0 and view.main_page == 2
     assert render_page(pdf, 1, PAGES[0], (1, 2)).main_page == 1
+
+
+HUGE_TEXT = "The huge page says hello."
+
+
+def has_yellow(png: bytes) -> bool:
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3)
+    return bool(((pixels[:, 0] > 200) & (pixels[:, 1] > 180) & (pixels[:, 2] < 150)).any())
+
+
+@pytest.mark.parametrize("points", [14_400, 200_000])
+def test_a_huge_page_is_drawn_within_the_pixel_budget_at_every_zoom(tmp_path, points):
+    """Issue 27 finding 3: a 667-byte PDF with a 14,400 pt page took the server to 6.3 GB."""
+    pdf = huge_page_pdf(tmp_path / "huge.pdf", points, HUGE_TEXT)
+    renderer = PageRenderer(max_pixels=300_000)
+    for zoom in ZOOMS.values():
+        view = renderer.page(doc_of(pdf), 1, HUGE_TEXT, zoom=zoom)
+        assert view.problem == "" and view.marks == 1, (zoom, view.problem)
+        assert view.width * view.height <= 300_000, (zoom, view.width, view.height)
+        assert has_yellow(view.png), zoom  # the passage is still marked
+
+
+@pytest.mark.parametrize("box", [b"0 0 612 0", b"0 0 -5 -5", b"0 0 1e30 1e30", b"0 0 3 100000"])
+def test_odd_page_sizes_are_drawn_within_the_budget_or_told(tmp_path, box):
+    pdf = tmp_path / "odd.pdf"
+    data = text_pdf_bytes(["odd size"]).replace(b"0 0 612 792", box)
+    pdf.write_bytes(data)
+    view = render_page(pdf, 1, "odd size", (1, 1), zoom=3.0, max_pixels=300_000)
+    assert view.problem or 0 < view.width * view.height <= 300_000
+
+
+@pytest.mark.slow
+@pytest.mark.hostile
+@pytest.mark.parametrize("zoom", list(ZOOMS.values()))
+def test_the_page_view_of_a_14400_pt_page_stays_under_300_mb_above_idle(tmp_path, zoom):
+    """Measured in a fresh process: its resident memory warmed up, then its peak."""
+    pdf = huge_page_pdf(tmp_path / "huge.pdf", 14_400, HUGE_TEXT)
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.page_memory", str(pdf), "1", str(zoom), HUGE_TEXT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    measured = json.loads(out.stdout)
+    assert measured["marks"] == 1 and measured["above_idle_mb"] < 300, measured

@@ -6,7 +6,13 @@ import re
 
 import pytest
 
-from app.safe_markdown import escape_text, highlight, model_markdown, model_stream
+from app.safe_markdown import (
+    UNSUPPORTED_BADGE,
+    escape_text,
+    highlight,
+    model_markdown,
+    model_stream,
+)
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -77,3 +83,85 @@ def test_highlight_bolds_question_words_only():
         "The Warranties cover models, not modeling.", "Which warranty covers a model?"
     )
     assert shown == "The **Warranties** **cover** **models**\\, not modeling\\."
+
+
+# Issue 27 finding 4: what Streamlit's Markdown makes live of plain text. The patterns are
+# those of Streamlit 1.67's frontend (static/js/StreamlitMarkdown*.js): remark-gfm's
+# autolink literals, found in text nodes after escapes are resolved; the emoji shortcode
+# test; remark-directive's `:name` (a letter right after the colon); and the icon
+# shortcut, which rewrites ":material/" in the raw source. JavaScript's \w is ASCII; the
+# previous-character checks are left out, so these find more than the browser would.
+_W = "A-Za-z0-9_"
+RENDERER_PATTERNS = {
+    "autolink": re.compile(rf"(?i)(https?://|www(?=\.))[-.{_W}]+"),
+    "email": re.compile(rf"[-.{_W}+]+@[-{_W}]+(\.[-{_W}]+)+"),
+    "emoji": re.compile(rf":(?!material/|streamlit:)[{_W}+-][{_W}+-]*:"),
+    "directive": re.compile(r":[A-Za-z]"),
+}
+LIVE_TEXT = [
+    "Log in at https://evil.example/login now.",
+    "Claim it on www.evil.example/claim today.",
+    "![](http://198.51.100.7/track.png) and HTTP://198.51.100.7/track.png",
+    "Write to admin@evil.example or mailto:admin@evil.example.",
+    "Home :material/home: and :red[coloured text] and :blue-background[x] :smile: :+1:",
+    "::: warning\nblock\n:::",
+    "See <https://evil.example> and [here](https://evil.example).",
+]
+
+
+def rendered_text(markdown: str) -> list[str]:
+    """The text a CommonMark renderer shows (escapes resolved), code left out."""
+    from markdown_it import MarkdownIt
+
+    texts = []
+    for token in MarkdownIt("commonmark").parse(markdown):
+        for child in token.children or []:
+            if child.type == "text":
+                texts.append(child.content)
+    return texts
+
+
+def live_in_streamlit(markdown: str) -> list[str]:
+    """What would be live, besides the orange marks the app adds itself (no test text
+    says "orange")."""
+    markdown = markdown.replace(UNSUPPORTED_BADGE, "").replace(":orange[", "[")
+    found = [m.group(0) for m in re.finditer(":material/", markdown)]  # the raw source
+    for text in rendered_text(markdown):
+        for pattern in RENDERER_PATTERNS.values():
+            found += [m.group(0) for m in pattern.finditer(text)]
+    return found
+
+
+def test_the_renderer_patterns_find_what_they_should():  # the check itself can fail
+    for text in LIVE_TEXT[:5]:
+        assert live_in_streamlit(text), text
+    assert live_in_streamlit(r"https\:\/\/evil\.example")  # escaping alone does not help
+
+
+@pytest.mark.parametrize("text", LIVE_TEXT)
+def test_no_autolink_icon_or_directive_survives_in_documents_or_answers(text):
+    from app.conversation import ChatTurn, conversation_markdown
+    from core.types import Passage
+    from llm.types import Citation
+
+    shown = [
+        escape_text(text),
+        highlight(text, "evil claim home"),
+        highlight(text, "evil", keep_lines=True),
+        model_markdown(text),
+        model_markdown(text + " [1]", lambda n: f"s{n}"),
+        model_markdown(text + " [unsupported]"),
+    ]
+    for cut in range(len(text) + 1):  # streamed in two pieces cut anywhere, and char by char
+        shown.append("".join(model_stream([text[:cut], text[cut:]])))
+    shown.append("".join(model_stream(list(text))))
+    passage = Passage("evil.pdf", 1, 1, 0.5, text)
+    turn = ChatTurn(text, text + " [1]", "generative", (passage,), (Citation(1, passage),))
+    shown.append(conversation_markdown([turn]))
+    for markdown in shown:
+        assert live_in_streamlit(markdown) == [], markdown
+
+
+def test_inert_text_reads_the_same():
+    text = LIVE_TEXT[0] + " " + LIVE_TEXT[4]
+    assert " ".join(rendered_text(escape_text(text))).replace("\u2060", "") == text

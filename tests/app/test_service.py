@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.components import Components, load_components
 from app.conversation import Tuning
 from app.service import AppService, Upload
-from core.errors import ConfigError, RagError
+from core.errors import ConfigError, ModelError, RagError
 from core.settings import Settings
+from service.components import Components, load_components
 from tests import app_fakes
+from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf_bytes
 
 TUNING = Tuning(passages=5, temperature=0.2, max_tokens=256)
@@ -124,3 +125,50 @@ def test_the_factory_hook_names_a_function_returning_components():
         load_components("tests.app_fakes:nothing_here")
     with pytest.raises(ConfigError, match="did not return Components"):
         load_components("builtins:dict")
+
+
+def test_warm_up_loads_the_embedder_and_opens_the_index_once_in_the_background(settings):
+    embedded: list[list[str]] = []
+
+    class CountingEmbedder(FakeEmbedder):
+        def embed(self, texts):
+            embedded.append(list(texts))
+            return super().embed(texts)
+
+    components = app_fakes.scripted()
+    svc = service(settings, Components(lambda _s: CountingEmbedder(), components.load_generator, 0))
+    svc.add_uploads([Upload("warranty.pdf", WARRANTY)])
+    embedded.clear()
+    warming = svc.warm_up()
+    assert svc.warm_up() is warming  # once per service
+    warming.join(10)
+    assert embedded == [["warm up"]]
+    assert svc._retriever is not None and svc._retriever is svc.retriever()
+
+
+def test_a_model_server_that_was_down_is_asked_again_and_then_answers(settings, monkeypatch):
+    import service.shared as service_module
+    from tests.fake_generator import ScriptedGenerator
+    from tests.fakes import FakeEmbedder
+
+    attempts: list[int] = []
+
+    def load(_settings):
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ModelError("cannot reach the model server at http://127.0.0.1:9/v1")
+        return ScriptedGenerator(["Up now."])
+
+    monkeypatch.setattr(service_module, "SERVER_RETRY_S", 0.0)
+    served = settings.replace(llm_url="http://127.0.0.1:9/v1")
+    svc = AppService(served, Components(lambda _s: FakeEmbedder(), load, parser_processes=0))
+    status = svc.model_status()
+    assert not status.loaded and "cannot reach" in str(status.problem)
+    version = svc.model_version
+    assert svc.model_status().loaded and svc.model_version == version + 1
+    assert len(attempts) == 2
+    # A local model that failed is not asked again: its file does not fix itself.
+    attempts.clear()
+    local = AppService(settings, Components(lambda _s: FakeEmbedder(), load, parser_processes=0))
+    local.model_status()
+    assert not local.model_status().loaded and len(attempts) == 1

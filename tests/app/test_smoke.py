@@ -16,7 +16,7 @@ APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 @pytest.mark.model
 def test_real_embedder_quotes_passages_with_file_and_page(tmp_path, monkeypatch, seeds_dir):
     from core.settings import Settings
-    from wiring.params import ingest_documents
+    from wiring.root import ingest_documents
 
     index = tmp_path / "index"
     ingest_documents(

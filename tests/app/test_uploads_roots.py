@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
 
 import pytest
 
 from app.service import AppService, Upload
 from core.errors import PdfError, RagError
 from core.settings import Settings
-from ingest.uploads import BLOCK, MAX_NAME_BYTES, safe_filename, save_upload
+from ingest.discover import discover
+from ingest.uploads import BLOCK, MAX_NAME_BYTES, safe_filename, save_upload, store_upload
 from tests import app_fakes
 from tests import pdf_factory as pdfs
 
@@ -100,3 +103,50 @@ def test_default_roots_are_the_documents_folder_and_home(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     roots = Settings(documents_dir=tmp_path / "docs").ingest_root_paths()
     assert roots == [(tmp_path / "docs").resolve(), (tmp_path / "home").resolve()]
+
+
+class SlowStream(io.BytesIO):
+    """An upload arriving slowly, a block at a time: concurrent saves interleave."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        time.sleep(0.002)
+        return super().read(min(size, 4096) if size and size > 0 else 4096)
+
+
+def test_concurrent_uploads_of_one_name_give_whole_files_never_a_mix(tmp_path):
+    """Issue 27 finding 8: all sessions share one process, and the temporary name was
+    `.report.pdf.<pid>.part`: one upload failed and the other saved a mix of both."""
+    for round_ in range(3):
+        folder = tmp_path / f"round{round_}"
+        contents = [GOOD + bytes([65 + i]) * (40_000 + i) for i in range(3)]
+        contents.append(contents[0])  # the same file twice: kept once
+        results: list = [None] * len(contents)
+
+        def save(i: int, folder=folder, contents=contents, results=results) -> None:
+            results[i] = store_upload(folder, "report.pdf", SlowStream(contents[i]), 10**7)
+
+        threads = [threading.Thread(target=save, args=(i,)) for i in range(len(contents))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert all(r is not None for r in results), results
+        for saved, content in zip(results, contents, strict=True):
+            assert saved.path.read_bytes() == content  # whole, and its own
+        names = sorted(p.name for p in folder.iterdir())
+        assert names == ["report (2).pdf", "report (3).pdf", "report.pdf"], names
+        assert results[0].path == results[3].path
+
+
+def test_a_right_to_left_override_in_a_name_is_neither_kept_nor_shown(tmp_path):
+    """Issue 27 finding 10: "\u202egnp.pdf" showed as "fdp.png"."""
+    name = "\u202egnp.pdf"
+    assert safe_filename(name) == "_gnp.pdf"
+    with pytest.raises(PdfError) as refused:
+        store_upload(tmp_path, name, b"not a pdf", 10**6)
+    assert "\u202e" not in str(refused.value) and "\\u202e" in str(refused.value)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / name).write_bytes(GOOD)
+    found = discover([folder])
+    assert [f.source for f in found.files] == ["\\u202egnp.pdf"]

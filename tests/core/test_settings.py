@@ -11,16 +11,9 @@ from pydantic import ValidationError
 from core.errors import ConfigError
 from core.settings import ENV_NAMES, Settings, load_settings
 from core.settings_env import ALIASES
-from index import IndexSnapshot
-from ingest.options import Chunking, IngestOptions
-from ingest.pipeline import run_ingest
-from llm.chat import ChatOptions, ChatSession
-from retrieval.search import Retriever, SearchParams
-from tests import pdf_factory as pdfs
-from tests.fakes import FakeEmbedder
-from wiring.params import chat_options, ingest_options, search_params
+from wiring.params import chat_options
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+CONFIGURATION = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +52,7 @@ def test_a_value_out_of_bounds_names_the_variable_and_the_bound(
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError, match=expected) as caught:
         load_settings()
-    assert "README" in caught.value.hint
+    assert "docs/configuration.md" in caught.value.hint
 
 
 def test_overlap_must_stay_below_the_chunk_size():
@@ -121,49 +114,16 @@ def test_every_field_has_a_description_and_every_number_a_bound():
             assert bounded or not numeric, f"{group}.{name} has no lower bound"
 
 
-def test_every_setting_has_an_environment_name_and_the_readme_lists_them():
+def test_every_setting_has_an_environment_name_and_the_docs_list_them():
     groups = Settings()
     covered = set(ENV_NAMES.values())
     for group in Settings.model_fields:
         for name in type(getattr(groups, group)).model_fields:
             assert (group, name) in covered, f"{group}.{name} has no RAG_ name"
-    readme = README.read_text()
-    documented = set(re.findall(r"RAG_[A-Z0-9_]+", readme)) | {
-        "RAG_" + n for n in re.findall(r"`(LLM_[A-Z_]+)`", readme)
-    }
+    documented = set(re.findall(r"RAG_[A-Z0-9_]+", CONFIGURATION.read_text()))
     missing = sorted(n for n in ENV_NAMES if n not in documented)
-    assert not missing, f"not in the README: {missing}"
+    assert not missing, f"not in docs/configuration.md: {missing}"
     assert {"RAG_TOP_K", "RAG_LLM_PASSAGES"} <= {f"RAG_{a.upper()}" for a in ALIASES}
-
-
-def test_the_chat_options_defaults_are_the_settings_defaults():
-    assert chat_options(Settings()) == ChatOptions()
-
-
-def test_the_library_is_built_from_plain_values_without_a_settings_object(tmp_path):
-    """Ingest, search and chat, each given only its own small record."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    pdfs.text_pdf(docs / "pump.pdf", ["Service the Zorblax pump every 90 days. " * 8])
-    options = IngestOptions(tmp_path / "index", chunking=Chunking(tokens=40, overlap=8))
-    report = run_ingest([docs], options, embedder=FakeEmbedder(), parser_processes=0)
-    assert report.added == ("pump.pdf",) and report.index.dir == str(tmp_path / "index")
-    params = SearchParams(passages=1, relevance_floor=0.0)
-    index = IndexSnapshot.open(tmp_path / "index")
-    with Retriever(index, FakeEmbedder(), params, owns_index=True) as retriever:
-        session = ChatSession(retriever, None, ChatOptions(passages=1, history_turns=0))
-        answer = session.ask("How often is the Zorblax pump serviced?")
-    assert [p.source for p in answer.passages] == ["pump.pdf"] and "90 days" in answer.text
-    assert not session.history  # history_turns=0 keeps nothing
-
-
-def test_the_edges_hand_the_settings_down_as_those_records(tmp_path):
-    s = Settings(index_dir=tmp_path, chunk_tokens=64, passages=3, vector_index="flat")
-    options = ingest_options(s)
-    assert options.index_dir == tmp_path and options.chunking == Chunking(tokens=64)
-    assert search_params(s) == SearchParams(passages=3, exhaustive=True)
-    # Chunk sizes left unset are the index's own (None), not the default.
-    assert ingest_options(Settings()).chunking == Chunking()
 
 
 def test_a_misspelt_environment_variable_is_warned_about_with_the_nearest_name(monkeypatch, caplog):
@@ -175,3 +135,16 @@ def test_a_misspelt_environment_variable_is_warned_about_with_the_nearest_name(m
     assert [r.getMessage() for r in caplog.records] == [
         "RAG_CHUNK_TOKNS is not a setting and is ignored (did you mean RAG_CHUNK_TOKENS?)"
     ]
+
+
+def test_the_env_names_come_from_the_groups_with_a_short_list_of_kept_names():
+    from core.settings_env import KEPT_NAMES, PREFIXES, flat_name
+    from core.settings_groups import GROUPS
+
+    assert list(GROUPS) == list(Settings.model_fields) == list(PREFIXES)
+    for (group, field), name in KEPT_NAMES.items():
+        assert field in GROUPS[group].model_fields, (group, field)
+        assert name != PREFIXES[group] + field  # a kept name differs from the derived one
+    assert len(KEPT_NAMES) <= 3
+    names = [flat_name(g, f) for g, cls in GROUPS.items() for f in cls.model_fields]
+    assert len(names) == len(set(names)), "two settings derive the same environment name"

@@ -15,7 +15,7 @@ from core.settings import Settings
 from tests.browser_app import ask_in_browser, browser_marks, chromium_page, running_app
 from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 pytestmark = browser_marks(300)
 

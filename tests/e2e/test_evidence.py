@@ -75,7 +75,7 @@ def test_the_cited_page_is_shown_highlighted_and_citations_link_to_sources(tmp_p
         alt = image.get_attribute("alt")
         box = image.bounding_box()
         ask_in_browser(page, "Are defects repaired for free?", timeout_ms=WAIT_MS)
-        page.get_by_text("Sources").nth(1).wait_for(timeout=WAIT_MS)
+        page.get_by_text("Sources", exact=True).nth(1).wait_for(timeout=WAIT_MS)
         link = page.locator('a[href="#source-2-1"]').first
         link.wait_for(timeout=WAIT_MS)
         page.locator("#source-1-1").scroll_into_view_if_needed()  # far from source 2-1

@@ -22,7 +22,7 @@ from tests.browser_app import (
 )
 from tests.fakes import FakeEmbedder
 from tests.pdf_factory import text_pdf
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 pytestmark = browser_marks(600)
 CHUNKING = {"chunk_tokens": 40, "chunk_overlap": 8}
@@ -45,6 +45,10 @@ def open_expander(page, label: str, inside) -> None:
         except PlaywrightTimeout:
             continue
     inside.wait_for(state="visible", timeout=WAIT_MS)
+
+
+# The progress line while chunks are embedded: their count, rate and the time left.
+PROGRESS = re.compile(r"chunks embedded \(.+ chunks/s, about .+ left\)")
 
 
 def test_an_ingest_survives_clicks_answers_go_on_and_stop_keeps_finished_files(tmp_path):
@@ -81,12 +85,12 @@ def test_an_ingest_survives_clicks_answers_go_on_and_stop_keeps_finished_files(t
         box.fill(str(folder))
         page.get_by_role("button", name="Add folder").click()
         bar = page.get_by_test_id("stProgress")
-        page.get_by_text(re.compile(r"pages/s, about .+ left")).wait_for(timeout=WAIT_MS)
+        page.get_by_text(PROGRESS).wait_for(timeout=WAIT_MS)
         # A click elsewhere (a slider nudged) reruns the page: the ingest goes on.
         slider = page.get_by_test_id("stSlider").first.get_by_role("slider")
         slider.focus()
         slider.press("ArrowRight")
-        page.get_by_text(re.compile(r"pages/s, about .+ left")).wait_for(timeout=WAIT_MS)
+        page.get_by_text(PROGRESS).wait_for(timeout=WAIT_MS)
         bar.wait_for(timeout=WAIT_MS)
         # The chat is open meanwhile and answers from the index as it is.
         ask_in_browser(page, "How long does the warranty last?", timeout_ms=WAIT_MS)

@@ -22,7 +22,7 @@ from tests.browser_app import app_process, browser_marks, chromium_page
 from tests.fakes import FakeEmbedder
 from tests.index_checks import old_document_answers
 from tests.pdf_factory import text_pdf
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 pytestmark = [*browser_marks(400), pytest.mark.kill]
 

@@ -12,7 +12,7 @@ from core.errors import ConfigError
 from core.settings import Settings
 from embed.choice import Installed, choose
 from embed.embedder import SentenceTransformerEmbedder
-from wiring.params import load_embedder
+from wiring.root import load_embedder
 
 TEXTS = [
     "The ELBO is the evidence lower bound used to train variational autoencoders.",

@@ -93,7 +93,7 @@ def test_a_whole_run_ingests_asks_and_reports(tmp_path, monkeypatch):
         },
     ]
     qa.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    monkeypatch.setattr("wiring.params.load_embedder", lambda s: TopicEmbedder(dim=1024))
+    monkeypatch.setattr("wiring.root.load_embedder", lambda s: TopicEmbedder(dim=1024))
     monkeypatch.setenv("RAG_CHUNK_TOKENS", "48")
     monkeypatch.setenv("RAG_CHUNK_OVERLAP", "8")
     args = build_parser().parse_args(
@@ -125,3 +125,33 @@ def test_answer_keys_are_matched_whole_after_folding():
         summarize([Ranked(True, 1, 5, True), Ranked(True, 2, 5, False)], 5)["answer_keys@1"] == 0.5
     )
     assert summarize([Ranked(True, 1, 5)], 5)["answer_keys@1"] is None
+
+
+def test_a_question_that_names_its_page_counts_that_page_only():
+    sources = {"a.pdf", "b/a.pdf"}
+    q = Question("1", "?", "a.pdf", "evidence lower bound", page=1)
+    assert evidence_pages(q, sources, [_text]) == {("b/a.pdf", 1)}
+    spanning = Question("2", "?", "a.pdf", "Bound, also called ELBO", page=3)
+    assert evidence_pages(spanning, {"a.pdf"}, [_text]) == {("a.pdf", 3)}
+
+
+def test_page_and_after_are_read_from_a_question_row(tmp_path):
+    path = tmp_path / "q.jsonl"
+    rows = [
+        {"id": "a", "question": "How do I quit gp?", "source": "t.pdf", "evidence": "q", "page": 4},
+        {"id": "b", "question": "And how do I time it?", "source": "u.pdf", "after": "a"},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    first, second = load_questions(path)
+    assert (first.page, first.after, second.page, second.after) == (4, None, None, "a")
+
+
+def test_a_follow_up_is_searched_with_the_subject_of_the_question_before():
+    from evals.retrieval.cli import search_query
+
+    first = Question("a", "How do I install PARI under /opt?", "i.pdf", "prefix")
+    follow = Question("b", "And where do the man pages go?", "i.pdf", "man", after="a")
+    asked = {q.id: q for q in (first, follow)}
+    assert search_query(first, asked) == first.question
+    query = search_query(follow, asked)
+    assert "PARI" in query and query.endswith(follow.question)

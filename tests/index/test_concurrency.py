@@ -15,7 +15,7 @@ from index import IndexSnapshot
 from retrieval.dense import dense_search
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,16 +8,19 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
 
 from index import IndexSnapshot
+from index.manifest import read_manifest
 from ingest.clean import clean_page_text
 from tests import pdf_factory as pdfs
 
 ROOT = Path(__file__).resolve().parents[2]
+PATH_FIELDS = ("root", "path", "real_path")
 pytestmark = [pytest.mark.model, pytest.mark.slow, pytest.mark.subprocess]
 
 
@@ -120,8 +123,15 @@ def test_a_renamed_file_keeps_its_vectors(seeds_index, tmp_path):
     shutil.copytree(docs, copy_docs)
     shutil.copytree(index, copy_index)
     # A document is its file: the copied index must describe the copied folder.
-    manifest = copy_index / "manifest.json"
-    manifest.write_text(manifest.read_text().replace(str(docs), str(copy_docs)))
+    # (Rewritten through Manifest: it carries its own checksum, so a text edit is refused.)
+    old = read_manifest(copy_index)
+    moved = {
+        key: replace(
+            doc, **{f: getattr(doc, f).replace(str(docs), str(copy_docs)) for f in PATH_FIELDS}
+        )
+        for key, doc in old.documents.items()
+    }
+    (copy_index / "manifest.json").write_text(old.evolve(documents=moved).to_json())
     renamed = sorted(copy_docs.glob("*.pdf"))[0]
     renamed.rename(copy_docs / f"renamed {renamed.name}")
     out = run_cli(str(copy_docs), "--index", str(copy_index), "--json", "--quiet")

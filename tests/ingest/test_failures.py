@@ -41,7 +41,7 @@ def docs(tmp_path) -> Path:
 @pytest.fixture
 def fast_cli(monkeypatch):
     """`python -m ingest` in this process, with the fake embedder and inline parsing."""
-    monkeypatch.setattr("wiring.params.load_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("wiring.root.load_embedder", lambda settings: FakeEmbedder())
     monkeypatch.setattr(IngestOptions, "parser_processes", lambda self: 0)
 
 

@@ -11,7 +11,7 @@ from index import IndexSnapshot
 from tests import hostile_pdfs as hostile
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 
 @pytest.mark.slow

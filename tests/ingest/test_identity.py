@@ -106,7 +106,8 @@ def test_a_version_1_index_is_migrated_on_its_next_write(two_folders, settings):
     ingest([contracts], settings)
     path = settings.paths.index_dir / "manifest.json"
     body = json.loads(path.read_text())
-    body["version"] = 1  # as written before document identity existed
+    body["version"] = 1  # as written before document identity existed (and checksums)
+    del body["checksum"]
     for doc in body["documents"].values():
         del doc["real_path"]
     path.write_text(json.dumps(body))
@@ -114,7 +115,7 @@ def test_a_version_1_index_is_migrated_on_its_next_write(two_folders, settings):
     report = ingest([manuals], settings)
     assert report.added == ("manuals/doc.pdf",)  # the old document is recognised by its path
     migrated = read_manifest(settings.paths.index_dir)
-    assert migrated.version == VERSION == 2
+    assert migrated.version == VERSION == 3
     assert migrated.documents["doc.pdf"].real_path == str((contracts / "doc.pdf").resolve())
 
 
@@ -124,6 +125,7 @@ def test_a_no_op_run_on_a_version_1_index_migrates_it_too(two_folders, settings)
     path = settings.paths.index_dir / "manifest.json"
     body = json.loads(path.read_text())
     body["version"] = 1
+    del body["checksum"]
     path.write_text(json.dumps(body))
     report = ingest([contracts], settings)
     assert report.unchanged == ("doc.pdf",)

@@ -26,7 +26,7 @@ from ingest.parse_pool import FileDone, FileFailed, OcrPageRead, ParserPool, par
 from tests import ocr_pdfs
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 needs_tesseract = pytest.mark.skipif(
     shutil.which("tesseract") is None, reason="tesseract is not installed (run `make ocr`)"

@@ -201,7 +201,7 @@ def test_the_cli_prints_no_raw_escape_sequences(docs, capsys, monkeypatch):
     from ingest import cli
     from tests.fakes import FakeEmbedder
 
-    monkeypatch.setattr("wiring.params.load_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("wiring.root.load_embedder", lambda settings: FakeEmbedder())
     monkeypatch.setattr(IngestOptions, "parser_processes", lambda self: 0)
     pdfs.garbage_pdf(docs / "\x1b]0;owned\x07\x1b[2J.pdf")  # retitles and clears a terminal
     code = cli.main([str(docs), "--index", str(docs.parent / "index"), "--quiet", "--json"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import numpy as np
@@ -13,7 +14,7 @@ from index import IndexSnapshot
 from index.manifest import read_manifest
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 
 def ingest(paths, settings, **kw):
@@ -143,24 +144,38 @@ def test_interrupted_ingest_keeps_finished_files_and_a_rerun_finishes(tmp_path, 
     for i in range(4):
         pdfs.text_pdf(docs / f"{i}.pdf", _pages(f"d{i}", 4))  # 4 chunks each
 
-    class CtrlCOnThirdBatch(FakeEmbedder):
+    class CtrlCAfterTwoFiles(FakeEmbedder):
         calls = 0
 
         def embed(self, texts):
             self.calls += 1
-            if self.calls == 3:
+            if self.calls == 9:  # one call per chunk, 4 chunks a file: two files are done
                 raise KeyboardInterrupt
             return super().embed(texts)
 
     small_batches = settings.replace(embedding_batch_size=1)
     with pytest.raises(KeyboardInterrupt):
-        ingest_documents([docs], small_batches, embedder=CtrlCOnThirdBatch(), parser_processes=0)
+        ingest_documents([docs], small_batches, embedder=CtrlCAfterTwoFiles(), parser_processes=0)
     kept = len(read_manifest(settings.paths.index_dir).documents)
     assert 1 <= kept < 4
     report = ingest([docs], settings)
     assert len(report.added) == 4 - kept and len(report.unchanged) == kept
     with IndexSnapshot.open(settings.paths.index_dir) as snap:
         assert sorted(snap.manifest.documents) == [f"{i}.pdf" for i in range(4)]
+
+
+def test_progress_counts_chunks_while_they_are_embedded(tmp_path, settings):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    pdfs.text_pdf(docs / "a.pdf", _pages("a", 6))
+    seen = []
+    batches = settings.replace(embedding_batch_size=2)  # 8 chunks a flush, 2 an embedding
+    report = ingest([docs], batches, on_progress=seen.append)
+    counts = [p.chunks for p in seen]
+    assert counts == sorted(counts) and counts[-1] == report.chunks >= 6
+    steps = [b - a for a, b in itertools.pairwise(counts) if b != a]
+    assert steps and max(steps) <= 2, counts  # reported after every embedding batch
+    assert all(p.chunks <= p.chunks_made for p in seen) and seen[-1].chunks_made == report.chunks
 
 
 def test_progress_reaches_all_pages(tmp_path, settings):

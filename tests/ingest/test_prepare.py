@@ -36,7 +36,7 @@ def run(tmp_path, monkeypatch, capsys):
         return state["child_ok"]
 
     monkeypatch.setattr(embed.prepare, "prepare_in_child", child)
-    monkeypatch.setattr("wiring.params.load_embedder", lambda s: UnpreparedEmbedder(state))
+    monkeypatch.setattr("wiring.root.load_embedder", lambda s: UnpreparedEmbedder(state))
     monkeypatch.setattr(IngestOptions, "parser_processes", lambda self: 0)
 
     def ingest() -> tuple[int, str]:

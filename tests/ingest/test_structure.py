@@ -19,8 +19,7 @@ from ingest.header import HEADER_TOKENS, Headers
 from ingest.structure import DocumentStructure, OutlineEntry, Sections, read_structure
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
-from wiring.params import ingest_documents
-from wiring.root import open_retriever
+from wiring.root import ingest_documents, open_retriever
 
 PAGES = [
     "Contents\n1 Starting and Stopping 2\n2 Options 3",
@@ -216,3 +215,45 @@ def test_a_generation_from_before_gets_the_new_columns_on_its_next_write(tmp_pat
     found = con.execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH 'old'").fetchall()
     assert found == [(1,)]
     con.close()
+
+
+# The FHS's layout (DocBook): "Chapter N. Title" headings, sections numbered "N.M." with
+# a path for a title, a table of contents with dotted leaders, a chapter without sections.
+FHS_LIKE = [
+    "Table of Contents\n1. Introduction ........ 1\n1.1. Purpose ........ 1\n"
+    "1.2. Conventions ........ 1\n2. The Filesystem ........ 2\n3. The Root Filesystem ........ 3",
+    "1\nChapter 1. Introduction\n1.1. Purpose\nThis standard enables software to predict "
+    "where files are.\n1.2. Conventions\nNames of files are set in a constant-width font.",
+    "2\nChapter 2. The Filesystem\nShareable files can be stored on one host and used on others.",
+    "3\nChapter 3. The Root Filesystem\n3.1. Purpose\nThe root filesystem must be adequate to "
+    "boot the system.\n3.2. /bin : Essential user command binaries\nThere must be no "
+    "subdirectories in /bin.",
+    "The Root Filesystem\n4\n3.2.1. Purpose\n/bin contains commands used by the administrator "
+    "and by users.\n1. I have removed a library.\n2. I can not find out its name.",
+    # Chapter 4's heading is an image: its sections still come after chapter 3's.
+    "5\n4.1. Purpose\nThe /usr hierarchy is shareable, read-only data.",
+]
+
+
+def test_chapter_headings_and_their_sections_label_every_page(tmp_path):
+    """Every FHS page was labelled "1.1. Purpose › 1.2. Conventions" (issue 23)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    pdfs.text_pdf(docs / "fhs.pdf", FHS_LIKE)
+    settings = Settings(index_dir=tmp_path / "index", chunk_tokens=24, chunk_overlap=0)
+    ingest([docs], settings)
+    with IndexSnapshot.open(settings.paths.index_dir) as snap:
+        chunks = list(snap.iter_chunks())
+
+    def section(words: str) -> tuple[str, ...]:
+        return next(c.section for c in chunks if words in c.text)
+
+    assert section("predict") == ("Chapter 1. Introduction", "1.1. Purpose")
+    assert section("constant-width") == ("Chapter 1. Introduction", "1.2. Conventions")
+    assert section("Shareable files") == ("Chapter 2. The Filesystem",)
+    assert section("adequate to boot") == ("Chapter 3. The Root Filesystem", "3.1. Purpose")
+    bin_section = ("Chapter 3. The Root Filesystem", "3.2. /bin : Essential user command binaries")
+    assert section("no subdirectories") == bin_section
+    # A numbered list inside a section is no heading; the section goes on over the page.
+    assert section("can not find out") == (*bin_section, "3.2.1. Purpose")
+    assert section("read-only data") == ("4.1. Purpose",)

@@ -10,11 +10,11 @@ import pytest
 from core.errors import PdfError
 from core.settings import Settings
 from index import IndexSnapshot
-from ingest.manage import remove_documents
 from ingest.uploads import safe_filename, save_upload
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
+from wiring.stores import remove_documents
 
 
 @pytest.mark.parametrize(
@@ -65,7 +65,7 @@ def test_remove_documents(tmp_path):
     pdfs.text_pdf(docs / "b.pdf", ["beta words here"])
     settings = Settings(index_dir=tmp_path / "index", chunk_tokens=40, chunk_overlap=8)
     ingest_documents([docs], settings, embedder=FakeEmbedder(), parser_processes=0)
-    assert remove_documents(settings.paths.index_dir, ["a.pdf", "nope.pdf"]) == ["a.pdf"]
+    assert remove_documents(settings, ["a.pdf", "nope.pdf"]) == ["a.pdf"]
     with IndexSnapshot.open(settings.paths.index_dir) as snap:
         assert list(snap.manifest.documents) == ["b.pdf"]
         assert {c.source for c in snap.iter_chunks()} == {"b.pdf"}

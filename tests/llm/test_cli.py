@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from tests.tiny_gguf import TINY, write_llama_gguf
 from wiring import root
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 PAGES = [
     "Acme supply contract. The parties are Acme Corp and Widget Ltd.",
@@ -32,7 +33,7 @@ def workspace(tmp_path, monkeypatch) -> Path:
     index = tmp_path / "index"
     settings = Settings(index_dir=index, chunk_tokens=24, chunk_overlap=4)
     ingest_documents([docs], settings, embedder=FakeEmbedder(), parser_processes=0)
-    monkeypatch.setattr("wiring.params.load_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("wiring.root.load_embedder", lambda settings: FakeEmbedder())
     monkeypatch.setenv("RAG_MODELS_DIR", str(tmp_path / "models"))  # empty: no model
     monkeypatch.setenv("RAG_CHUNK_TOKENS", "24")
     monkeypatch.setenv("RAG_CHUNK_OVERLAP", "4")
@@ -118,3 +119,27 @@ def test_file_filter(workspace, capsys, files, found):
     assert cli.main([*args, "--files", *files]) == 0
     result = json.loads(capsys.readouterr().out)
     assert bool(result["citations"]) is found
+
+
+def test_an_over_long_question_is_refused_at_once_with_the_limit(workspace, capsys, monkeypatch):
+    def no_model(settings):
+        raise AssertionError("the model was loaded for a question that is refused")
+
+    monkeypatch.setattr(root, "load_generator", no_model)
+    monkeypatch.setenv("RAG_MAX_QUESTION_CHARS", "100")
+    code = cli.main(["Why? " * 40, "--index", str(workspace / "index")])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert "The question is 199 characters long; the limit is 100" in err
+    assert "RAG_MAX_QUESTION_CHARS" in err and "Next step:" in err
+
+
+def test_an_over_long_follow_up_is_refused_and_the_chat_goes_on(workspace, capsys, monkeypatch):
+    monkeypatch.setenv("RAG_MAX_QUESTION_CHARS", "100")
+    monkeypatch.setattr("sys.stdin", io.StringIO("x" * 101 + "\nAnd what does it cover?\n\n"))
+    args = ["How long does the warranty last?", "--index", str(workspace / "index"), "--chat"]
+    code = cli.main(args)
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "The question is 101 characters long; the limit is 100" in err
+    assert out.count("Sources:") == 2  # the first question and the next follow-up

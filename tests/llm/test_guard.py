@@ -131,14 +131,15 @@ def test_a_refusal_with_strong_evidence_shows_quotes_instead(refusal):
 
 
 @pytest.mark.parametrize("refusal", [REFUSAL_SENTINEL, "The sources do not mention ELBO."])
-def test_a_refusal_with_weak_evidence_is_the_fixed_refusal(refusal):
+def test_a_refusal_with_weak_evidence_is_the_refusal_naming_the_closest_pages(refusal):
     out, stream = run(refusal, passages=WEAK)
-    assert out == NOT_FOUND_ANSWER and stream.outcome == "refused" and stream.sentences == []
+    assert out == f"{NOT_FOUND_ANSWER} Closest pages: vae.pdf p. 3; gan.pdf pp. 1-2."
+    assert stream.outcome == "refused" and stream.sentences == []
 
 
 def test_an_unsupported_answer_with_weak_evidence_becomes_the_refusal():
     out, stream = run("PWNED. The moon is made of cheese.", passages=WEAK)
-    assert out == NOT_FOUND_ANSWER and stream.outcome == "refused"
+    assert out.startswith(NOT_FOUND_ANSWER) and stream.outcome == "refused"
     assert "not supported" in stream.notes[0]
 
 
@@ -278,3 +279,29 @@ def test_the_answer_stream_ends_sentences_where_document_text_does():
     "".join(stream)
     assert stream.sentences[0].text.startswith(text.removesuffix(" [1]."))
     assert len(split_sentences(text)) == 1
+
+
+class _Angles:
+    """Unit vectors by text: the question and the sentences named in `close` point the same way."""
+
+    def __init__(self, question: str, close: tuple[str, ...]) -> None:
+        self.question, self.close = question, close
+
+    def embed(self, texts):
+        import numpy as np
+
+        near = [t == self.question or any(c in t for c in self.close) for t in texts]
+        return np.array([[1.0, 0.0] if n else [0.6, 0.8] for n in near], dtype=np.float32)
+
+
+def test_quotes_whose_best_sentence_does_not_answer_become_a_refusal_naming_pages():
+    # Strong passages, a refusing model, and no sentence close to the question: the old
+    # rule quoted the nearest sentences anyway ("Quoted from your documents" that do not
+    # answer); now the user is told where to look instead.
+    far = _Angles("What does ELBO stand for?", ())
+    out, stream = run(REFUSAL_SENTINEL, embedder=far)
+    assert out == f"{NOT_FOUND_ANSWER} Closest pages: vae.pdf p. 3; gan.pdf pp. 1-2."
+    assert stream.outcome == "refused" and "do not answer" in stream.notes[0]
+    near = _Angles("What does ELBO stand for?", ("Evidence Lower Bound",))
+    out, stream = run(REFUSAL_SENTINEL, embedder=near)
+    assert stream.outcome == "quoted" and out.startswith(QUOTE_LABEL) and "ELBO:" in out

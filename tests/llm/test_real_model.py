@@ -24,8 +24,7 @@ pytestmark = [pytest.mark.model, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def session_parts(tmp_path_factory):
     from tests.conftest import SEEDS
-    from wiring.params import ingest_documents, load_embedder
-    from wiring.root import load_generator, open_retriever
+    from wiring.root import ingest_documents, load_embedder, load_generator, open_retriever
 
     if not MODEL.is_file():
         pytest.skip(f"{MODEL} is not installed (run `python -m llm.install small`)")

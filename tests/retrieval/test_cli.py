@@ -13,7 +13,7 @@ from core.settings import Settings
 from retrieval.cli import main
 from tests import pdf_factory as pdfs
 from tests.retrieval.test_search import FILLER, TopicEmbedder
-from wiring.params import ingest_documents
+from wiring.root import ingest_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {"source", "page_start", "page_end", "score", "text", "ocr", "title", "section"}
@@ -27,7 +27,7 @@ def index(tmp_path, monkeypatch):
     pdfs.text_pdf(docs / "other.pdf", ["Retry budgets limit retry storms. " + FILLER])
     settings = Settings(index_dir=tmp_path / "index", chunk_tokens=48, chunk_overlap=8)
     ingest_documents([docs], settings, embedder=TopicEmbedder(dim=1024), parser_processes=0)
-    monkeypatch.setattr("wiring.params.load_embedder", lambda s: TopicEmbedder(dim=1024))
+    monkeypatch.setattr("wiring.root.load_embedder", lambda s: TopicEmbedder(dim=1024))
     monkeypatch.setenv("RAG_RELEVANCE_FLOOR", "0.12")
     return settings.paths.index_dir
 

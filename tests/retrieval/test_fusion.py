@@ -19,17 +19,28 @@ def _rows(passage, ranked) -> list[int]:
 
 
 def test_rrf_rewards_agreement_then_rank():
-    dense = [(1, 0.9), (2, 0.8), (3, 0.7)]
-    keyword = [(3, 0.6), (4, 0.5)]
-    fused = fuse(dense, keyword, {4: 0.2})
-    assert [c.id for c in fused] == [3, 4, 1, 2]
+    dense = [(1, 0.9), (2, 0.8), (3, 0.7), (5, 0.6), (6, 0.5)]
+    keyword = [(3, 0.6), (4, 0.5), (7, 0.4), (8, 0.3), (9, 0.2)]
+    fused = fuse(dense, keyword, {4: 0.2, 7: 0.1, 8: 0.1, 9: 0.1})
+    assert [c.id for c in fused][:4] == [3, 1, 4, 2]
     by_id = {c.id: c for c in fused}
     assert by_id[3].fused == 1 / (RRF_K + 3) + 1 / (RRF_K + 1)
     assert (by_id[3].dense_rank, by_id[3].keyword_rank) == (3, 1)
     assert by_id[4].cosine == 0.2 and by_id[4].dense_rank is None
-    # Not returned by the dense side: ranked there after its three finds.
-    assert by_id[4].fused == 1 / (RRF_K + 4) + 1 / (RRF_K + 2)
+    # Not returned by the dense side: ranked there after its five finds.
+    assert by_id[4].fused == 1 / (RRF_K + 6) + 1 / (RRF_K + 2)
     assert by_id[1].coverage == 0.0 and by_id[1].keyword_rank is None
+
+
+def test_dense_only_finds_take_keyword_ranks_after_the_keyword_list():
+    # The dense side's first find, missed by keyword search (a question in the user's
+    # words), no longer falls behind every chunk both sides found far down.
+    dense = [(i, 0.9 - i / 100) for i in range(1, 51)]
+    keyword = [(i, 0.5) for i in range(50, 1, -1)]  # chunk 1 missing; 50 .. 2 reversed
+    fused = fuse(dense, keyword)
+    by_id = {c.id: c for c in fused}
+    assert by_id[1].fused == 1 / (RRF_K + 1) + 1 / (RRF_K + 50)
+    assert fused[0].id == 1  # before: 1 / 61 alone, behind chunks ranked 26th on both sides
 
 
 def test_keyword_only_finds_take_dense_ranks_in_cosine_order():
@@ -45,7 +56,8 @@ def test_dense_weight_scales_the_dense_side_only():
     keyword = [(2, 0.6), (3, 0.5)]
     full = {c.id: c.fused for c in fuse(dense, keyword, {3: 0.1})}
     half = {c.id: c.fused for c in fuse(dense, keyword, {3: 0.1}, dense_weight=0.5)}
-    assert half[1] == full[1] / 2
+    # Chunk 1's keyword share (its implied rank 3, after the two keyword finds) stays.
+    assert half[1] - 1 / (RRF_K + 3) == (full[1] - 1 / (RRF_K + 3)) / 2
     assert half[2] == 0.5 / (RRF_K + 2) + 1 / (RRF_K + 1)
 
 
@@ -112,6 +124,29 @@ def test_near_duplicate_text_takes_no_slot():
         (_chunk(3, "b.pdf", text="Something else entirely, about tides."), 0.4),
     ]
     assert [p.source for p in distinct_passages(ranked, k=2)] == ["a.pdf", "b.pdf"]
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [0, 3, 2, 1], [1, 0, 3, 2]])
+def test_a_pdf_indexed_from_two_folders_fills_one_slot_and_names_the_copy(order):
+    """Merging used to rebuild the copy's passage next to the original (issue 23)."""
+    texts = [
+        "The retry timeout defaults to thirty seconds for every connection made.",
+        "Set RETRY_TIMEOUT in the configuration file to change it for all hosts.",
+    ]
+    chunks = [
+        _chunk(1, "a/manual.pdf", 4, texts[0]),
+        _chunk(2, "b/manual.pdf", 4, texts[0]),
+        _chunk(3, "a/manual.pdf", 5, texts[1]),
+        _chunk(4, "b/manual.pdf", 5, texts[1]),
+    ]
+    ranked = [(chunks[i], 0.9 - n / 10) for n, i in enumerate(order)]
+    ranked.append((_chunk(9, "c.pdf", text="Tides follow the moon around the earth."), 0.3))
+    passages = distinct_passages(ranked, k=3)
+    assert len(passages) == 2 and passages[1].source == "c.pdf"
+    first, copy = sorted(["a/manual.pdf", "b/manual.pdf"], key=lambda s: s != ranked[0][0].source)
+    assert (passages[0].source, passages[0].also) == (first, (copy,))
+    assert texts[0] in passages[0].text and texts[1] in passages[0].text
+    assert passages[1].also == ()
 
 
 def test_join_overlapping_writes_the_shared_tail_once():

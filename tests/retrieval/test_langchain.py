@@ -35,3 +35,12 @@ def test_passages_become_documents_with_source_pages_and_score():
 
 def test_nothing_relevant_stays_nothing():
     assert HybridRetriever(retriever=_Stub([])).invoke("unrelated") == []
+
+
+def test_k_and_files_given_at_call_time_override_the_retrievers_own():
+    stub = _Stub([Passage("a.pdf", 1, 1, 0.5, "text")])
+    lc = HybridRetriever(retriever=stub, k=5, files=["a*"])
+    lc.invoke("q", k=1)
+    lc.invoke("q", files=["b.pdf"])
+    lc.invoke("q")
+    assert stub.calls == [("q", 1, ["a*"]), ("q", 5, ["b.pdf"]), ("q", 5, ["a*"])]

@@ -5,11 +5,18 @@ from __future__ import annotations
 import pytest
 
 from core.settings import Settings
-from retrieval.rerank import phrase, proximity, rescore, section_match, term_weights, words
+from retrieval.rerank import (
+    Contender,
+    phrase,
+    proximity,
+    rescore,
+    section_match,
+    term_weights,
+    words,
+)
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
-from wiring.params import ingest_documents
-from wiring.root import open_retriever
+from wiring.root import ingest_documents, open_retriever
 
 IDF = {"heap": 4.0, "size": 1.0, "runtime": 2.0, "options": 1.0}
 
@@ -39,13 +46,21 @@ def test_section_match_is_the_share_of_question_weight_in_the_header():
 
 def test_rescore_moves_the_chunk_with_the_answer_up_and_keeps_ties_in_order():
     ranked = [
-        (1, 0.0325, 0.5, "The heap is large. " + "Other words. " * 6 + "Options vary in size.", ""),
-        (2, 0.0320, 0.5, "--dynamic-space-size sets the heap size.", "3.3 Runtime Options"),
-        (3, 0.0300, 0.5, "unrelated words", ""),
+        Contender(
+            1,
+            0.0325,
+            0.5,
+            "The heap is large. " + "Other words. " * 6 + "Options vary in size.",
+            "",
+        ),
+        Contender(
+            2, 0.0320, 0.5, "--dynamic-space-size sets the heap size.", "3.3 Runtime Options"
+        ),
+        Contender(3, 0.0300, 0.5, "unrelated words", ""),
     ]
     order = [i for i, _ in rescore("heap size runtime options", ranked, IDF)]
     assert order == [2, 1, 3]
-    same = [(1, 0.03, 0.4, "a b", ""), (2, 0.03, 0.4, "c d", "")]
+    same = [Contender(1, 0.03, 0.4, "a b"), Contender(2, 0.03, 0.4, "c d")]
     assert [i for i, _ in rescore("zebra", same, {"zebra": 3.0})] == [1, 2]
     assert rescore("anything", [], IDF) == []
 
@@ -53,8 +68,8 @@ def test_rescore_moves_the_chunk_with_the_answer_up_and_keeps_ties_in_order():
 def test_a_date_question_moves_the_dated_chunk_above_the_title_page():
     idf = {"primer": 3.0, "peeling": 2.0, "magic": 2.0, "written": 4.0}
     ranked = [
-        (1, 0.0330, 0.27, "Peeling the magic: a primer. This primer peels the magic.", ""),
-        (2, 0.0290, 0.05, "So ends the primer. Written on February 10, 2025", ""),
+        Contender(1, 0.0330, 0.27, "Peeling the magic: a primer. This primer peels the magic.", ""),
+        Contender(2, 0.0290, 0.05, "So ends the primer. Written on February 10, 2025", ""),
     ]
     when = "On what date was the primer 'Peeling the magic' written?"
     assert [i for i, _ in rescore(when, ranked, idf)] == [2, 1]

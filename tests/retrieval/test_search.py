@@ -12,8 +12,7 @@ from index import IndexSnapshot
 from retrieval.search import Retriever, SearchParams
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
-from wiring.params import ingest_documents
-from wiring.root import open_retriever
+from wiring.root import ingest_documents, open_retriever
 
 
 class TopicEmbedder(FakeEmbedder):
@@ -193,3 +192,25 @@ def test_fts_syntax_in_a_question_is_only_text(library, query):
         r.search(query)  # must not raise
         hits = r.keyword.search(search_terms(f"{query} net.retry_timeout"), 3)
         assert r.snapshot.chunks_by_ids([hits[0].id])[0].page_start == 1
+
+
+def test_the_same_pdf_from_two_folders_gives_one_source_naming_the_other(tmp_path):
+    pages = [
+        FILLER + "The option net.retry_timeout sets the retry timeout to 30 seconds. " + FILLER,
+        "Set net.retry_timeout in the configuration file to change it for all hosts. " + FILLER,
+        FILLER * 2,
+    ]
+    for folder in ("downloads", "manuals"):
+        (tmp_path / folder).mkdir()
+        pdfs.text_pdf(tmp_path / folder / "guide.pdf", pages)
+    pdfs.text_pdf(tmp_path / "other.pdf", ["The retry timeout of the pump is ten minutes."])
+    settings = _settings(tmp_path)
+    _ingest([tmp_path / "downloads", tmp_path / "manuals", tmp_path / "other.pdf"], settings)
+    with _retriever(settings) as r:
+        found = r.search("which option sets net.retry_timeout", k=4)
+    texts = [" ".join(p.text.split()) for p in found]
+    assert len(found) >= 2 and len(set(texts)) == len(texts)
+    guide = [p for p in found if p.source.endswith("guide.pdf")]
+    assert len(guide) == 1, [p.source for p in found]
+    copy = "manuals/guide.pdf" if guide[0].source.startswith("downloads") else "downloads/guide.pdf"
+    assert guide[0].also == (copy,)
