@@ -17,6 +17,9 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
+# ONNX Runtime's official builds (the embedding engine on AVX2 CPUs) keep a device id and
+# send usage events to Microsoft over HTTPS unless this is set before it loads. Not a default.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 # OpenVINO's converter and NNCF report usage to Google Analytics unless a consent file
 # says no; with their telemetry package unimportable they use no-op stubs instead.
 sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]

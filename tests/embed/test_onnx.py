@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -25,6 +30,31 @@ needs_onnx = pytest.mark.skipif(
 needs_openvino = pytest.mark.skipif(
     not choice.Installed.here().openvino, reason="the openvino package is not installed"
 )
+
+
+@needs_onnx
+def test_onnx_runtime_keeps_no_device_id_and_queues_no_usage_events(tmp_path):
+    # Without ORT_DISABLE_TELEMETRY, a session writes ~/.cache/Microsoft/DeveloperTools/
+    # .onnxruntime/{deviceid,onnxruntime.db}: an id and events waiting to be sent.
+    run = """
+import core, numpy as np, onnxruntime as ort
+from onnx import TensorProto, helper as h
+graph = h.make_graph([h.make_node("Relu", ["x"], ["y"])], "g",
+    [h.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+    [h.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+model = h.make_model(graph, opset_imports=[h.make_opsetid("", 17)], ir_version=8)
+session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+print(session.run(None, {"x": np.array([-1.0], dtype=np.float32)})[0][0])
+"""
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    env["HOME"] = str(tmp_path)
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", run], env=env, cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0.0"  # the session did run
+    assert list(tmp_path.rglob("*")) == []
 
 
 @pytest.mark.slow
