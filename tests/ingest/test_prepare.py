@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import embed.prepare
+from embed.choice import EngineChoice
 from ingest import cli
 from ingest.options import IngestOptions
 from tests import pdf_factory as pdfs
@@ -61,3 +62,28 @@ def test_a_failed_preparation_leaves_the_ingest_to_try_itself(run):
     code, err = ingest()
     assert code == 0 and state["children"] == 1
     assert "could not prepare the model ahead" in err
+
+
+class Counting(UnpreparedEmbedder):
+    """The fake above, counting `embed` calls (what `prepare` does to convert)."""
+
+    calls = 0
+    backend = "openvino"
+    choice = EngineChoice("openvino", "int8", "cpu", "a test", "AVX2")
+
+    def embed(self, texts):
+        Counting.calls += 1
+        self._state["prepared"] = True
+        return super().embed(texts)
+
+
+def test_embed_prepare_converts_once_and_check_says_whether_it_is_done(monkeypatch, capsys):
+    from embed.prepare.__main__ import main
+
+    state = {"prepared": False}
+    Counting.calls = 0
+    monkeypatch.setattr("wiring.root.load_embedder", lambda s: Counting(state))
+    assert main(["--check"]) == 1 and Counting.calls == 0  # --check converts nothing
+    assert main([]) == 0 and Counting.calls == 1
+    assert "prepared in" in capsys.readouterr().err
+    assert main(["--check"]) == 0 and main([]) == 0 and Counting.calls == 1
