@@ -4,6 +4,7 @@ app and the API, its two edges; nothing else imports it.
 
     `components`        `Components`: the heavy parts (embedder, model) from `wiring`, or fakes
     `shared`            `SharedService`: ask, add, list, remove, status, on the live generation
+    `protocols`         `LiveRetriever`: the retriever over whatever generation is live
     `queued_generator`  the shared model as a `Generator` that takes its turn to generate
     `model_queue`       `ModelQueue`: questions take turns on the one model, fairly, with a bound
     `machine_turns`     processes on one machine take turns on the model (a line kept in a file)
