@@ -23,7 +23,8 @@ from index.manifest import DocumentRecord, Manifest
 from service.components import Components
 from service.ingest_job import IngestJob
 from service.model_queue import ModelQueue
-from service.shared import AddResult, LiveRetriever, ModelStatus, SharedService
+from service.protocols import LiveRetriever
+from service.shared import AddResult, ModelStatus, SharedService
 from service.uploads import Upload, check_within_roots
 
 # The records the pages read from `AppService` (pages import them from here, not from

@@ -1,7 +1,14 @@
-"""Shared vocabulary of the project: pipeline data types, settings and errors.
+"""The shared vocabulary, below every other package: the records that flow through the
+pipeline (files -> pages -> chunks -> vectors -> index -> passages -> prompt -> answer), the
+text helpers, the settings and the errors. Every package imports from here; this one imports
+none of them.
 
-Every other package imports from here; this package imports from none of them,
-so dependencies stay one-way: core <- ingest <- retrieval <- llm <- app.
+    `types`            the frozen records that flow: `PageText`, `Chunk`, `Passage`, `IngestReport`
+    `text`             words and sentences, written once: folding, stems, search terms, `[n]`
+    `settings_groups`  the settings' groups: each knob with its bounds and what it does
+    `settings_env`     the flat `RAG_*` names, derived from the groups, and the older names kept
+    `settings`         `Settings`: every group in one object, read from the environment or `.env`
+    `errors`           errors that carry the user's next step
 
 Importing it makes the process offline for the Hugging Face libraries: nothing
 in this product may download a model or data at run time.

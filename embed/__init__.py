@@ -1,17 +1,19 @@
-"""The embedder: sentence vectors and token counts from one local model.
+"""The embedder: chunks -> vectors (and token counts) from one local sentence-transformers
+model. Ingest embeds chunks with it and retrieval embeds questions; `wiring` builds it.
 
-    embedder.py         `Embedder` (the Protocol ingest and retrieval use) and the
-                        sentence-transformers implementation, loaded lazily
-    tokens.py           `TokenCounter` and cutting text at token offsets (shared
-                        with the chunker in `ingest.chunk`)
-    cpu.py              what this CPU runs (its instruction sets, read through CPUID)
-    choice.py           which device, engine and precision run the model, and why
-    engines.py          the CPU engines behind one interface
-    openvino_backend.py OpenVINO (float32, bfloat16, int8 by NNCF) and its graph cache
-    onnx_backend.py     ONNX Runtime (int8 on AVX2 CPUs) and its model cache
-    batching.py         batches of similar token length, tokenized once
-    calibration.py      int8 calibration texts
-    cache_checksums.py  checksums that make a cached graph safe to reuse
+    `tokens`                `TokenCounter`, and where a piece of at most N tokens ends
+                            (the chunker in `ingest.chunk` cuts with it too)
+    `embedder`              the `Embedder` Protocol and `SentenceTransformerEmbedder`, loaded lazily
+    `cpu`                   what this CPU runs: its instruction sets, read through CPUID
+    `choice`                which device, engine and precision run the model here, and why
+    `engines`               the CPU engines (OpenVINO, ONNX Runtime) behind one interface
+    `openvino_backend`      the OpenVINO engine (float32, bfloat16, int8 by NNCF), its graph cache
+    `onnx_backend`          the ONNX Runtime engine (int8 on AVX2 CPUs), its model cache
+    `batching`              batches of similar token length, so little padding is computed
+    `calibration`           the texts that calibrate int8 quantization, the same on every machine
+    `cache_checksums`       checksums that make a cached graph safe to reuse
+    `prepare/`              `python -m embed.prepare`: the engine's copy made ahead, once
+    `langchain_embeddings`  the model as a LangChain `Embeddings` (LangChain stays at the edge)
 
 Nothing here imports `ingest`, `index` or `retrieval`: both ingest and retrieval
 depend on it, never the other way round.

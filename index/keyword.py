@@ -99,6 +99,39 @@ def idf(n_docs: int, df: int) -> float:
     return value if value > 0 else 1e-6
 
 
+def plan_terms(
+    terms: Sequence[str], df: dict[str, int], n_docs: int, postings_budget: int
+) -> KeywordPlan:
+    """Which terms drive the search, which only re-score, which are too frequent to read.
+
+    The rarest terms drive until their postings fill the budget (at least one always
+    does); the next ones, up to `RESCORE_BUDGETS` budgets, re-score the drivers' chunks.
+
+    >>> df = {"heap": 3, "size": 40, "the": 5000}
+    >>> plan = plan_terms(["heap", "size", "the", "zork"], df | {"zork": 0}, 9000, 10)
+    >>> plan.drivers, plan.rescored, plan.dropped, plan.missing
+    (('heap',), ('size',), ('the',), ('zork',))
+    """
+    present = sorted((t for t in terms if df[t] > 0), key=lambda t: df[t])
+    groups: tuple[list[str], list[str], list[str]] = ([], [], [])
+    postings = 0
+    for term in present:
+        postings += df[term]
+        if not groups[0] or postings <= postings_budget:
+            groups[0].append(term)
+        elif postings <= RESCORE_BUDGETS * postings_budget:
+            groups[1].append(term)
+        else:
+            groups[2].append(term)
+    # Missing terms still count in the maximum: a question whose key term the
+    # collection never mentions is probably not answered by it.
+    return KeywordPlan(
+        *(tuple(g) for g in groups),
+        missing=tuple(t for t in terms if df[t] == 0),
+        max_score=sum(idf(n_docs, df[t]) for t in terms) * (K1 + 1),
+    )
+
+
 class KeywordIndex:
     """Read-only BM25 search of one generation; thread-safe (one connection, one lock).
 
@@ -163,26 +196,7 @@ class KeywordIndex:
 
     def plan(self, terms: Sequence[str]) -> KeywordPlan:
         """Split the terms by document frequency against the postings budget."""
-        df = self.doc_freq(terms)
-        present = sorted((t for t in terms if df[t] > 0), key=lambda t: df[t])
-        groups: tuple[list[str], list[str], list[str]] = ([], [], [])
-        postings = 0
-        for term in present:
-            postings += df[term]
-            if not groups[0] or postings <= self.postings_budget:
-                groups[0].append(term)
-            elif postings <= RESCORE_BUDGETS * self.postings_budget:
-                groups[1].append(term)
-            else:
-                groups[2].append(term)
-        # Missing terms still count in the maximum: a question whose key term the
-        # collection never mentions is probably not answered by it.
-        max_score = sum(idf(self.n_docs, df[t]) for t in terms) * (K1 + 1)
-        return KeywordPlan(
-            *(tuple(g) for g in groups),
-            missing=tuple(t for t in terms if df[t] == 0),
-            max_score=max_score,
-        )
+        return plan_terms(terms, self.doc_freq(terms), self.n_docs, self.postings_budget)
 
     def search(
         self, terms: Sequence[str], limit: int, sources: Sequence[str] | None = None

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from index.keyword import K1, RESCORE_BUDGETS, KeywordHit, KeywordPlan, idf
+from index.keyword import K1, KeywordHit, KeywordPlan, idf, plan_terms
 from index.pg_schema import HIDDEN
 
 B = 0.75  # FTS5's bm25() length normalization
@@ -76,24 +76,8 @@ class PgKeywordSearch:
         return {t: min(self._df.get(lex[t], 0), self.n_docs) for t in terms}
 
     def plan(self, terms: Sequence[str]) -> KeywordPlan:
-        """The same split as `index.keyword.KeywordIndex.plan`."""
-        df = self.doc_freq(terms)
-        present = sorted((t for t in terms if df[t] > 0), key=lambda t: df[t])
-        groups: tuple[list[str], list[str], list[str]] = ([], [], [])
-        postings = 0
-        for term in present:
-            postings += df[term]
-            if not groups[0] or postings <= self.postings_budget:
-                groups[0].append(term)
-            elif postings <= RESCORE_BUDGETS * self.postings_budget:
-                groups[1].append(term)
-            else:
-                groups[2].append(term)
-        return KeywordPlan(
-            *(tuple(g) for g in groups),
-            missing=tuple(t for t in terms if df[t] == 0),
-            max_score=sum(idf(self.n_docs, df[t]) for t in terms) * (K1 + 1),
-        )
+        """The same split as the local index (`index.keyword.plan_terms`)."""
+        return plan_terms(terms, self.doc_freq(terms), self.n_docs, self.postings_budget)
 
     def search(
         self, terms: Sequence[str], limit: int, sources: Sequence[str] | None = None

@@ -33,11 +33,11 @@ from dataclasses import dataclass, field, replace
 from core.errors import QuestionTooLongError
 from llm.answer import Answer
 from llm.budget import fit_prompt
-from llm.extractive import SentenceEmbedder, extractive_answer
+from llm.extractive import extractive_answer
 from llm.guard import GroundedStream
 from llm.injection import REMOVED, flag_note, without_instructions
 from llm.prompt import NOT_FOUND_ANSWER, build_messages
-from llm.protocols import Generator, Retriever
+from llm.protocols import Generator, Retriever, SentenceEmbedder
 from llm.rewrite import standalone_query
 from llm.types import GenerationParams, Mode, Turn
 from llm.watch import AnswerWatch, WatchedGenerator

@@ -20,23 +20,15 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from typing import Protocol
-
-import numpy as np
 
 from core.text import content_words, reads_as_english, split_sentences, stopwords_for
 from core.types import Passage
 from llm.prompt import unbracket_numbers
+from llm.protocols import SentenceEmbedder
 
 LABEL = (
     "Quoted from your documents (no language model is loaded, so this is not a generated answer):"
 )
-
-
-class SentenceEmbedder(Protocol):
-    """What extractive mode needs from an embedder: L2-normalized vectors."""
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 def best_sentences(

@@ -32,8 +32,8 @@ import numpy as np
 
 from core.text import STOPWORDS, content_words, split_sentences
 from core.types import Passage
-from llm.extractive import SentenceEmbedder
 from llm.prompt import UNSUPPORTED_MARK, cited_numbers, strip_citations
+from llm.protocols import SentenceEmbedder
 
 # Thresholds calibrated on the answer evaluation (docs/measurements.md#answers).
 LEXICAL_SUPPORT = 0.6  # share of a sentence's content words found in the passage

@@ -34,9 +34,10 @@ from collections.abc import Callable, Iterator, Sequence
 
 from core.text import LIST_ITEM, SENTENCE_STOP, content_words, reads_as_english
 from core.types import Passage
-from llm.extractive import SentenceEmbedder, best_sentences
+from llm.extractive import best_sentences
 from llm.grounding import AnswerSentence, Attributor, exact_tokens
 from llm.prompt import NOT_FOUND_ANSWER, SYSTEM, unbracket_numbers
+from llm.protocols import SentenceEmbedder
 
 MAX_SENTENCES = 5
 # Best passage relevance (0..1) above which a refusal is overruled by quoting: above every

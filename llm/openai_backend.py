@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ContextTooSmallError
+from llm.protocols import PromptCounter
 from llm.served_connect import check_server, defuse_control_tokens, fold_system
 from llm.served_http import ServerClient
 from llm.served_stream import ServedStream
-from llm.served_tokens import PromptCounter
 from llm.types import GenerationParams, GenerationStats, Message, ModelInfo
 
 _SHARED_LOCK = threading.Lock()

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ModelError
+from llm.protocols import PromptCounter
 from llm.served_http import ServerClient
 from llm.served_tokens import (
     PROBES,
     EstimateCounter,
-    PromptCounter,
     TextTokenizeCounter,
     chat_tokenizer,
     text_tokenizer,

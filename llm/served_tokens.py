@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from core.errors import ModelError
 from llm.served_http import ServerClient
@@ -47,15 +47,6 @@ PROBES = tuple(probe_conversation(k) for k in range(3))
 BYTES_PER_TOKEN = 2.0
 ESTIMATE_PER_MESSAGE = 8
 ESTIMATE_PER_PROMPT = 16
-
-
-class PromptCounter(Protocol):
-    mode: str  # gguf, server or estimate
-    description: str  # for the model's summary line
-
-    def count_text(self, text: str) -> int: ...
-
-    def count_messages(self, messages: Sequence[Message]) -> int: ...
 
 
 class EstimateCounter:

@@ -1,18 +1,17 @@
-"""Finding the passages that answer a question, over an index made by `ingest`.
+"""Retrieval: a question -> the passages that answer it, read from the index through
+`index.IndexReader`. Between the index and `llm`, which reaches it only as its `Retriever`.
 
-    from retrieval.search import Retriever, SearchParams
-    index = IndexSnapshot.open(index_dir)  # or any `index.IndexReader`
-    with Retriever(index, embedder, SearchParams(relevance_floor=0.24), owns_index=True) as r:
-        passages = r.search("What does ELBO stand for?", k=5, files=["papers/*.pdf"])
-
-Modules, in the order a question meets them:
-
-- `query`: file globs -> the indexed sources they select.
-- `dense`: nearest chunks by cosine (`index.IndexReader.nearest`, with id filters);
-  keyword candidates come from `index.keyword` (BM25 over FTS5).
-- `fusion`: reciprocal rank fusion, relevance score, merging, de-duplication.
-- `search`: `Retriever`, which runs all of the above; the floor lives here.
-- `cli` (`python -m retrieval`), `langchain_retriever` (a LangChain adapter).
+    `search`               `Retriever` and `SearchParams`: runs the steps below, holds the floor
+    `query`                file globs -> the indexed sources they select
+    `threads`              one question's arithmetic on one core (FAISS and torch)
+    `dense`                embed the question; nearest chunks by cosine, file filters inside
+    `fusion`               dense and keyword candidates (BM25 from `index.keyword`) fused by RRF;
+                           relevance, merging, de-duplication into distinct passages
+    `rerank`               a second look at the fused best few, with cheap exact signals
+    `answer_type`          what kind of answer a question asks for (dates), for the re-ranker
+    `langchain_retriever`  `Retriever` as a LangChain `BaseRetriever` (LangChain stays at the edge)
+    `cli`                  `python -m retrieval "QUERY"`: search from the command line
+    `__main__`             runs that command
 
 Its evaluation against LangChain's defaults is outside the package:
 `python -m evals.retrieval`.

@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from core.errors import ModelError, RagError
 from core.settings import Settings
@@ -34,6 +33,7 @@ from service.components import Components
 from service.ingest_job import IngestJob
 from service.model_queue import ModelQueue, process_queue
 from service.pg_state import SharedIngests
+from service.protocols import LiveRetriever
 from service.queued_generator import QueuedGenerator
 from service.uploads import Upload, check_within_roots, forget_unindexed, save_uploads
 from wiring import params
@@ -64,19 +64,6 @@ class ModelStatus:
     problem: RagError | None = None  # a configured model that could not be used
     served_by: str = ""  # the model server's URL (RAG_LLM_URL); "" for a model in this process
     token_counting: str = ""  # how a served model's prompt tokens are counted
-
-
-class LiveRetriever(Retriever, Protocol):
-    """What the app needs of a retriever beyond `search` (`retrieval.search.Retriever`)."""
-
-    @property
-    def generation(self) -> int:
-        """The index generation it searches."""
-        ...
-
-    def page_text(self, source: str, page: int) -> str | None:
-        """A page's whole text as indexed in that generation."""
-        ...
 
 
 class SharedService:

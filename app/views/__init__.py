@@ -1,11 +1,12 @@
-"""The page itself: Streamlit views drawn by `app/main.py`, one part of the page each.
+"""The page itself: Streamlit views drawn by `app/main.py`, one part of the page each, from what
+the user does to what they read.
 
-- `sidebar`: the index's summary, the documents list (`documents_view`) and the model.
-- `add_documents`: uploads and folder ingest, with progress.
-- `chat_view`: the conversation, streamed answers and their status lines.
-- `sources_view`: each answer's sources and the cited page with the passage marked.
-- `model_view`: the installed models to switch between.
-- `documents_view`: the documents list with its Remove confirmation.
+    `sidebar`          what is indexed, the model, the settings a user tunes, the conversation
+    `documents_view`   the sidebar's document list: searched, sorted, with its Remove confirmation
+    `model_view`       the sidebar's model section: the installed models to switch between
+    `add_documents`    uploads and folder ingest, in the background, with a progress bar
+    `chat_view`        the conversation: earlier turns, the new question, the streamed answer
+    `sources_view`     each answer's sources, and the cited page with the passage marked
 
 Views talk to `app.service.AppService` and the app's own helpers, nothing below them
 (`tests/test_import_rules.py` holds every module in this folder to that).

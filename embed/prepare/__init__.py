@@ -10,6 +10,8 @@ that finds no copy runs it in a child process first and says so, so the
 conversion's memory is returned before the parsers start.
 
 `--check` converts nothing: exit 0 when the copy is there and intact, 1 when not.
+
+    `__main__`  `python -m embed.prepare`, its command line
 """
 
 from __future__ import annotations
