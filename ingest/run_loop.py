@@ -56,7 +56,7 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-class Run:
+class IngestRun:
     """State of the parse -> chunk -> embed -> write loop, one entry per file in flight."""
 
     def __init__(

@@ -2,7 +2,7 @@
 
 Vectors are L2-normalized, so scores are cosine similarities in [-1, 1]. The
 index searches exactly or, on large collections, approximately (see
-`index.ann`) behind one `IndexReader.nearest`; a file filter (`allowed` ids)
+`index.ivf_search`) behind one `IndexReader.nearest`; a file filter (`allowed` ids)
 is applied inside the search, so a small file is not crowded out by others.
 """
 
