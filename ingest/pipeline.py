@@ -16,7 +16,7 @@ from pathlib import Path
 
 from core.errors import IndexNotFoundError, RagError
 from core.types import ChunkingInfo, IndexTotals, IngestReport, OcrSummary, Skipped
-from embed.embedder import Embedder
+from embed.protocols import Embedder
 from index import IndexWriting, Manifest
 from index.writer import committing
 from ingest.discover import discover

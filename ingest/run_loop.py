@@ -16,7 +16,7 @@ import numpy as np
 
 from core.errors import RagError
 from core.types import Chunk, ChunkingInfo, PageText, Skipped
-from embed.embedder import Embedder
+from embed.protocols import Embedder
 from index import DocumentRecord, IndexWriting
 from ingest.caps import FileCaps
 from ingest.chunk import Chunker

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.types import Passage
-from embed.embedder import Embedder
+from embed.protocols import Embedder
 from index import IndexReader
 from index.manifest import check_compatible
 from retrieval.threads import single_threaded

@@ -25,7 +25,7 @@ import numpy as np
 
 from core.text import reads_as_english, search_terms
 from core.types import Passage
-from embed.embedder import Embedder
+from embed.protocols import Embedder
 from index import IndexReader, StoredChunk
 from index.keyword import idf
 from retrieval.dense import check_embedder, cosines, nearest

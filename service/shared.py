@@ -22,7 +22,7 @@ from pathlib import Path
 from core.errors import ModelError, RagError
 from core.settings import Settings
 from core.types import IngestReport, Passage
-from embed.embedder import Embedder
+from embed.protocols import Embedder
 from index import IndexStore
 from index.manifest import Manifest
 from ingest.pipeline import ProgressCallback
