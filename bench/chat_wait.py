@@ -187,8 +187,8 @@ def main() -> None:
     ap.add_argument("--no-callback", action="store_true")
     ap.add_argument("--json", type=Path, help="write every figure to this file")
     args = ap.parse_args()
-    from wiring.params import chat_options, load_embedder
-    from wiring.root import load_generator, open_retriever
+    from wiring.params import chat_options
+    from wiring.root import load_embedder, load_generator, open_retriever
 
     settings = Settings(index_dir=args.index, llm_model=args.model)
     embedder = load_embedder(settings)

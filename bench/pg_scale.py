@@ -89,8 +89,7 @@ def _rerun(settings, embedder) -> dict:
 
 def run(n: int, work: Path, server, queries: int = 100) -> dict:
     from core.settings import Settings
-    from wiring.params import load_embedder
-    from wiring.root import open_retriever
+    from wiring.root import load_embedder, open_retriever
     from wiring.stores import open_store
 
     local_dir = work / f"n{n}"
@@ -137,7 +136,7 @@ def run(n: int, work: Path, server, queries: int = 100) -> dict:
 def main() -> None:
     from core.settings import Settings
     from deploy.local_postgres import LocalPostgres
-    from wiring.params import load_embedder
+    from wiring.root import load_embedder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])

@@ -70,7 +70,8 @@ def build(index_dir: Path, n: int, seed: int = 0) -> dict:
     from core.types import Chunk, PageText
     from index import DocumentRecord, IndexWriter
     from ingest.pipeline import chunking_config
-    from wiring.params import ingest_options, load_embedder
+    from wiring.params import ingest_options
+    from wiring.root import load_embedder
 
     settings = Settings(index_dir=index_dir)
     info = load_embedder(settings).info  # only its identity: the index must match the model
@@ -135,8 +136,7 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
     from index.keyword import KeywordIndex
     from retrieval.dense import nearest
     from retrieval.threads import single_threaded
-    from wiring.params import load_embedder
-    from wiring.root import open_retriever
+    from wiring.root import load_embedder, open_retriever
 
     settings = Settings(index_dir=index_dir)
     embedder = load_embedder(settings)
