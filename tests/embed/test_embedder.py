@@ -17,7 +17,7 @@ from core.settings import DEFAULT_EMBEDDING_NAME, Settings, packaged_embedding_m
 from core.types import PageText
 from embed.embedder import SentenceTransformerEmbedder
 from ingest.chunk import chunk_pages
-from wiring.params import load_embedder
+from wiring.root import load_embedder
 
 SEED_PDF = Path(__file__).resolve().parents[3] / "shared/corpus/seeds/000_a6b0812c5e96f991.pdf"
 

@@ -49,7 +49,7 @@ class TestLocalEmbeddingsIntegration(EmbeddingsIntegrationTests):
 @pytest.mark.slow
 def test_the_vectors_are_the_ones_the_index_is_built_with():
     from core.settings import Settings
-    from wiring.params import load_embedder
+    from wiring.root import load_embedder
 
     texts = ["What does ELBO stand for?", "Evidence Lower Bound, used in training VAEs."]
     ours = np.array(LocalEmbeddings(**real_params()).embed_documents(texts))

@@ -11,7 +11,7 @@ import embed.choice as choice
 from core.errors import ConfigError
 from core.settings import Settings
 from embed.embedder import SentenceTransformerEmbedder, resolve_backend
-from wiring.params import load_embedder
+from wiring.root import load_embedder
 
 TEXTS = [
     "The ELBO is the evidence lower bound used to train variational autoencoders.",
