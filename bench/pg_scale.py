@@ -136,6 +136,11 @@ def loaded(server, n: int, work: Path) -> tuple[str, dict]:
 def _copy(server, n: int, label: str) -> str:
     """A copy of the loaded database (the writes change it; the next run reuses the original)."""
     name = f"scale{n}_{label}"
+    server.psql(  # the retrievers' pooled connections, left open by this process
+        "postgres",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        f" WHERE datname = 'scale{n}' AND pid <> pg_backend_pid()",
+    )
     server.psql("postgres", f'DROP DATABASE IF EXISTS "{name}"')
     server.psql("postgres", f'CREATE DATABASE "{name}" TEMPLATE "scale{n}"')
     return server.url(name)
@@ -164,7 +169,9 @@ print(json.dumps(out))
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(n: int, work: Path, server, baseline: Path | None, queries: int = 100) -> dict:
+def run(
+    n: int, work: Path, server, baseline: Path | None, writes: bool = True, queries: int = 100
+) -> dict:
     from core.settings import Settings
     from wiring.root import load_embedder, open_retriever
     from wiring.stores import open_store
@@ -198,6 +205,8 @@ def run(n: int, work: Path, server, baseline: Path | None, queries: int = 100) -
     print(json.dumps(out), file=sys.stderr, flush=True)
     size = server.psql(f"scale{n}", "SELECT pg_database_size(current_database())")
     out["pg_size_mb"] = round(int(size) / 2**20, 1)
+    if not writes:
+        return out
     m = open_store(local).committed()
     scratch = work / f"n{n}_writes"  # a copy: the next run finds the index as built
     shutil.rmtree(scratch, ignore_errors=True)
@@ -223,6 +232,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pgscale")
     parser.add_argument("--baseline-code", type=Path, help="a checkout to measure writes with too")
     parser.add_argument("--load-only", action="store_true", help="load the databases, then stop")
+    parser.add_argument("--no-writes", action="store_true", help="searches only (and the re-run)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     # 2 GB of shared buffers: the HNSW graph of 1M chunks fits (the local index holds its
@@ -234,7 +244,9 @@ def main() -> None:
             return
         results = {"load_average": os.getloadavg(), "sizes": []}
         for n in args.sizes:
-            results["sizes"].append(run(n, args.work, server, args.baseline_code))
+            results["sizes"].append(
+                run(n, args.work, server, args.baseline_code, not args.no_writes)
+            )
             print(json.dumps(results["sizes"][-1]), file=sys.stderr, flush=True)
         embedder = load_embedder(Settings())
         with tempfile.TemporaryDirectory() as tmp:
