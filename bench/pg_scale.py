@@ -16,7 +16,7 @@ chunks written and committed (ten 1,000-chunk documents), one 1,000-chunk docume
 removed; and an incremental re-run of an unchanged folder of real PDFs
 (../shared/corpus/seeds) through `ingest`. With `--baseline-code DIR` (a checkout of an
 earlier commit), the PostgreSQL writes and re-run are measured with that code too, in the
-same run, on another copy (sizes up to 100,000). Prints one JSON object.
+same run, on another copy. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -213,7 +213,7 @@ def run(
     shutil.copytree(local_dir, scratch)
     out["writes_local"] = _writes(open_store(Settings(index_dir=scratch)), m.embedding, m.chunking)
     shutil.rmtree(scratch, ignore_errors=True)
-    if baseline is not None and n <= 100_000:
+    if baseline is not None:
         out["writes_postgres_baseline"] = _baseline(baseline, _copy(server, n, "base"), "writes")
     copy = Settings(store_url=_copy(server, n, "new"))
     out["writes_postgres"] = _writes(open_store(copy), m.embedding, m.chunking)
