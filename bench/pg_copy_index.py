@@ -6,6 +6,9 @@ IVF search, BM25 in SQL against FTS5):
 
     python bench/pg_copy_index.py /tmp/idx-tricky postgresql://postgres@/tricky?host=...
     RAG_STORE_URL=postgresql://... python -m evals.retrieval --qa ... --docs ... --index X
+
+Into an empty database it is a bulk load (one commit; the search indexes are built after
+the rows, `index.pg_bulk`).
 """
 
 from __future__ import annotations

@@ -1,16 +1,22 @@
 """The PostgreSQL store beside the local index at scale, in one run (synthetic chunks).
 
-    .venv/bin/python bench/pg_scale.py --sizes 100000 --work /work/scratch/NAME/pgscale
+    .venv/bin/python bench/pg_scale.py --sizes 100000 1000000 --work /work/scratch/NAME/pgscale \
+        [--baseline-code DIR]
 
 For each size: the synthetic index of bench/search.py (built once through the real
-`IndexWriter`, kept in --work), copied as it is into a fresh database of a private
-PostgreSQL (`deploy.local_postgres`; the copy is the PostgreSQL "ingest" of those
-chunks: rows, HNSW and keyword entries, term counts). Then, alternating the two stores
-question by question, the same 100 questions through `Retriever.search` (real query
-model): median and p95. Then on each store: 10,000 new chunks written and committed
-(ten 1,000-chunk documents), one 1,000-chunk document removed; and an incremental
-re-run of an unchanged folder of real PDFs (../shared/corpus/seeds) through `ingest`.
-Prints one JSON object.
+`IndexWriter`, kept in --work), and the same synthetic documents written into a fresh
+database of a private PostgreSQL (`deploy.local_postgres`) through the real
+`PgIndexWriter`: the PostgreSQL "ingest" of those chunks, a bulk load (rows by COPY, then
+the HNSW and GIN indexes built over them; `index.pg_bulk`), its time kept in
+--work/pg_load_N.json for later runs. `--load-only` stops there (to load a large size while
+something else runs). Then, alternating the two stores question by question, the same 100
+questions through `Retriever.search` (real query model): median and p95. Then on each
+store (PostgreSQL: a copy of the database, so the loaded one stays as it was): 10,000 new
+chunks written and committed (ten 1,000-chunk documents), one 1,000-chunk document
+removed; and an incremental re-run of an unchanged folder of real PDFs
+(../shared/corpus/seeds) through `ingest`. With `--baseline-code DIR` (a checkout of an
+earlier commit), the PostgreSQL writes and re-run are measured with that code too, in the
+same run, on another copy. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +38,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
 import search as local_bench  # noqa: E402  (bench/search.py)
-from pg_copy_index import copy_index  # noqa: E402
 
 SEEDS = ROOT.parent / "shared" / "corpus" / "seeds"
 
@@ -87,7 +94,84 @@ def _rerun(settings, embedder) -> dict:
     }
 
 
-def run(n: int, work: Path, server, queries: int = 100) -> dict:
+def load_postgres(n: int, url: str, work: Path) -> dict:
+    """The synthetic documents of size `n` into the empty database at `url`: one commit."""
+    from index.pg_writer import PgIndexWriter
+
+    info, chunking = local_bench.synthetic_identity(work / f"n{n}")
+    load = os.getloadavg()
+    t0, writing = time.perf_counter(), 0.0
+    with PgIndexWriter(url, embedding=info, chunking=chunking) as w:
+        for document in local_bench.synthetic_documents(n, info.dim):
+            started = time.perf_counter()
+            w.put_document(*document)
+            writing += time.perf_counter() - started
+        t1 = time.perf_counter()
+        w.commit()
+    t2 = time.perf_counter()
+    out = {
+        "chunks": n,
+        "seconds": round(t2 - t0, 1),
+        "put_document_s": round(writing, 1),  # the rest of rows_s made the synthetic texts
+        "rows_s": round(t1 - t0, 1),
+        "commit_with_index_builds_s": round(t2 - t1, 1),
+        "load_average": [load, os.getloadavg()],
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    (work / f"pg_load_{n}.json").write_text(json.dumps(out))
+    return out
+
+
+def loaded(server, n: int, work: Path) -> tuple[str, dict]:
+    """The database of size `n`, loaded now or by an earlier run."""
+    name = f"scale{n}"
+    url = server.create_database(name, exist_ok=True)
+    done = server.psql(name, "SELECT to_regclass('rag_state') IS NOT NULL").strip() == "t"
+    if done and server.psql(name, "SELECT generation FROM rag_state").strip() not in ("", "0"):
+        record = work / f"pg_load_{n}.json"
+        return url, {"reused": json.loads(record.read_text()) if record.exists() else True}
+    return url, load_postgres(n, url, work)
+
+
+def _copy(server, n: int, label: str) -> str:
+    """A copy of the loaded database (the writes change it; the next run reuses the original)."""
+    name = f"scale{n}_{label}"
+    server.psql(  # the retrievers' pooled connections, left open by this process
+        "postgres",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        f" WHERE datname = 'scale{n}' AND pid <> pg_backend_pid()",
+    )
+    server.psql("postgres", f'DROP DATABASE IF EXISTS "{name}"')
+    server.psql("postgres", f'CREATE DATABASE "{name}" TEMPLATE "scale{n}"')
+    return server.url(name)
+
+
+def _baseline(code: Path, url: str, what: str) -> dict:
+    """`_writes` or `_rerun` of this benchmark as the checkout `code` has them, on `url`."""
+    script = f"""
+import json, sys
+sys.path[:0] = [{str(code)!r}, {str(code / "bench")!r}]
+import pg_scale
+from core.settings import Settings
+from wiring.root import load_embedder
+from wiring.stores import open_store
+settings = Settings(store_url={url!r})
+if {what!r} == "writes":
+    m = open_store(settings).committed()
+    out = pg_scale._writes(open_store(settings), m.embedding, m.chunking)
+else:
+    out = pg_scale._rerun(settings, load_embedder(Settings()))
+print(json.dumps(out))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=code, capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run(
+    n: int, work: Path, server, baseline: Path | None, writes: bool = True, queries: int = 100
+) -> dict:
     from core.settings import Settings
     from wiring.root import load_embedder, open_retriever
     from wiring.stores import open_store
@@ -95,13 +179,7 @@ def run(n: int, work: Path, server, queries: int = 100) -> dict:
     local_dir = work / f"n{n}"
     if not (local_dir / "manifest.json").exists():
         local_bench.build(local_dir, n)
-    name = f"scale{n}"  # kept: a later run reuses a complete copy
-    url = server.create_database(name, exist_ok=True)
-    done = server.psql(name, "SELECT to_regclass('rag_state') IS NOT NULL").strip() == "t"
-    if done and server.psql(name, "SELECT generation FROM rag_state").strip() not in ("", "0"):
-        copied = {"reused": True}
-    else:
-        copied = copy_index(local_dir, url)
+    url, copied = loaded(server, n, work)
     local, pg = Settings(index_dir=local_dir), Settings(store_url=url)
     embedder = load_embedder(local)
     embedder.embed(["warm up"])
@@ -118,18 +196,29 @@ def run(n: int, work: Path, server, queries: int = 100) -> dict:
                 t0 = time.perf_counter()
                 r.search(q)
                 times[store].append((time.perf_counter() - t0) * 1000)
-    out = {"chunks": n, "pg_copy": copied, "search_ms": {}}
+    out = {"chunks": n, "pg_load": copied, "search_ms": {}, "load_average": os.getloadavg()}
     for store, values in times.items():
         out["search_ms"][store] = {
             "median": round(statistics.median(values), 1),
             "p95": round(float(np.percentile(values, 95)), 1),
         }
     print(json.dumps(out), file=sys.stderr, flush=True)
-    m = open_store(local).committed()
-    for kind, settings in (("local", local), ("postgres", pg)):
-        out[f"writes_{kind}"] = _writes(open_store(settings), m.embedding, m.chunking)
-    size = server.psql(name, "SELECT pg_database_size(current_database())")
+    size = server.psql(f"scale{n}", "SELECT pg_database_size(current_database())")
     out["pg_size_mb"] = round(int(size) / 2**20, 1)
+    if not writes:
+        return out
+    m = open_store(local).committed()
+    scratch = work / f"n{n}_writes"  # a copy: the next run finds the index as built
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(local_dir, scratch)
+    out["writes_local"] = _writes(open_store(Settings(index_dir=scratch)), m.embedding, m.chunking)
+    shutil.rmtree(scratch, ignore_errors=True)
+    if baseline is not None:
+        out["writes_postgres_baseline"] = _baseline(baseline, _copy(server, n, "base"), "writes")
+    copy = Settings(store_url=_copy(server, n, "new"))
+    out["writes_postgres"] = _writes(open_store(copy), m.embedding, m.chunking)
+    for label in ("base", "new"):
+        server.psql("postgres", f'DROP DATABASE IF EXISTS "scale{n}_{label}"')
     return out
 
 
@@ -141,20 +230,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pgscale")
+    parser.add_argument("--baseline-code", type=Path, help="a checkout to measure writes with too")
+    parser.add_argument("--load-only", action="store_true", help="load the databases, then stop")
+    parser.add_argument("--no-writes", action="store_true", help="searches only (and the re-run)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    # 2 GB: the HNSW graph of 1M chunks fits (the local index holds its vectors in RAM too).
-    server = LocalPostgres(args.work / "pgdata", memory_mb=2048).start()
+    # 2 GB of shared buffers: the HNSW graph of 1M chunks fits (the local index holds its
+    # vectors in RAM too); 3 GB for an index build, so the graph of 1M builds in memory.
+    server = LocalPostgres(args.work / "pgdata", memory_mb=2048, build_memory_mb=3072).start()
     try:
+        if args.load_only:
+            print(json.dumps([loaded(server, n, args.work)[1] for n in args.sizes]))
+            return
         results = {"load_average": os.getloadavg(), "sizes": []}
         for n in args.sizes:
-            results["sizes"].append(run(n, args.work, server))
+            results["sizes"].append(
+                run(n, args.work, server, args.baseline_code, not args.no_writes)
+            )
             print(json.dumps(results["sizes"][-1]), file=sys.stderr, flush=True)
         embedder = load_embedder(Settings())
         with tempfile.TemporaryDirectory() as tmp:
-            url = server.create_database(f"rerun_{int(time.time())}")
             results["rerun_local"] = _rerun(Settings(index_dir=Path(tmp) / "i"), embedder)
+            url = server.create_database(f"rerun_{int(time.time())}")
             results["rerun_postgres"] = _rerun(Settings(store_url=url), embedder)
+            if args.baseline_code:
+                url = server.create_database(f"rerun_base_{int(time.time())}")
+                results["rerun_postgres_baseline"] = _baseline(args.baseline_code, url, "rerun")
         results["load_average_end"] = os.getloadavg()
         print(json.dumps(results, indent=1))
     finally:

@@ -62,55 +62,70 @@ def _vocabulary(rng) -> list[str]:
     return head + [f"w{i}x" for i in range(VOCABULARY - len(head))]
 
 
-def build(index_dir: Path, n: int, seed: int = 0) -> dict:
-    """Write a synthetic index of `n` chunks; returns build figures."""
+def synthetic_documents(n: int, dim: int, seed: int = 0):
+    """The synthetic documents of `n` chunks: (record, chunks, vectors, pages), 10,000 chunks
+    each; the same for the same seed (`bench/pg_scale.py` writes them into PostgreSQL)."""
     import numpy as np
 
-    from core.settings import Settings
     from core.types import Chunk, PageText
-    from index import DocumentRecord, IndexWriter
+    from index import DocumentRecord
+
+    rng = np.random.default_rng(seed)
+    words = np.array(_vocabulary(rng))
+    p = 1.0 / np.arange(1, len(words) + 1)
+    p /= p.sum()
+    centres = rng.standard_normal((2000, dim)).astype(np.float32)
+    for start in range(0, n, CHUNKS_PER_DOCUMENT):
+        size = min(CHUNKS_PER_DOCUMENT, n - start)
+        source = f"synthetic/doc{start // CHUNKS_PER_DOCUMENT:04d}.pdf"
+        drawn = words[rng.choice(len(words), size=(size, WORDS_PER_CHUNK), p=p)]
+        # Chunk format 2: every 20 chunks a section named by 3 words; the header
+        # ("title › section") goes into the keyword index like a real one.
+        titles = words[rng.choice(len(words), size=(size // 20 + 1, 3), p=p)]
+        title = f"Synthetic manual {start // CHUNKS_PER_DOCUMENT}"
+        chunks = [
+            Chunk(
+                source,
+                i,
+                i // 3 + 1,
+                i // 3 + 1,
+                " ".join(row),
+                WORDS_PER_CHUNK,
+                title=title,
+                section=(f"{i // 20 + 1} " + " ".join(titles[i // 20]),),
+                heading=f"{title} › {i // 20 + 1} " + " ".join(titles[i // 20]),
+            )
+            for i, row in enumerate(drawn)
+        ]
+        vectors = centres[rng.integers(0, len(centres), size)]
+        vectors = vectors + 0.8 * rng.standard_normal(vectors.shape).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        pages = [PageText(page, "") for page in range(1, size // 3 + 2)]
+        record = DocumentRecord(source, f"sha-{start}", len(pages), size, "", source, 0, 0, "")
+        yield record, chunks, vectors, pages
+
+
+def synthetic_identity(index_dir: Path):
+    """(embedding, chunking) a synthetic index is written with: the real model's."""
+    from core.settings import Settings
     from ingest.pipeline import chunking_config
     from wiring.params import ingest_options
     from wiring.root import load_embedder
 
     settings = Settings(index_dir=index_dir)
     info = load_embedder(settings).info  # only its identity: the index must match the model
-    rng = np.random.default_rng(seed)
-    words = np.array(_vocabulary(rng))
-    p = 1.0 / np.arange(1, len(words) + 1)
-    p /= p.sum()
-    centres = rng.standard_normal((2000, info.dim)).astype(np.float32)
+    return info, chunking_config(ingest_options(settings).chunking, info.max_tokens)
+
+
+def build(index_dir: Path, n: int, seed: int = 0) -> dict:
+    """Write a synthetic index of `n` chunks; returns build figures."""
+    from index import IndexWriter
+
+    info, chunking = synthetic_identity(index_dir)
     started = time.monotonic()
-    chunking = chunking_config(ingest_options(settings).chunking, info.max_tokens)
     with IndexWriter(index_dir, embedding=info, chunking=chunking) as writer:
-        for start in range(0, n, CHUNKS_PER_DOCUMENT):
-            size = min(CHUNKS_PER_DOCUMENT, n - start)
-            source = f"synthetic/doc{start // CHUNKS_PER_DOCUMENT:04d}.pdf"
-            drawn = words[rng.choice(len(words), size=(size, WORDS_PER_CHUNK), p=p)]
-            # Chunk format 2: every 20 chunks a section named by 3 words; the header
-            # ("title › section") goes into the keyword index like a real one.
-            titles = words[rng.choice(len(words), size=(size // 20 + 1, 3), p=p)]
-            title = f"Synthetic manual {start // CHUNKS_PER_DOCUMENT}"
-            chunks = [
-                Chunk(
-                    source,
-                    i,
-                    i // 3 + 1,
-                    i // 3 + 1,
-                    " ".join(row),
-                    WORDS_PER_CHUNK,
-                    title=title,
-                    section=(f"{i // 20 + 1} " + " ".join(titles[i // 20]),),
-                    heading=f"{title} › {i // 20 + 1} " + " ".join(titles[i // 20]),
-                )
-                for i, row in enumerate(drawn)
-            ]
-            vectors = centres[rng.integers(0, len(centres), size)]
-            vectors = vectors + 0.8 * rng.standard_normal(vectors.shape).astype(np.float32)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            pages = [PageText(page, "") for page in range(1, size // 3 + 2)]
-            record = DocumentRecord(source, f"sha-{start}", len(pages), size, "", source, 0, 0, "")
-            writer.put_document(record, chunks, vectors, pages)
+        for document in synthetic_documents(n, info.dim, seed):
+            writer.put_document(*document)
         writer.commit()
     return {"chunks": n, "build_seconds": round(time.monotonic() - started, 1)}
 

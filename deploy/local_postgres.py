@@ -69,15 +69,23 @@ class LocalPostgres:
     """One PostgreSQL data directory, started and stopped with `pg_ctl`."""
 
     def __init__(
-        self, data_dir: Path, port: int | None = None, *, durable: bool = True, memory_mb: int = 256
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        *,
+        durable: bool = True,
+        memory_mb: int = 256,
+        build_memory_mb: int | None = None,
     ) -> None:
         """`durable=False` (the tests): no fsync, for speed; a crash of the machine may then
-        lose the data. `memory_mb`: shared buffers, and the memory of one index build."""
+        lose the data. `memory_mb`: shared buffers, and (unless `build_memory_mb` says
+        otherwise) the memory of one index build: an HNSW build is fastest when its graph
+        fits (about 2 GB per million 384-dimension vectors)."""
         self.data_dir = Path(data_dir)
         self.port = port
         self.settings = {
             "shared_buffers": f"{memory_mb}MB",
-            "maintenance_work_mem": f"{memory_mb}MB",
+            "maintenance_work_mem": f"{build_memory_mb or memory_mb}MB",
             "max_connections": "200",  # app processes x RAG_STORE_POOL_SIZE, ingest workers
         }
         if not durable:

@@ -90,7 +90,7 @@ CREATE TABLE rag_chunks (
     embedding vector({dim}) NOT NULL
 );
 CREATE INDEX rag_chunks_doc ON rag_chunks (doc_id, ordinal);
-CREATE INDEX rag_chunks_hnsw ON rag_chunks USING hnsw (embedding vector_ip_ops);
+{hnsw};
 CREATE TABLE rag_pages (
     doc_id bigint NOT NULL REFERENCES rag_documents ON DELETE CASCADE,
     page int NOT NULL,
@@ -104,12 +104,20 @@ CREATE TABLE rag_keywords (
     tf jsonb NOT NULL,
     len real NOT NULL
 );
-CREATE INDEX rag_keywords_tsv ON rag_keywords USING gin (tsv);
+{gin};
 CREATE TABLE rag_terms (
     term text PRIMARY KEY,
     df bigint NOT NULL
 );
 """
+
+# The two search indexes: built with the tables, and dropped and built again by a bulk load
+# (`index.pg_writer`: a first load into an empty store builds them after its rows).
+SEARCH_INDEXES = {
+    "rag_chunks_hnsw": "CREATE INDEX rag_chunks_hnsw ON rag_chunks"
+    " USING hnsw (embedding vector_ip_ops)",
+    "rag_keywords_tsv": "CREATE INDEX rag_keywords_tsv ON rag_keywords USING gin (tsv)",
+}
 
 # Term frequencies for BM25 from a chunk's tsvector: a header (weight B) hit counts half,
 # as in the local index (`index.keyword.HEADING_WEIGHT`); the length counts every token.
@@ -202,7 +210,15 @@ def create_schema(con: Any, dim: int) -> None:
         with con.transaction():
             if has_schema(con):
                 return
-            for script in (TEXT_SEARCH, TABLES.format(dim=int(dim)), FUNCTIONS.format()):
+            for script in (
+                TEXT_SEARCH,
+                TABLES.format(
+                    dim=int(dim),
+                    hnsw=SEARCH_INDEXES["rag_chunks_hnsw"],
+                    gin=SEARCH_INDEXES["rag_keywords_tsv"],
+                ),
+                FUNCTIONS.format(),
+            ):
                 con.execute(script)
     finally:
         con.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
@@ -24,17 +25,11 @@ import numpy as np
 
 from core.errors import IndexMismatchError
 from core.types import Chunk, ChunkingInfo, EmbeddingInfo, PageText
-from index import pg_schema
+from index import pg_bulk, pg_schema
 from index.manifest import DocumentRecord, Manifest, check_compatible
 from index.pg_reader import read_manifest
-from index.pg_rows import (
-    CHUNK_COLUMNS,
-    check_vectors,
-    chunk_row,
-    guarded,
-    keyword_text,
-    record_json,
-)
+from index.pg_rows import check_vectors, guarded, keyword_text, record_json
+from index.pg_terms import KeywordRows
 
 
 class PgIndexWriter:
@@ -60,6 +55,9 @@ class PgIndexWriter:
         self._touched: dict[str, DocumentRecord] = {}
         self._skipped: dict[str, str] | None = None
         self._in_work = False
+        self._keywords: KeywordRows | None = None
+        self._df: dict[int, Counter[str]] = {}  # doc_id of my version -> its term counts
+        self._bulk: bool | None = None  # this transaction: a bulk load? (decided at 1st write)
 
     # -- lifecycle ---------------------------------------------------------
     def __enter__(self) -> PgIndexWriter:
@@ -85,6 +83,7 @@ class PgIndexWriter:
         from pgvector.psycopg import register_vector
 
         register_vector(con)
+        self._keywords = KeywordRows(con)
         with con.transaction():
             con.execute("SELECT pg_advisory_xact_lock(%s)", (pg_schema.SCHEMA_LOCK,))
             con.execute(
@@ -138,6 +137,7 @@ class PgIndexWriter:
         mine = self._written.pop(source, None)
         if mine is not None:
             self._con.execute("DELETE FROM rag_documents WHERE doc_id = %s", (mine,))
+            self._df.pop(mine, None)
         self._replaced.add(source)
         self._touched.pop(source, None)
         docs = dict(self.manifest.documents)
@@ -156,35 +156,16 @@ class PgIndexWriter:
         vectors = check_vectors(vectors, len(chunks), self._embedding.dim)
         self.remove(record.source)
         con = self._con
+        if self._bulk is None:
+            self._bulk = pg_bulk.start_bulk_load(con)
         doc_id = con.execute(
             "INSERT INTO rag_documents (source, record) VALUES (%s, %s) RETURNING doc_id",
             (record.source, record_json(record)),
         ).fetchone()[0]
-        ids = [
-            r[0]
-            for r in con.execute(
-                "SELECT nextval('rag_chunks_id_seq') FROM generate_series(1, %s)", (len(chunks),)
-            )
-        ]
-        with con.cursor() as cur:
-            with cur.copy(f"COPY rag_chunks ({CHUNK_COLUMNS}) FROM STDIN") as copy:
-                for i, c, v in zip(ids, chunks, vectors, strict=True):
-                    copy.write_row(chunk_row(i, doc_id, c, v))
-            with cur.copy("COPY rag_pages (doc_id, page, text) FROM STDIN") as copy:
-                for p in {p.page: p for p in pages}.values():
-                    copy.write_row((doc_id, p.page, p.text))
-            cur.execute("CREATE TEMP TABLE IF NOT EXISTS rag_kw_in (id bigint, t text, h text)")
-            with cur.copy("COPY rag_kw_in (id, t, h) FROM STDIN") as copy:
-                for i, c in zip(ids, chunks, strict=True):
-                    copy.write_row((i, keyword_text(c.text), keyword_text(c.heading)))
-            cur.execute(
-                "INSERT INTO rag_keywords (chunk_id, doc_id, tsv, tf, len)"
-                " SELECT id, %s, strip(tsv), rag_tf(tsv), rag_len(tsv) FROM ("
-                "  SELECT id, setweight(to_tsvector('rag_english', t), 'A')"
-                "   || setweight(to_tsvector('rag_english', h), 'B') AS tsv FROM rag_kw_in) k",
-                (doc_id,),
-            )
-            cur.execute("TRUNCATE rag_kw_in")
+        texts = [(keyword_text(c.text), keyword_text(c.heading)) for c in chunks]
+        keywords = self._keywords.rows(texts)
+        pg_bulk.copy_document(con, doc_id, chunks, vectors, pages, keywords)
+        self._df[doc_id] = pg_bulk.document_frequencies(keywords)
         self._written[record.source] = doc_id
         self._in_work = True
         docs = dict(self.manifest.documents)
@@ -231,8 +212,11 @@ class PgIndexWriter:
         ):
             self._con.rollback()
             self._in_work = False
+            self._bulk = None
             return self._committed
         con = self._con
+        if self._bulk:
+            pg_bulk.build_search_indexes(con)
         generation = con.execute(
             "SELECT generation FROM rag_state WHERE id = 1 FOR UPDATE"
         ).fetchone()[0]
@@ -251,8 +235,9 @@ class PgIndexWriter:
                 " AND gen_to IS NULL AND gen_from IS NOT NULL",
                 (record_json(record), source),
             )
-        self._count_terms(started, +1)
+        pg_bulk.add_terms(con, sum((self._df[d] for d in started), Counter()))
         self._count_terms([r[0] for r in ended], -1)
+        (chunks, tokens), (gone, gone_tokens) = (self._sizes(started), self._sizes(ended))
         changes = "generation = %s, updated_at = %s"
         args: list[Any] = [new, time.time()]
         if self._skipped is not None:
@@ -261,15 +246,15 @@ class PgIndexWriter:
         if self._rebuild:
             changes += ", embedding = %s, chunking = %s"
             args.extend(self._info_json())
+        # The committed totals move by what started and ended (commits take turns here).
         con.execute(
-            f"UPDATE rag_state SET {changes}, chunks = (SELECT count(*) FROM rag_chunks c"
-            " JOIN rag_documents d USING (doc_id) WHERE d.gen_to IS NULL AND d.gen_from"
-            " IS NOT NULL), tokens = (SELECT coalesce(sum(k.len), 0) FROM rag_keywords k"
-            " JOIN rag_documents d USING (doc_id) WHERE d.gen_to IS NULL AND d.gen_from"
-            " IS NOT NULL) WHERE id = 1",
-            args,
+            f"UPDATE rag_state SET {changes}, chunks = chunks + %s, tokens = tokens + %s"
+            " WHERE id = 1",
+            [*args, chunks - gone, tokens - gone_tokens],
         )
         con.commit()
+        self._bulk = None
+        self._df.clear()
         self._written.clear()
         self._replaced.clear()
         self._touched.clear()
@@ -283,16 +268,29 @@ class PgIndexWriter:
         return self._committed
 
     def _count_terms(self, doc_ids: list[int], sign: int) -> None:
-        """Keep each term's document frequency in the committed state (for BM25's idf)."""
+        """Keep each term's document frequency in the committed state (for BM25's idf).
+        Through `rag_chunks_doc`: a removal reads its own rows, not every keyword row."""
         if not doc_ids:
             return
         self._con.execute(
             "INSERT INTO rag_terms (term, df) SELECT u.lexeme, %s * count(*)"
-            " FROM rag_keywords k, unnest(k.tsv) u WHERE k.doc_id = ANY(%s)"
-            " GROUP BY u.lexeme ORDER BY u.lexeme"
+            " FROM rag_chunks c JOIN rag_keywords k ON k.chunk_id = c.id, unnest(k.tsv) u"
+            " WHERE c.doc_id = ANY(%s) GROUP BY u.lexeme ORDER BY u.lexeme"
             " ON CONFLICT (term) DO UPDATE SET df = rag_terms.df + excluded.df",
             (sign, doc_ids),
         )
+
+    def _sizes(self, doc_ids: list) -> tuple[int, float]:
+        """Chunks and keyword tokens of these document versions."""
+        ids = [d[0] if isinstance(d, tuple) else d for d in doc_ids]
+        if not ids:
+            return 0, 0.0
+        n, tokens = self._con.execute(
+            "SELECT count(*), coalesce(sum(k.len::float8), 0) FROM rag_chunks c"
+            " JOIN rag_keywords k ON k.chunk_id = c.id WHERE c.doc_id = ANY(%s)",
+            (ids,),
+        ).fetchone()
+        return int(n), float(tokens)
 
     def _collect_garbage(self) -> None:
         """Delete versions replaced long enough ago that no reader should be on them."""
