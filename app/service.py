@@ -120,7 +120,7 @@ class AppService(SharedService):
         generator = self.generator()
         try:
             return Conversation(
-                self.live_index(),
+                self.live_retriever(),
                 generator,
                 self.chat_options(),
                 self.embedder,
@@ -128,7 +128,7 @@ class AppService(SharedService):
             )
         except ModelError as exc:  # e.g. a context window too small for the answer length
             self._drop_model(exc)
-            return Conversation(self.live_index(), None, self.chat_options(), self.embedder)
+            return Conversation(self.live_retriever(), None, self.chat_options(), self.embedder)
 
 
 def _served(generator: object) -> bool:

@@ -132,7 +132,7 @@ def measure(index_dir: Path, queries: int, seed: int = 1) -> dict:
 
     from core.settings import Settings
     from core.text import search_terms
-    from index.ann import IvfIndex
+    from index.ivf_search import IvfIndex
     from index.keyword import KeywordIndex
     from retrieval.dense import nearest
     from retrieval.threads import single_threaded

@@ -1,9 +1,10 @@
 """The embedder: chunks -> vectors (and token counts) from one local sentence-transformers
 model. Ingest embeds chunks with it and retrieval embeds questions; `wiring` builds it.
 
-    `tokens`                `TokenCounter`, and where a piece of at most N tokens ends
+    `protocols`             the roles others see: `TokenCounter` and `Embedder`
+    `tokens`                where a piece of at most N tokens ends
                             (the chunker in `ingest.chunk` cuts with it too)
-    `embedder`              the `Embedder` Protocol and `SentenceTransformerEmbedder`, loaded lazily
+    `embedder`              `SentenceTransformerEmbedder`, loaded lazily
     `cpu`                   what this CPU runs: its instruction sets, read through CPUID
     `choice`                which device, engine and precision run the model here, and why
     `engines`               the CPU engines (OpenVINO, ONNX Runtime) behind one interface

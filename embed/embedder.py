@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,7 +26,8 @@ from core.settings import DEFAULT_EMBEDDING_NAME, PathSettings, packaged_embeddi
 from core.types import EmbeddingInfo
 from embed.choice import ENGINE_NAMES, EngineChoice, choose
 from embed.engines import Encoder, is_prepared, make_encoder
-from embed.tokens import TokenCounter, split_at_token_boundaries
+from embed.protocols import Embedder, TokenCounter
+from embed.tokens import split_at_token_boundaries
 
 __all__ = [
     "Embedder",
@@ -46,15 +47,6 @@ _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 _TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer.model")
 _WEIGHT_HEAD_BYTES = 1 << 20
 _NEXT_STEP = "set RAG_EMBEDDING_MODEL to a local sentence-transformers folder, or unset it"
-
-
-class Embedder(TokenCounter, Protocol):
-    """Turns texts into L2-normalized float32 vectors of shape (n, info.dim)."""
-
-    @property
-    def info(self) -> EmbeddingInfo: ...
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 def _read_json(path: Path) -> dict[str, Any] | list[Any]:

@@ -9,21 +9,10 @@ too long. Cuts prefer whitespace, then word boundaries.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+
+from embed.protocols import TokenCounter
 
 __all__ = ["TokenCounter", "split_at_token_boundaries"]
-
-
-class TokenCounter(Protocol):
-    """Counts and cuts text in the embedding model's tokens (special tokens excluded)."""
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Tokens of each text, all texts in one batched call."""
-        ...
-
-    def split_to_tokens(self, text: str, max_tokens: int) -> list[str]:
-        """In-order pieces of at most `max_tokens` tokens; only whitespace at cuts is lost."""
-        ...
 
 
 def split_at_token_boundaries(

@@ -9,8 +9,8 @@ The local index, a directory (the embedded default):
     `lock`            one writer per index: an advisory `flock` on `.lock`
     `writer`          `IndexWriter`: builds the next generation aside, then swaps the manifest
     `chunks_db`       a generation's SQLite file: chunk texts, provenance, pages, the FTS5 table
-    `vectors`         exact vector search (`ExactIndex`) and what every vector backend shares
-    `ann`             `IvfIndex`: approximate search with filters, for large collections
+    `vector_search`   exact vector search (`ExactIndex`) and what every vector backend shares
+    `ivf_search`      `IvfIndex`: approximate search with filters, for large collections
     `manifest`        `manifest.json`: the versioned root that names the live generation
     `fsutil`          durable writes: write aside, fsync, rename
     `layout`          what in the folder is the program's own: the only things it deletes

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core.errors import IndexNotFoundError
 from core.types import ChunkingInfo, EmbeddingInfo
-from index.ann import VectorPolicy
+from index.ivf_search import VectorPolicy
 from index.manifest import MANIFEST, Manifest, read_manifest
 from index.reader import IndexSnapshot
 from index.writer import IndexWriter

@@ -29,14 +29,14 @@ import numpy as np
 from core.errors import IndexWriteError
 from core.types import Chunk, ChunkingInfo, EmbeddingInfo, PageText
 from index import chunks_db, staging
-from index.ann import (
+from index.fsutil import atomic_write_bytes, fsync_dir, fsync_file, sha256_file
+from index.ivf_search import (
     ExactIndex,
     VectorBackend,
     VectorPolicy,
     fit_to_policy,
     load_vector_index,
 )
-from index.fsutil import atomic_write_bytes, fsync_dir, fsync_file, sha256_file
 from index.layout import (
     STAGING,
     check_index_dir,
@@ -224,7 +224,7 @@ class IndexWriter:
         self._con.execute("COMMIT")
         self._con.close()
         self._con = None
-        # Large collections switch to approximate search here (index.ann).
+        # Large collections switch to approximate search here (index.ivf_search).
         self._vectors = fit_to_policy(self._vectors, self._vector_policy)
         self._vectors.save(self._work / VECTORS)
         files = {}

@@ -9,7 +9,7 @@ The command and one run:
     `signals`       SIGTERM ends a run as Ctrl-C does, so finished files are kept
 
 Files:
-    `uploads`       files from the browser: checked by content, named safely, never clobbered
+    `save_upload`   files from the browser: checked by content, named safely, never clobbered
     `discover`      the PDFs under the paths given, and each entry that is not one, with why
     `file_checks`   reading a user's file without trusting it: no pipe, device or endless file
     `identity`      which document a found file is, and the name users see for it

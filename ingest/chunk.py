@@ -59,7 +59,7 @@ from typing import Protocol
 from core.errors import ConfigError, RagError
 from core.text import sentence_spans
 from core.types import Chunk, PageText
-from embed.tokens import TokenCounter
+from embed.protocols import TokenCounter
 
 __all__ = ["Chunker", "chunk_pages", "iter_chunks"]
 

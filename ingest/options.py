@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.ann import VectorPolicy
+from index.ivf_search import VectorPolicy
 from ingest.ocr.config import OcrConfig
 
 

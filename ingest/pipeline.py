@@ -16,7 +16,7 @@ from pathlib import Path
 
 from core.errors import IndexNotFoundError, RagError
 from core.types import ChunkingInfo, IndexTotals, IngestReport, OcrSummary, Skipped
-from embed.embedder import Embedder
+from embed.protocols import Embedder
 from index import IndexWriting, Manifest
 from index.writer import committing
 from ingest.discover import discover
@@ -24,7 +24,7 @@ from ingest.ocr.config import OcrConfig
 from ingest.options import Chunking, IngestOptions
 from ingest.parse_pool import ParserPool, parse_file
 from ingest.plan import make_plan
-from ingest.run_loop import Progress, ProgressCallback, Run
+from ingest.run_loop import IngestRun, Progress, ProgressCallback
 
 CHUNKER_VERSION = 1
 __all__ = [
@@ -94,7 +94,7 @@ def run_ingest(
         plan = make_plan(found.files, paths, writer, o.file_timeout_seconds, everything=rebuild)
         skipped.extend(plan.skipped)
         warnings.extend(plan.warnings)
-        run = Run(o, embedder, writer, chunking, plan, on_progress, started)
+        run = IngestRun(o, embedder, writer, chunking, plan, on_progress, started)
         processes = o.parser_processes() if parser_processes is None else parser_processes
         pool = ParserPool(
             processes,

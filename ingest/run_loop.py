@@ -16,7 +16,7 @@ import numpy as np
 
 from core.errors import RagError
 from core.types import Chunk, ChunkingInfo, PageText, Skipped
-from embed.embedder import Embedder
+from embed.protocols import Embedder
 from index import DocumentRecord, IndexWriting
 from ingest.caps import FileCaps
 from ingest.chunk import Chunker
@@ -56,7 +56,7 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-class Run:
+class IngestRun:
     """State of the parse -> chunk -> embed -> write loop, one entry per file in flight."""
 
     def __init__(

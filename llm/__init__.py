@@ -10,7 +10,7 @@ The session and what flows through it:
 
 Question -> prompt:
     `rewrite`            a follow-up -> a standalone search query
-    `windows`            passage windows: the few sentences of a chunk that bear on the question
+    `passage_windows`    passage windows: the few sentences of a chunk that bear on the question
     `injection`          sentences written to steer the model, taken out of the passages
     `prompt`             fixed system rules, fenced numbered passages, citations parsed back
     `budget`             the prompt fitted into the context window, counted by the model's tokenizer

@@ -36,12 +36,12 @@ from llm.budget import fit_prompt
 from llm.extractive import extractive_answer
 from llm.guard import GroundedStream
 from llm.injection import REMOVED, flag_note, without_instructions
+from llm.passage_windows import passage_window
 from llm.prompt import NOT_FOUND_ANSWER, build_messages
 from llm.protocols import Generator, Retriever, SentenceEmbedder
 from llm.rewrite import standalone_query
 from llm.types import GenerationParams, Mode, Turn
 from llm.watch import AnswerWatch, WatchedGenerator
-from llm.windows import passage_window
 
 
 @dataclass(frozen=True)

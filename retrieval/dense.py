@@ -2,7 +2,7 @@
 
 Vectors are L2-normalized, so scores are cosine similarities in [-1, 1]. The
 index searches exactly or, on large collections, approximately (see
-`index.ann`) behind one `IndexReader.nearest`; a file filter (`allowed` ids)
+`index.ivf_search`) behind one `IndexReader.nearest`; a file filter (`allowed` ids)
 is applied inside the search, so a small file is not crowded out by others.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.types import Passage
-from embed.embedder import Embedder
+from embed.protocols import Embedder
 from index import IndexReader
 from index.manifest import check_compatible
 from retrieval.threads import single_threaded

@@ -6,7 +6,7 @@
             print(p.source, p.pages, round(p.score, 2))
 
 One question runs: embed it; take `dense_candidates` nearest chunks (exact or
-IVF, see `index.ann`) and `keyword_candidates` best BM25 chunks
+IVF, see `index.ivf_search`) and `keyword_candidates` best BM25 chunks
 (`index.keyword`); fuse them by reciprocal rank (`retrieval.fusion`);
 return nothing if no chunk's relevance reaches `relevance_floor`; else merge
 neighbours and drop near-duplicates until `k` passages remain. A file filter
@@ -25,7 +25,7 @@ import numpy as np
 
 from core.text import reads_as_english, search_terms
 from core.types import Passage
-from embed.embedder import Embedder
+from embed.protocols import Embedder
 from index import IndexReader, StoredChunk
 from index.keyword import idf
 from retrieval.dense import check_embedder, cosines, nearest

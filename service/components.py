@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from core.errors import ConfigError
 from core.settings import Settings
-from embed.embedder import Embedder
+from embed.protocols import Embedder
 from llm.protocols import Generator
 
 FACTORY_ENV = "RAG_APP_FACTORY"

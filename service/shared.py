@@ -22,11 +22,11 @@ from pathlib import Path
 from core.errors import ModelError, RagError
 from core.settings import Settings
 from core.types import IngestReport, Passage
-from embed.embedder import Embedder
+from embed.protocols import Embedder
 from index import IndexStore
 from index.manifest import Manifest
 from ingest.pipeline import ProgressCallback
-from ingest.uploads import SavedUpload
+from ingest.save_upload import SavedUpload
 from llm.chat import ChatOptions, ChatSession
 from llm.protocols import Generator, Retriever
 from service.components import Components
@@ -230,9 +230,9 @@ class SharedService:
         """A page as indexed now; None if the document is gone or was changed since."""
         return self.retriever().page_text(source, page)
 
-    def live_index(self) -> Retriever:
+    def live_retriever(self) -> Retriever:
         """The `Retriever` protocol over whatever generation is live at each question."""
-        return _LiveIndex(self)
+        return _LiveRetriever(self)
 
     def chat_options(self) -> ChatOptions:
         """How questions are answered here (`RAG_LLM_*`, `RAG_ANSWER_*` settings)."""
@@ -243,10 +243,10 @@ class SharedService:
         generator = None if extractive else self.generator()
         options = self.chat_options()
         try:
-            return ChatSession(self.live_index(), generator, options, embedder=self.embedder)
+            return ChatSession(self.live_retriever(), generator, options, embedder=self.embedder)
         except ModelError as exc:  # e.g. a context window too small for the answer length
             self._drop_model(exc)
-            return ChatSession(self.live_index(), None, options, embedder=self.embedder)
+            return ChatSession(self.live_retriever(), None, options, embedder=self.embedder)
 
     def _drop_model(self, problem: ModelError) -> None:
         with self._lock:
@@ -348,7 +348,7 @@ class SharedService:
         return remove_documents(self.settings, sources, self.store)
 
 
-class _LiveIndex:
+class _LiveRetriever:
     """The `Retriever` protocol over whatever generation is live at each question."""
 
     def __init__(self, service: SharedService) -> None:

@@ -15,7 +15,7 @@ from typing import BinaryIO
 from core.errors import PdfError, RagError
 from core.settings import Settings
 from index.manifest import Manifest
-from ingest.uploads import SavedUpload
+from ingest.save_upload import SavedUpload
 
 BYTES_PER_MB = 1_000_000  # as `store_upload` prints its limit
 
@@ -32,7 +32,7 @@ def save_uploads(
     uploads: Sequence[Upload], settings: Settings
 ) -> tuple[list[SavedUpload], list[str]]:
     """Save uploaded PDFs into `documents_dir`: (saved, one message per rejected file)."""
-    from ingest.uploads import store_upload
+    from ingest.save_upload import store_upload
 
     limit = settings.app.upload_max_files
     if len(uploads) > limit:

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from core.settings import Settings
-from index.ann import VectorPolicy
+from index.ivf_search import VectorPolicy
 from ingest.ocr.config import OcrConfig
 from ingest.options import Chunking, IngestOptions
 from llm.chat import ChatOptions

@@ -23,7 +23,8 @@ from typing import Any
 from core.errors import RagError
 from core.settings import Settings
 from core.types import IngestReport
-from embed.embedder import Embedder, SentenceTransformerEmbedder
+from embed.embedder import SentenceTransformerEmbedder
+from embed.protocols import Embedder
 from index import IndexReader, IndexStore
 from llm.chat import ChatSession
 from llm.model_file import find_model_file

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from core.errors import IndexNotFoundError
 from core.settings import Settings
 from index import IndexStore
-from index.ann import VectorPolicy
 from index.dir_store import DirectoryStore
+from index.ivf_search import VectorPolicy
 
 
 def open_store(settings: Settings) -> IndexStore:

@@ -27,7 +27,7 @@ import numpy as np
 from core.settings import load_settings
 from index import IndexSnapshot
 from index.manifest import MANIFEST, VECTORS, read_manifest
-from index.vectors import ExactIndex
+from index.vector_search import ExactIndex
 
 
 def _sha256(path: Path) -> str:

@@ -12,7 +12,7 @@ from app.service import AppService, Upload
 from core.errors import PdfError, RagError
 from core.settings import Settings
 from ingest.discover import discover
-from ingest.uploads import BLOCK, MAX_NAME_BYTES, safe_filename, save_upload, store_upload
+from ingest.save_upload import BLOCK, MAX_NAME_BYTES, safe_filename, save_upload, store_upload
 from tests import app_fakes
 from tests import pdf_factory as pdfs
 

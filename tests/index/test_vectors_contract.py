@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.ann import ExactIndex, IvfIndex
+from index.ivf_search import ExactIndex, IvfIndex
 
 
 def _unit(rng, n, dim):

@@ -9,7 +9,7 @@ import pytest
 
 from index import IndexSnapshot
 from index.manifest import VERSION, read_manifest
-from ingest.uploads import save_upload
+from ingest.save_upload import save_upload
 from tests import pdf_factory as pdfs
 from tests.ingest.test_pipeline import _pages, ingest
 

@@ -10,7 +10,7 @@ import pytest
 from core.errors import PdfError
 from core.settings import Settings
 from index import IndexSnapshot
-from ingest.uploads import safe_filename, save_upload
+from ingest.save_upload import safe_filename, save_upload
 from tests import pdf_factory as pdfs
 from tests.fakes import FakeEmbedder
 from wiring.root import ingest_documents

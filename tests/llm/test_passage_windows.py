@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.types import Passage
-from llm.windows import passage_window
+from llm.passage_windows import passage_window
 
 FILLER = " ".join(f"Profiles are handled in step {n} of the color pipeline." for n in range(12))
 

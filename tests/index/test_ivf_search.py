@@ -7,7 +7,7 @@ import pytest
 
 from core.types import Chunk, ChunkingInfo, EmbeddingInfo, PageText
 from index import DocumentRecord, IndexSnapshot, IndexWriter
-from index.ann import (
+from index.ivf_search import (
     ExactIndex,
     IvfIndex,
     VectorPolicy,

@@ -2,7 +2,7 @@
 
 Two backends with one `search(queries, k, allowed=None, nprobe=None)`:
 
-- `ExactIndex` (`index.vectors`): the exact FAISS flat inner-product index, default.
+- `ExactIndex` (`index.vector_search`): the exact FAISS flat inner-product index, default.
 - `IvfIndex`: FAISS IVF-Flat, inner product, for large collections. Chosen over
   HNSW because the writer removes a document's vectors whenever it changes, and
   FAISS HNSW cannot remove; IVF can (a hashtable direct map gives removal and
@@ -29,7 +29,15 @@ import numpy as np
 
 from core.errors import IndexCorruptError
 from index.manifest import REBUILD_HINT
-from index.vectors import ExactIndex, FaissVectors, as_queries, no_hits, pad, read_faiss, selector
+from index.vector_search import (
+    ExactIndex,
+    FaissVectors,
+    as_queries,
+    no_hits,
+    pad,
+    read_faiss,
+    selector,
+)
 
 VectorKind = Literal["auto", "flat", "ivf"]
 # Cells visited per search. On real all-MiniLM-L6-v2 vectors recall@10 against exact

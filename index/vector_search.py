@@ -2,7 +2,7 @@
 
 Ids are the int64 row ids of the chunk table, so a search hit maps straight
 back to its chunk. Vectors are L2-normalized, so inner product is cosine.
-Every backend (`ExactIndex` here, `index.ann.IvfIndex`) has one `search`
+Every backend (`ExactIndex` here, `index.ivf_search.IvfIndex`) has one `search`
 signature: `search(queries, k, allowed=None, nprobe=None)`; `allowed` keeps
 only those ids, `nprobe` is how much of an approximate index to visit (an
 exact one visits everything and ignores it).
