@@ -71,6 +71,7 @@ _GROUPS: dict[str, dict[str, str]] = {  # group -> {flat name: field}
             "ivf_min_chunks",
             "ivf_nprobe",
             "rerank",
+            "rerank_sentences",
             "verify_index",
             "max_question_chars",
         )
