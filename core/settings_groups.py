@@ -231,6 +231,12 @@ class SearchSettings(_Group):
         description="Re-score the fused top 10 with the chunk cosine, rare-term proximity, "
         "phrase and section-title matches (retrieval.rerank).",
     )
+    rerank_sentences: bool = Field(
+        True,
+        description="In the re-scoring, also embed each sentence of the top 10 and count the "
+        "question's best sentence cosine (retrieval.sentences): finds the answer to questions "
+        "worded unlike the documents, at the cost of one embedding batch per question.",
+    )
     verify_index: bool = Field(True, description="Check index file checksums when loading.")
     max_question_chars: int = Field(
         2000,

@@ -19,6 +19,10 @@ once more, in a millisecond or two, for:
   the chunk holds a full date. Its other words often name the document, which
   the title page matches best; the answer is the dated line.
 
+- **sentence**: the question's best cosine with one sentence of the chunk
+  (`retrieval.sentences`): a question in the user's words matches the sentence
+  that answers it, not the chunk's average.
+
 - **cosine**: the question-chunk cosine itself. RRF keeps only ranks, so a
   chunk the dense side ranks first with a wide margin but the keyword side
   misses (its words are not the question's) loses to chunks both sides rank
@@ -54,6 +58,9 @@ PHRASE_WEIGHT = 0.1
 SECTION_WEIGHT = 0.1
 COSINE_WEIGHT = 0.5
 DATE_WEIGHT = 0.5
+# The best sentence's cosine (`retrieval.sentences`): a paraphrased question matches the one
+# sentence that answers it better than it matches that chunk as a whole.
+SENTENCE_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,7 @@ class Contender:
     cosine: float  # the question-chunk cosine
     text: str
     heading: str = ""  # "title › section › subsection" (chunk format 2)
+    sentence_cosine: float = 0.0  # the question's best cosine with one of its sentences
 
 
 def words(text: str) -> list[str]:
@@ -156,7 +164,7 @@ def rescore(
     scored = []
     for c in ranked:
         chunk = words(c.text)
-        score = c.fused / top + COSINE_WEIGHT * c.cosine
+        score = c.fused / top + COSINE_WEIGHT * c.cosine + SENTENCE_WEIGHT * c.sentence_cosine
         score += PROXIMITY_WEIGHT * proximity(chunk, weights)
         score += PHRASE_WEIGHT * phrase(question_words, chunk, stopwords=stopwords)
         score += SECTION_WEIGHT * section_match(words(c.heading), weights)

@@ -32,6 +32,7 @@ from retrieval.dense import check_embedder, cosines, nearest
 from retrieval.fusion import OTHER_LANGUAGE_DENSE_WEIGHT, Candidate, distinct_passages, fuse
 from retrieval.query import select_sources
 from retrieval.rerank import RERANK_DEPTH, Contender, rescore
+from retrieval.sentences import best_sentence_cosines
 from retrieval.threads import single_threaded
 
 _FILTER_CACHE = 16
@@ -49,6 +50,7 @@ class SearchParams:
     ivf_nprobe: int = 256  # IVF cells visited per question
     exhaustive: bool = False  # visit every IVF cell (exact search on an IVF index)
     rerank: bool = True  # re-score the fused top RERANK_DEPTH (retrieval.rerank)
+    rerank_sentences: bool = True  # ... with each one's best sentence cosine (retrieval.sentences)
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,15 @@ class Retriever:
         terms = search_terms(query)
         n = self.keyword.n_docs or len(self.snapshot)
         weights = {t: idf(n, df) for t, df in self.keyword.doc_freq(terms).items() if df}
-        found = [Contender(c.id, *fused.get(c.id, (0.0, 0.0)), c.text, c.heading) for c in top]
+        texts = [c.text for c in top]
+        if self.params.rerank_sentences:
+            sentence = best_sentence_cosines(self.embedder, query, texts)
+        else:
+            sentence = [0.0] * len(top)
+        found = [
+            Contender(c.id, *fused.get(c.id, (0.0, 0.0)), c.text, c.heading, best)
+            for c, best in zip(top, sentence, strict=True)
+        ]
         order = rescore(query, found, weights)
         by_id = {c.id: c for c in top}
         return [by_id[i] for i, _ in order] + rest

@@ -86,6 +86,7 @@ def search_params(settings: Settings) -> SearchParams:
         ivf_nprobe=s.ivf_nprobe,
         exhaustive=s.vector_index == "flat",
         rerank=s.rerank,
+        rerank_sentences=s.rerank_sentences,
     )
 
 

@@ -107,3 +107,26 @@ def test_rerank_only_reorders_what_the_search_found(tmp_path):
         assert r.search("zebra giraffe okapi", k=5) == []  # the floor still decides
     assert sorted(p.chunk_id for p in before) == sorted(p.chunk_id for p in after)
     assert "megabytes" in after[0].text
+
+
+def test_the_best_sentence_cosine_lifts_the_chunk_whose_one_sentence_answers():
+    # Equal fused places and chunk cosines: only the sentence signal tells them apart.
+    topic = Contender(1, 0.03, 0.6, "gri draws plots. gri reads columns.")
+    answer = Contender(2, 0.03, 0.6, "other text. gri output is PostScript.", sentence_cosine=0.8)
+    assert [c for c, _ in rescore("what format does gri write", [topic, answer], {})] == [2, 1]
+    plain = Contender(2, 0.03, 0.6, "other text. gri output is PostScript.")
+    assert [c for c, _ in rescore("what format does gri write", [topic, plain], {})] == [1, 2]
+
+
+def test_best_sentence_cosines_reads_each_sentence_with_the_embedding_model():
+    from retrieval.sentences import best_sentence_cosines
+
+    embedder = FakeEmbedder()
+    question = "heap size at runtime"
+    texts = ["Unrelated words about zebras. The heap size at runtime is set here.", "zebra"]
+    whole = embedder.embed([question, texts[0]])
+    best = best_sentence_cosines(embedder, question, texts)
+    assert len(best) == 2
+    # The answering sentence alone matches better than the chunk as a whole.
+    assert best[0] > float(whole[1] @ whole[0])
+    assert best[1] < best[0]
