@@ -29,14 +29,16 @@ _FIRST_PASSAGE = re.compile(r'<source id="1"[^>]*>\n(.*?)\n</source>', re.DOTALL
 
 
 def first_passage_reply(messages: Sequence[Message]) -> str:
-    """'<first sentence of passage 1> [1]' (`llm.prompt.format_passage`), or the question
-    itself for a query rewrite."""
+    """'<the sentence of source 1 sharing most words with the question> [1]'
+    (`llm.prompt.user_message`), or the question itself for a query rewrite."""
     last = messages[-1].content
     found = _FIRST_PASSAGE.search(last)
     if found is None:
         return NOT_FOUND_ANSWER if last.startswith("Sources:") else last
-    sentence = re.split(r"(?<=[.!?])\s", found.group(1).strip(), maxsplit=1)[0]
-    return f"The documents say: {sentence[:300]} [1]"
+    question = set(re.findall(r"\w+", last.rpartition("Question:")[2].lower()))
+    sentences = re.split(r"(?<=[.!?])\s+", found.group(1).strip())
+    best = max(sentences, key=lambda s: len(question & set(re.findall(r"\w+", s.lower()))))
+    return f"The documents say: {best[:300]} [1]"
 
 
 def _load_scripted(_settings) -> ScriptedGenerator:

@@ -13,8 +13,10 @@ def _passage(text: str) -> Passage:
 
 
 def test_the_scripted_app_model_quotes_the_first_source_of_the_real_prompt():
-    prompt = user_message("How long?", [_passage("Two years. Then less."), _passage("Other.")])
-    assert first_passage_reply([Message("user", prompt)]) == "The documents say: Two years. [1]"
+    first = _passage("Office hours are nine to five. The warranty lasts two years.")
+    prompt = user_message("How long does the warranty last?", [first, _passage("Other.")])
+    reply = first_passage_reply([Message("user", prompt)])
+    assert reply == "The documents say: The warranty lasts two years. [1]"
 
 
 def test_the_fixtures_give_the_fakes(fake_embedder, scripted_generator, fake_components):
