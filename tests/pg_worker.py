@@ -29,6 +29,7 @@ def ingest(folders: list[str]) -> None:
 def ask(seconds: float) -> None:
     settings, embedder = load_settings(), FakeEmbedder()
     store, retriever, seen = open_store(settings), None, set()
+    print(json.dumps({"ready": True}), flush=True)  # imports done: the test starts the ingests
     asked = answered = 0
     stop, deadline = os.environ.get("PG_WORKER_STOP", ""), time.monotonic() + seconds
     while time.monotonic() < deadline and not (stop and Path(stop).exists()):

@@ -65,6 +65,9 @@ def test_two_ingests_and_two_apps_share_one_database(pg_url, tmp_path):
         "RAG_PASSAGES": "3",
     }
     apps = [_start(["ask", "120"], env) for _ in range(2)]
+    # The ingests start once both apps are up, so the apps see their commits land even when
+    # a loaded machine takes many seconds to import them.
+    assert all(json.loads(app.stdout.readline()) == {"ready": True} for app in apps)
     ingests = [
         _start(["ingest", str(a), str(shared)], env),
         _start(["ingest", str(b), str(shared)], env),
