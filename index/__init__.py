@@ -23,6 +23,8 @@ The PostgreSQL index (`RAG_STORE_URL`), shared by any number of processes:
     `pg_store`        PostgreSQL + pgvector as an `IndexStore`
     `pg_schema`       its tables, its version, and how to connect
     `pg_writer`       `PgIndexWriter`: several at once, each commit one new generation
+    `pg_bulk`         rows by COPY; a first load into an empty store builds its indexes after
+    `pg_terms`        keyword rows (stems, term counts) computed in Python, as the SQL would
     `pg_rows`         how that writer encodes and checks its rows
     `pg_reader`       one committed generation, read-only: a question never sees half a commit
     `pg_keyword`      BM25 computed in SQL, scored as the local index's FTS5 scores

@@ -8,6 +8,7 @@
     `fusion`               dense and keyword candidates (BM25 from `index.keyword`) fused by RRF;
                            relevance, merging, de-duplication into distinct passages
     `rerank`               a second look at the fused best few, with cheap exact signals
+    `sentences`            the question's best sentence in each of the top chunks (a signal)
     `answer_type`          what kind of answer a question asks for (dates), for the re-ranker
     `langchain_retriever`  `Retriever` as a LangChain `BaseRetriever` (LangChain stays at the edge)
     `cli`                  `python -m retrieval "QUERY"`: search from the command line
