@@ -9,6 +9,7 @@ Files -> index:
 
 Index -> passages:
     `search`              search latency and memory at 10,000 to 1,000,000 chunks (synthetic)
+    `rerank_sentences`    what the re-ranker's sentence signal adds to a search, on and off
     `keyword_connection`  BM25 through the snapshot's own SQLite connection against a second one
     `load`                concurrent searches against one loaded index: throughput, p50/p99
     `pg_copy_index`       a local index copied as it is into PostgreSQL, for side-by-side runs
