@@ -29,7 +29,7 @@ _FIRST_PASSAGE = re.compile(r'<source id="1"[^>]*>\n(.*?)\n</source>', re.DOTALL
 
 
 def first_passage_reply(messages: Sequence[Message]) -> str:
-    """'<the sentence of source 1 sharing most words with the question> [1]'
+    """'<source 1 from its sentence sharing most words with the question> [1]'
     (`llm.prompt.user_message`), or the question itself for a query rewrite."""
     last = messages[-1].content
     found = _FIRST_PASSAGE.search(last)
@@ -37,8 +37,9 @@ def first_passage_reply(messages: Sequence[Message]) -> str:
         return NOT_FOUND_ANSWER if last.startswith("Sources:") else last
     question = set(re.findall(r"\w+", last.rpartition("Question:")[2].lower()))
     sentences = re.split(r"(?<=[.!?])\s+", found.group(1).strip())
-    best = max(sentences, key=lambda s: len(question & set(re.findall(r"\w+", s.lower()))))
-    return f"The documents say: {best[:300]} [1]"
+    overlap = [len(question & set(re.findall(r"\w+", s.lower()))) for s in sentences]
+    best = overlap.index(max(overlap))  # from there to the source's end, as a model quotes
+    return f"The documents say: {' '.join(sentences[best:])[:300]} [1]"
 
 
 def _load_scripted(_settings) -> ScriptedGenerator:

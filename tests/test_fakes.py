@@ -13,10 +13,10 @@ def _passage(text: str) -> Passage:
 
 
 def test_the_scripted_app_model_quotes_the_first_source_of_the_real_prompt():
-    first = _passage("Office hours are nine to five. The warranty lasts two years.")
+    first = _passage("Office hours are nine to five. The warranty lasts two years. <b>")
     prompt = user_message("How long does the warranty last?", [first, _passage("Other.")])
     reply = first_passage_reply([Message("user", prompt)])
-    assert reply == "The documents say: The warranty lasts two years. [1]"
+    assert reply == "The documents say: The warranty lasts two years. <b> [1]"
 
 
 def test_the_fixtures_give_the_fakes(fake_embedder, scripted_generator, fake_components):
