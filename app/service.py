@@ -24,7 +24,7 @@ from service.components import Components
 from service.ingest_job import IngestJob
 from service.model_queue import ModelQueue
 from service.protocols import LiveRetriever
-from service.shared import AddResult, ModelStatus, SharedService
+from service.shared import AddResult, ModelStatus, SharedService, serves_concurrently
 from service.uploads import Upload, check_within_roots
 
 # The records the pages read from `AppService` (pages import them from here, not from
@@ -124,13 +124,8 @@ class AppService(SharedService):
                 generator,
                 self.chat_options(),
                 self.embedder,
-                model_turn=None if _served(generator) else self._turn,
+                model_turn=None if serves_concurrently(generator) else self._turn,
             )
         except ModelError as exc:  # e.g. a context window too small for the answer length
             self._drop_model(exc)
             return Conversation(self.live_retriever(), None, self.chat_options(), self.embedder)
-
-
-def _served(generator: object) -> bool:
-    """A model server schedules its own requests: no place in this process's line."""
-    return bool(getattr(generator, "serves_concurrently", False))

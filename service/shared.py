@@ -40,6 +40,12 @@ from wiring import params
 
 LOG = logging.getLogger("service")
 
+
+def serves_concurrently(generator: object) -> bool:
+    """A model server schedules its own requests: it takes no place in this process's line."""
+    return bool(getattr(generator, "serves_concurrently", False))
+
+
 SERVER_RETRY_S = 5.0  # a model server that could not be reached is asked again after this
 
 
@@ -151,7 +157,7 @@ class SharedService:
 
     def _queued(self, generator: Generator | None) -> Generator | None:
         # A backend that serves many requests at once itself (a model server) needs no turns.
-        if generator is None or getattr(generator, "serves_concurrently", False):
+        if generator is None or serves_concurrently(generator):
             return generator
         return QueuedGenerator(generator, self.queue, self.lane)
 

@@ -26,18 +26,9 @@ import numpy as np
 
 from core.settings import load_settings
 from index import IndexSnapshot
+from index.fsutil import sha256_file
 from index.manifest import MANIFEST, VECTORS, read_manifest
 from index.vector_search import ExactIndex
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def reembed(src: Path, dst: Path, embedder, group: int) -> dict:
@@ -64,7 +55,7 @@ def reembed(src: Path, dst: Path, embedder, group: int) -> dict:
     new.save(dst / gen / VECTORS)
     raw = json.loads((dst / MANIFEST).read_text(encoding="utf-8"))
     path = dst / gen / VECTORS
-    raw["files"]["vectors"].update(bytes=path.stat().st_size, sha256=_sha256(path))
+    raw["files"]["vectors"].update(bytes=path.stat().st_size, sha256=sha256_file(path))
     (dst / MANIFEST).write_text(json.dumps(raw, indent=1), encoding="utf-8")
     cos = (vectors * stored).sum(axis=1)
     return {
