@@ -87,19 +87,34 @@ def add_terms(con: Any, df: Counter[str]) -> None:
 
 
 def start_bulk_load(con: Any) -> bool:
-    """Drop the search indexes if the store holds no chunk at all (inside the transaction)."""
-    if con.execute("SELECT EXISTS (SELECT 1 FROM rag_chunks)").fetchone()[0]:
-        return False
-    con.execute("SAVEPOINT rag_bulk")
-    # Under the lock, a fresh look: a writer that loaded meanwhile has committed by now.
-    con.execute("LOCK TABLE rag_chunks, rag_keywords IN ACCESS EXCLUSIVE MODE")
-    if con.execute("SELECT EXISTS (SELECT 1 FROM rag_chunks)").fetchone()[0]:
-        con.execute("ROLLBACK TO SAVEPOINT rag_bulk")  # and its lock: readers go on
+    """Drop the search indexes if the store holds no chunk at all (inside the transaction).
+
+    Two writers that find the store empty at once both hold a read lock when they ask for
+    the table lock, and PostgreSQL ends one ask as a deadlock: that writer loads row by row
+    after the other's commit instead of failing its ingest.
+    """
+    from psycopg import errors
+
+    con.execute("SAVEPOINT rag_bulk")  # rolled back: its locks go too, readers go on
+    try:
+        bulk = _claim_empty_store(con)
+    except errors.DeadlockDetected:
+        bulk = False
+    if not bulk:
+        con.execute("ROLLBACK TO SAVEPOINT rag_bulk")
         return False
     for name in SEARCH_INDEXES:
         con.execute(f"DROP INDEX {name}")
     con.execute("RELEASE SAVEPOINT rag_bulk")
     return True
+
+
+def _claim_empty_store(con: Any) -> bool:
+    if con.execute("SELECT EXISTS (SELECT 1 FROM rag_chunks)").fetchone()[0]:
+        return False
+    con.execute("LOCK TABLE rag_chunks, rag_keywords IN ACCESS EXCLUSIVE MODE")
+    # Under the lock, a fresh look: a writer that loaded meanwhile has committed by now.
+    return not con.execute("SELECT EXISTS (SELECT 1 FROM rag_chunks)").fetchone()[0]
 
 
 def build_search_indexes(con: Any) -> None:

@@ -212,3 +212,39 @@ def test_a_killed_bulk_load_leaves_the_last_committed_state(pg_server):
     assert found == [[True]]
     chunks, *_ = _tables(url)
     assert {c[0] for c in chunks} == {"doc3-0.pdf"}
+
+
+def test_two_writers_that_find_the_store_empty_at_once_both_commit(pg_server):
+    """Both hold a read lock when they ask for the table lock: PostgreSQL ends one ask.
+
+    The read before the first write makes the race certain (the CI run that found it had
+    two ingest processes start together on an empty database). Here the read is outside the
+    bulk load's savepoint, so the writer whose ask ended keeps its read lock, writes row by
+    row and commits first; the other then finds rows and does the same.
+    """
+    url = pg_server.create_database("two_empty_writers")
+    ready = threading.Barrier(2, timeout=30)
+    bulk: dict[int, bool] = {}
+    errors: list[BaseException] = []
+
+    def write(seed: int) -> None:
+        try:
+            with PgIndexWriter(url, embedding=FakeEmbedder().info, chunking=CHUNKING) as w:
+                w._con.execute("SELECT count(*) FROM rag_chunks")  # the read lock, held
+                ready.wait()
+                for document in _documents(2, 10, seed):
+                    w.put_document(*document)
+                bulk[seed] = w._bulk
+                w.commit()
+        except BaseException as exc:  # reported below, with its type
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(seed,)) for seed in (4, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    assert bulk == {4: False, 5: False}
+    chunks, *_ = _tables(url)
+    assert {c[0] for c in chunks} == {f"doc{s}-{d}.pdf" for s in (4, 5) for d in (0, 1)}
