@@ -5,6 +5,7 @@ none of them.
 
     `types`            the frozen records that flow: `PageText`, `Chunk`, `Passage`, `IngestReport`
     `text`             words and sentences, written once: folding, stems, search terms, `[n]`
+    `files`            a file's SHA-256, read in blocks: how every part checks its bytes
     `settings_groups`  the settings' groups: each knob with its bounds and what it does
     `settings_env`     the flat `RAG_*` names, derived from the groups, and the older names kept
     `settings`         `Settings`: every group in one object, read from the environment or `.env`

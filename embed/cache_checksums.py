@@ -18,18 +18,11 @@ False
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+from core.files import sha256_file
 
 
 def _read(folder: Path, record: str) -> dict[str, str]:
@@ -46,7 +39,7 @@ def write_checksums(folder: Path, names: Iterable[str], record: str) -> None:
     Names already recorded keep their recorded sum: only new files are added.
     """
     sums = _read(folder, record)
-    sums.update({name: _sha256(folder / name) for name in names if name not in sums})
+    sums.update({name: sha256_file(folder / name) for name in names if name not in sums})
     text = json.dumps(dict(sorted(sums.items())), indent=1) + "\n"
     (folder / record).write_text(text, encoding="utf-8")
 
@@ -60,7 +53,7 @@ def intact(folder: Path, record: str, present: Iterable[str] | None = None) -> b
     if not sums or (present is not None and set(present) - set(sums)):
         return False
     try:
-        return all(_sha256(folder / name) == value for name, value in sums.items())
+        return all(sha256_file(folder / name) == value for name, value in sums.items())
     except OSError:
         return False
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import IndexCorruptError
+from core.files import sha256_file
 from core.types import Chunk
 from index import chunks_db
-from index.fsutil import sha256_file
 from index.ivf_search import VectorBackend, load_vector_index
 from index.keyword import KeywordIndex
 from index.manifest import CHUNKS, REBUILD_HINT, VECTORS, Manifest, read_manifest

@@ -27,9 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import IndexWriteError
+from core.files import sha256_file
 from core.types import Chunk, ChunkingInfo, EmbeddingInfo, PageText
 from index import chunks_db, staging
-from index.fsutil import atomic_write_bytes, fsync_dir, fsync_file, sha256_file
+from index.fsutil import atomic_write_bytes, fsync_dir, fsync_file
 from index.ivf_search import (
     ExactIndex,
     VectorBackend,

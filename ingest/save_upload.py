@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from core.errors import PdfError, RagError
+from core.files import sha256_file
 from core.text import is_bidi_control, printable
 from ingest.extract import HEADER_BYTES, has_pdf_header
 
@@ -140,13 +141,13 @@ def _place(tmp: Path, documents_dir: Path, filename: str, digest: str) -> SavedU
     for n in range(1, 10_000):
         candidate = documents_dir / (filename if n == 1 else f"{stem} ({n}).pdf")
         if candidate.exists():
-            if _sha256(candidate) == digest:
+            if sha256_file(candidate) == digest:
                 return SavedUpload(candidate, created=False)
             continue
         try:
             _link_new(tmp, candidate)
         except FileExistsError:  # another upload of this name, a moment earlier
-            if _sha256(candidate) == digest:
+            if sha256_file(candidate) == digest:
                 return SavedUpload(candidate, created=False)
             continue
         return SavedUpload(candidate, created=True)
@@ -163,14 +164,6 @@ def _link_new(tmp: Path, target: Path) -> None:
         if target.exists():
             raise FileExistsError(target) from None
         os.rename(tmp, target)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _remove_stale_parts(documents_dir: Path) -> None:

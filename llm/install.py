@@ -25,6 +25,7 @@ import zipfile
 from pathlib import Path
 
 from core.errors import ModelError
+from core.files import sha256_file
 from llm.catalog import CATALOG, CatalogModel
 
 _CHUNK = 1 << 22
@@ -50,14 +51,6 @@ def _remember_verified(target: Path, model: CatalogModel) -> None:
     stamp_path(target).write_text(json.dumps(stamp), encoding="utf-8")
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def install(model: CatalogModel, models_dir: Path, *, log=print) -> Path:
     """The verified model file in `models_dir`, downloaded and assembled if needed."""
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -66,7 +59,7 @@ def install(model: CatalogModel, models_dir: Path, *, log=print) -> Path:
         return target
     if target.exists():
         log(f"checking {target} ...")
-        if target.stat().st_size == model.size and sha256_of(target) == model.sha256:
+        if target.stat().st_size == model.size and sha256_file(target) == model.sha256:
             _remember_verified(target, model)
             return target
         log(f"{target} does not match its sha256: installing it again")

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core.files import sha256_file
 from core.settings import load_settings
 from index import IndexSnapshot
-from index.fsutil import sha256_file
 from index.manifest import MANIFEST, VECTORS, read_manifest
 from index.vector_search import ExactIndex
 
