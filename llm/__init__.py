@@ -20,7 +20,7 @@ The local model (llama.cpp, in this process):
     `chat_template`      the GGUF's chat template, or a fallback from its special tokens
     `llama_log`          llama.cpp's load log: layers offloaded, the real reason a load failed
     `llama_cpp_backend`  the in-process `Generator`: one model per file, loaded once, shared
-    `model_queue`        one generation at a time, in the order asked, each waiter knowing its place
+    `generation_line`    one generation at a time, in the order asked, each waiter knowing its place
     `llama_generation`   one generation: in line, reading the prompt, writing; cancellable
 
 A model on a server (`RAG_LLM_URL`: llama.cpp's server, vLLM, Ollama):

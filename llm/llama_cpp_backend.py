@@ -2,7 +2,7 @@
 
 One `Llama` per model file, loaded once and shared by every chat session (the
 UI serves several browsers): `load_llama_generator` caches it, and a queue
-(`llm.model_queue`) lets one generation at a time use it, in the order asked,
+(`llm.generation_line`) lets one generation at a time use it, in the order asked,
 because a llama.cpp context is not thread-safe. Each generation
 (`llm.llama_generation.Generation`) reports its progress and can be cancelled,
 even while llama.cpp reads the prompt. Counting tokens needs only the
@@ -25,10 +25,10 @@ from typing import Any
 
 from core.errors import ContextTooSmallError
 from llm.chat_template import ChatTemplate, choose_template
+from llm.generation_line import GenerationLine
 from llm.llama_generation import Generation, set_abort_flag
 from llm.llama_log import captured_llama_log, load_failure, parse_offload
 from llm.model_file import check_gguf_file
-from llm.model_queue import ModelQueue
 from llm.types import GenerationParams, GenerationStats, Message, ModelInfo
 
 _SHARED_LOCK = threading.Lock()
@@ -107,7 +107,7 @@ class LlamaCppGenerator:
             except (ValueError, RuntimeError, OSError) as exc:
                 raise load_failure(path, log) from exc
         self._llama = llama
-        self._queue = ModelQueue()  # one generation at a time, first come first served
+        self._queue = GenerationLine()  # one generation at a time, first come first served
         self.last_stats: GenerationStats | None = None
         self.read_rate: float | None = None  # prompt tokens read per second, last measured
 
@@ -237,7 +237,7 @@ class LlamaCppGenerator:
             self.read_rate = read / stats.first_token_s
 
     @property
-    def queue(self) -> ModelQueue:
+    def queue(self) -> GenerationLine:
         """Who uses the model now and who waits (one generation at a time)."""
         return self._queue
 

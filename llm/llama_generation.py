@@ -1,7 +1,7 @@
 """One generation on the shared llama.cpp model: in line, reading the prompt, writing; cancellable.
 
 `LlamaCppGenerator.stream` returns a `Generation`. Iterating it waits for the
-model's turn (`llm.model_queue`), then streams the text. From any other
+model's turn (`llm.generation_line`), then streams the text. From any other
 thread, `progress()` says where it is and `cancel()` stops it within
 milliseconds, even in the middle of reading a long prompt: llama.cpp checks
 an abort callback between the operations of every computation
@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from core.errors import ModelError
-from llm.model_queue import ModelQueue, Ticket
+from llm.generation_line import GenerationLine, Ticket
 from llm.types import GenerationParams, GenerationStats
 from llm.watch import GenerationCancelled, GenerationProgress, GenerationStage
 
@@ -68,7 +68,7 @@ def _abort_callback() -> Any:
 class SharedModel(Protocol):
     """What a generation uses of `LlamaCppGenerator` (on its turn, except `queue`)."""
 
-    queue: ModelQueue
+    queue: GenerationLine
     read_rate: float | None  # prompt tokens read per second, last measured
 
     def cached_prefix(self, tokens: list[int]) -> int: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from llm.model_queue import ModelQueue, Ticket
+from llm.generation_line import GenerationLine, Ticket
 
 
 def wait_for(condition, timeout=5.0) -> None:
@@ -16,7 +16,7 @@ def wait_for(condition, timeout=5.0) -> None:
 
 
 def test_turns_go_in_the_order_asked_and_each_waiter_knows_its_place():
-    line = ModelQueue()
+    line = GenerationLine()
     running = Ticket()
     assert line.wait_turn(running)
     tickets = [Ticket() for _ in range(3)]
@@ -42,7 +42,7 @@ def test_turns_go_in_the_order_asked_and_each_waiter_knows_its_place():
 
 
 def test_a_stopped_waiter_leaves_the_line_at_once_and_the_next_moves_up():
-    line = ModelQueue()
+    line = GenerationLine()
     running, stopped, after = Ticket(), Ticket(), Ticket()
     line.wait_turn(running)
     stop = threading.Event()
@@ -60,7 +60,7 @@ def test_a_stopped_waiter_leaves_the_line_at_once_and_the_next_moves_up():
 
 
 def test_turn_waits_for_the_running_generation():
-    line = ModelQueue()
+    line = GenerationLine()
     running = Ticket()
     line.wait_turn(running)
     entered = threading.Event()

@@ -6,7 +6,11 @@ no particular order and say nothing to those waiting; this queue is first
 come, first served, tells each waiter how many generations are ahead of it
 (`ahead`), and lets a waiter that was stopped leave the line at once.
 
->>> line = ModelQueue()
+It guards the llama.cpp context for every caller (the CLI, the harnesses, the app).
+In the app and the API, `service.model_queue` decides first whose turn it is (lanes,
+a bound, other processes); its turn holder then meets an empty line here.
+
+>>> line = GenerationLine()
 >>> first, second = Ticket(), Ticket()
 >>> line.wait_turn(first)
 True
@@ -31,7 +35,7 @@ class Ticket:
     __slots__ = ()
 
 
-class ModelQueue:
+class GenerationLine:
     def __init__(self) -> None:
         self._changed = threading.Condition()
         self._line: list[Ticket] = []  # waiting, first in line first
