@@ -38,6 +38,7 @@ from llm.extractive import best_sentences
 from llm.grounding import AnswerSentence, Attributor, exact_tokens
 from llm.prompt import NOT_FOUND_ANSWER, SYSTEM, unbracket_numbers
 from llm.protocols import SentenceEmbedder
+from llm.second_try import SECOND_TRY_NOTE, Retry
 
 MAX_SENTENCES = 5
 # Best passage relevance (0..1) above which a refusal is overruled by quoting: above every
@@ -91,6 +92,7 @@ class GroundedStream:
         count_tokens: Callable[[str], int] | None = None,
         max_tokens: int = 0,
         strong_evidence: float = STRONG_EVIDENCE,
+        second_try: Callable[[], Retry | None] | None = None,
     ) -> None:
         self._pieces = pieces
         self._question = question
@@ -102,6 +104,7 @@ class GroundedStream:
         self._count_tokens = count_tokens
         self._max_tokens = max_tokens
         self._strong = strong_evidence
+        self._second_try = second_try
         self.sentences: list[AnswerSentence] = []
         self.notes: list[str] = []
         self.outcome = "answered"  # or "quoted", "refused"
@@ -134,7 +137,35 @@ class GroundedStream:
             close = getattr(self._pieces, "close", None)
             if close is not None:
                 close()
-        yield from self._emit(self._conclude())
+        retry = self._second_try() if self._no_answer() else None
+        if retry is None:
+            yield from self._emit(self._conclude())
+        else:
+            yield from self._ask_again(retry)
+
+    def _no_answer(self) -> bool:
+        """Nothing the model wrote is supported (a refusal, or claims no passage holds), so
+        nothing is shown yet: what the user would get is quotes or the refusal."""
+        return self._second_try is not None and not any(s.supported for s in self.sentences)
+
+    def _ask_again(self, retry: Retry) -> Iterator[str]:
+        """The second answer, checked like the first; its outcome becomes this one's."""
+        first = self.raw
+        again = GroundedStream(
+            retry.pieces,
+            question=self._question,
+            passages=retry.passages,
+            embedder=self._embedder,
+            count_tokens=self._count_tokens,
+            max_tokens=self._max_tokens,
+            strong_evidence=self._strong,
+        )
+        yield from again
+        self.raw = f"{first}\n[second try, source {retry.number}] {again.raw}"
+        self.sentences, self.outcome = again.sentences, again.outcome
+        self.notes.extend(again.notes)
+        if again.outcome == "answered":
+            self.notes.append(SECOND_TRY_NOTE.format(n=retry.number))
 
     def _emit(self, texts: Sequence[str]) -> Iterator[str]:
         for text in texts:
