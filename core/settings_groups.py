@@ -293,6 +293,13 @@ class LlmSettings(_Group):
         le=1.0,
         description="Ask again only if that sentence's cosine with the question is at least this.",
     )
+    second_try_min_answer_cosine: float = Field(
+        0.4,
+        ge=0.0,
+        le=1.0,
+        description="The second answer is shown only if its first supported sentence's cosine "
+        "with the question is at least this (0: no such check).",
+    )
     second_try_words: int = Field(
         90,
         ge=10,

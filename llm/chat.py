@@ -231,7 +231,9 @@ class ChatSession:
             if generator.count_prompt_tokens(messages) + plan.max_tokens > generator.n_ctx:
                 return None
             pieces = generator.stream(messages, replace(sampling, max_tokens=plan.max_tokens))
-            return Retry(pieces, with_window(plan.passages, pick), pick.number)
+            return Retry(
+                pieces, with_window(plan.passages, pick), pick.number, options.min_answer_cosine
+            )
 
         return ask_again
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 from core.text import LIST_ITEM, SENTENCE_STOP, content_words, reads_as_english
 from core.types import Passage
@@ -93,6 +94,7 @@ class GroundedStream:
         max_tokens: int = 0,
         strong_evidence: float = STRONG_EVIDENCE,
         second_try: Callable[[], Retry | None] | None = None,
+        min_answer_cosine: float = 0.0,
     ) -> None:
         self._pieces = pieces
         self._question = question
@@ -105,6 +107,7 @@ class GroundedStream:
         self._max_tokens = max_tokens
         self._strong = strong_evidence
         self._second_try = second_try
+        self._min_answer_cosine = min_answer_cosine
         self.sentences: list[AnswerSentence] = []
         self.notes: list[str] = []
         self.outcome = "answered"  # or "quoted", "refused"
@@ -159,6 +162,7 @@ class GroundedStream:
             count_tokens=self._count_tokens,
             max_tokens=self._max_tokens,
             strong_evidence=self._strong,
+            min_answer_cosine=retry.min_answer_cosine,
         )
         yield from again
         self.raw = f"{first}\n[second try, source {retry.number}] {again.raw}"
@@ -195,6 +199,8 @@ class GroundedStream:
             self.notes.append("the model began repeating itself, so its answer was stopped")
             return [], True
         sentence = self._attributor.attribute(raw)
+        if sentence.supported and self._off_the_question(sentence.text):
+            sentence = replace(sentence, supported=False)
         self.sentences.append(sentence)
         stop = len(self.sentences) >= MAX_SENTENCES
         if not sentence.supported:
@@ -203,6 +209,18 @@ class GroundedStream:
         shown = [s.render() for s in (*self._pending, sentence)]
         self._pending.clear()
         return shown, stop
+
+    def _off_the_question(self, text: str) -> bool:
+        """The answer's first supported sentence is too far from the question to answer it
+        (checked only where `min_answer_cosine` is set: the second ask, which pushes the model
+        to answer, got "It will take 4 recipes simultaneously." for "How long will tuning
+        take?", every word of it in the passage)."""
+        if self._min_answer_cosine <= 0 or self._embedder is None:
+            return False
+        if any(s.supported for s in self.sentences) or not reads_as_english(self._question):
+            return False
+        vectors = self._embedder.embed([self._question, text])
+        return float(vectors[1] @ vectors[0]) < self._min_answer_cosine
 
     def _repeats(self, words: set[str]) -> bool:
         for earlier in self.sentences:

@@ -66,6 +66,10 @@ class SecondTryOptions:
     enabled: bool = True
     min_cosine: float = 0.5  # the chosen passage's best sentence cosine with the question
     window_words: int = WINDOW_WORDS  # the narrow window's size
+    # The second answer's first supported sentence must be at least this near the question
+    # (cosine): on the natural tuning set every answer holding its facts was at 0.45 or more,
+    # the one junk second answer at 0.24 (docs/natural-questions.md, "Round three").
+    min_answer_cosine: float = 0.4
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class Retry:
     pieces: Iterator[str]
     passages: tuple[Passage, ...]  # the first prompt's, the chosen one replaced by its window
     number: int
+    min_answer_cosine: float = 0.0  # see SecondTryOptions
 
 
 def pick_passage(

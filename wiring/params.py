@@ -38,6 +38,7 @@ def chat_options(settings: Settings) -> ChatOptions:
             enabled=llm.second_try,
             min_cosine=llm.second_try_min_cosine,
             window_words=llm.second_try_words,
+            min_answer_cosine=llm.second_try_min_answer_cosine,
         ),
         max_question_chars=settings.search.max_question_chars,
         sampling=GenerationParams(

@@ -20,7 +20,7 @@ PASSAGES = [
     Passage("other.pdf", 1, 1, 0.45, "Galois theory is a branch of abstract algebra."),
 ]
 QUESTION = "Which package do I need for Galois groups of degree nine?"
-ANSWER = "You need the galdata package [2]."
+ANSWER = "For Galois groups of degree nine you need the galdata package [2]."
 
 
 class Fixed:
@@ -105,3 +105,12 @@ def test_the_settings_reach_the_session():
     assert chat_options(Settings()).second_try == SecondTryOptions()
     off = chat_options(Settings(llm_second_try=False, llm_second_try_words=40)).second_try
     assert (off.enabled, off.window_words) == (False, 40)
+
+
+def test_a_supported_second_answer_that_does_not_answer_the_question_is_not_shown():
+    off_topic = "Section 3 describes the cabinet colour and the packaging [2]."
+    answer, fake = ask([REFUSAL_SENTINEL, off_topic])
+    assert len(fake.calls) == 2
+    assert "cabinet" not in answer.text and answer.outcome in {"quoted", "refused"}
+    shown, _ = ask([REFUSAL_SENTINEL, off_topic], min_answer_cosine=0.0)
+    assert shown.outcome == "answered" and "cabinet" in shown.text  # supported by its words
