@@ -281,6 +281,31 @@ class LlmSettings(_Group):
     rewrite_followups: bool = Field(
         True, description="Let the model rewrite follow-up questions into search queries."
     )
+    second_try: bool = Field(
+        True,
+        description="When the model's answer holds nothing the passages support (a refusal), "
+        "ask it once more with only the passage whose sentence is nearest the question "
+        "(llm.second_try); that answer is checked like the first.",
+    )
+    second_try_min_cosine: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Ask again only if that sentence's cosine with the question is at least this.",
+    )
+    second_try_min_answer_cosine: float = Field(
+        0.4,
+        ge=0.0,
+        le=1.0,
+        description="The second answer is shown only if its first supported sentence's cosine "
+        "with the question is at least this (0: no such check).",
+    )
+    second_try_words: int = Field(
+        90,
+        ge=10,
+        le=2000,
+        description="Words of that passage the second ask shows, from its nearest sentence on.",
+    )
     verbose: bool = Field(False, description="Show llama.cpp's own log on stderr.")
 
     _model_not_empty = field_validator("model", mode="before")(_not_empty)

@@ -27,12 +27,13 @@ between sessions and serializes its own use.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from core.errors import QuestionTooLongError
+from core.types import Passage
 from llm.answer import Answer
-from llm.budget import fit_prompt
+from llm.budget import PromptPlan, fit_prompt
 from llm.extractive import extractive_answer
 from llm.guard import GroundedStream
 from llm.injection import REMOVED, flag_note, without_instructions
@@ -40,6 +41,7 @@ from llm.passage_windows import passage_window
 from llm.prompt import NOT_FOUND_ANSWER, build_messages
 from llm.protocols import Generator, Retriever, SentenceEmbedder
 from llm.rewrite import standalone_query
+from llm.second_try import Retry, SecondTryOptions, narrow_messages, pick_passage, with_window
 from llm.types import GenerationParams, Mode, Turn
 from llm.watch import AnswerWatch, WatchedGenerator
 
@@ -56,6 +58,7 @@ class ChatOptions:
     rewrite_followups: bool = True  # the model rewrites a follow-up into a search query
     max_question_chars: int = 2000  # a longer question is refused (RAG_MAX_QUESTION_CHARS)
     sampling: GenerationParams = field(default_factory=GenerationParams)
+    second_try: SecondTryOptions = field(default_factory=SecondTryOptions)
 
 
 class ChatSession:
@@ -193,6 +196,9 @@ class ChatSession:
             embedder=self._embedder,
             count_tokens=generator.count_tokens,
             max_tokens=plan.max_tokens,
+            second_try=self._second_try(
+                query, [p for p, _ in cleaned][: len(plan.passages)], plan, sampling, generator
+            ),
         )
         return Answer(
             checked,
@@ -203,6 +209,33 @@ class ChatSession:
             on_done=remember,
             grounding=checked,
         )
+
+    def _second_try(
+        self,
+        query: str,
+        chunks: Sequence[Passage],
+        plan: PromptPlan,
+        sampling: GenerationParams,
+        generator: Generator,
+    ) -> Callable[[], Retry | None] | None:
+        """How to ask again, narrower, if the model refuses (None: never)."""
+        options, embedder = self.options.second_try, self._embedder
+        if not options.enabled or embedder is None or plan.truncated:
+            return None
+
+        def ask_again() -> Retry | None:
+            pick = pick_passage(query, chunks, embedder, options)
+            if pick is None:
+                return None
+            messages = narrow_messages(query, pick)
+            if generator.count_prompt_tokens(messages) + plan.max_tokens > generator.n_ctx:
+                return None
+            pieces = generator.stream(messages, replace(sampling, max_tokens=plan.max_tokens))
+            return Retry(
+                pieces, with_window(plan.passages, pick), pick.number, options.min_answer_cosine
+            )
+
+        return ask_again
 
     def _remember(self, question: str):
         def remember(answer: Answer) -> None:

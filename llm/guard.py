@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 from core.text import LIST_ITEM, SENTENCE_STOP, content_words, reads_as_english
 from core.types import Passage
@@ -38,6 +39,7 @@ from llm.extractive import best_sentences
 from llm.grounding import AnswerSentence, Attributor, exact_tokens
 from llm.prompt import NOT_FOUND_ANSWER, SYSTEM, unbracket_numbers
 from llm.protocols import SentenceEmbedder
+from llm.second_try import SECOND_TRY_NOTE, Retry
 
 MAX_SENTENCES = 5
 # Best passage relevance (0..1) above which a refusal is overruled by quoting: above every
@@ -91,6 +93,8 @@ class GroundedStream:
         count_tokens: Callable[[str], int] | None = None,
         max_tokens: int = 0,
         strong_evidence: float = STRONG_EVIDENCE,
+        second_try: Callable[[], Retry | None] | None = None,
+        min_answer_cosine: float = 0.0,
     ) -> None:
         self._pieces = pieces
         self._question = question
@@ -102,6 +106,8 @@ class GroundedStream:
         self._count_tokens = count_tokens
         self._max_tokens = max_tokens
         self._strong = strong_evidence
+        self._second_try = second_try
+        self._min_answer_cosine = min_answer_cosine
         self.sentences: list[AnswerSentence] = []
         self.notes: list[str] = []
         self.outcome = "answered"  # or "quoted", "refused"
@@ -134,7 +140,36 @@ class GroundedStream:
             close = getattr(self._pieces, "close", None)
             if close is not None:
                 close()
-        yield from self._emit(self._conclude())
+        retry = self._second_try() if self._no_answer() else None
+        if retry is None:
+            yield from self._emit(self._conclude())
+        else:
+            yield from self._ask_again(retry)
+
+    def _no_answer(self) -> bool:
+        """Nothing the model wrote is supported (a refusal, or claims no passage holds), so
+        nothing is shown yet: what the user would get is quotes or the refusal."""
+        return self._second_try is not None and not any(s.supported for s in self.sentences)
+
+    def _ask_again(self, retry: Retry) -> Iterator[str]:
+        """The second answer, checked like the first; its outcome becomes this one's."""
+        first = self.raw
+        again = GroundedStream(
+            retry.pieces,
+            question=self._question,
+            passages=retry.passages,
+            embedder=self._embedder,
+            count_tokens=self._count_tokens,
+            max_tokens=self._max_tokens,
+            strong_evidence=self._strong,
+            min_answer_cosine=retry.min_answer_cosine,
+        )
+        yield from again
+        self.raw = f"{first}\n[second try, source {retry.number}] {again.raw}"
+        self.sentences, self.outcome = again.sentences, again.outcome
+        self.notes.extend(again.notes)
+        if again.outcome == "answered":
+            self.notes.append(SECOND_TRY_NOTE.format(n=retry.number))
 
     def _emit(self, texts: Sequence[str]) -> Iterator[str]:
         for text in texts:
@@ -164,6 +199,8 @@ class GroundedStream:
             self.notes.append("the model began repeating itself, so its answer was stopped")
             return [], True
         sentence = self._attributor.attribute(raw)
+        if sentence.supported and self._off_the_question(sentence.text):
+            sentence = replace(sentence, supported=False)
         self.sentences.append(sentence)
         stop = len(self.sentences) >= MAX_SENTENCES
         if not sentence.supported:
@@ -172,6 +209,18 @@ class GroundedStream:
         shown = [s.render() for s in (*self._pending, sentence)]
         self._pending.clear()
         return shown, stop
+
+    def _off_the_question(self, text: str) -> bool:
+        """The answer's first supported sentence is too far from the question to answer it
+        (checked only where `min_answer_cosine` is set: the second ask, which pushes the model
+        to answer, got "It will take 4 recipes simultaneously." for "How long will tuning
+        take?", every word of it in the passage)."""
+        if self._min_answer_cosine <= 0 or self._embedder is None:
+            return False
+        if any(s.supported for s in self.sentences) or not reads_as_english(self._question):
+            return False
+        vectors = self._embedder.embed([self._question, text])
+        return float(vectors[1] @ vectors[0]) < self._min_answer_cosine
 
     def _repeats(self, words: set[str]) -> bool:
         for earlier in self.sentences:

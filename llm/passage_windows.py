@@ -48,16 +48,7 @@ def passage_window(question: str, passage: Passage, max_words: int = WINDOW_WORD
     rest = [i for i, (a, _) in enumerate(spans) if a >= len(head)] or list(range(len(spans)))
     # Equal matches: the shorter sentence is the more specific one.
     best = max(rest, key=lambda i: (scores[i], -sizes[i], -i))
-    low = high = best
-    words = sizes[best]
-    # Forwards first: small models answer from what they read first, and a fact's sentence
-    # is more often followed by its detail than preceded by it. Then backwards if room is left.
-    while high + 1 < len(spans) and words + sizes[high + 1] <= max_words:
-        high += 1
-        words += sizes[high]
-    while low > 0 and words + sizes[low - 1] <= max_words:
-        low -= 1
-        words += sizes[low]
+    low, high = _grow(sizes, best, max_words)
     start, end = spans[low][0], spans[high][1]
     if head and start <= len(head):
         start = 0
@@ -65,6 +56,38 @@ def passage_window(question: str, passage: Passage, max_words: int = WINDOW_WORD
     if head and start > 0:
         text = f"{head.strip()}\n...\n{text}"
     return replace(passage, text=text) if text else passage
+
+
+def window_around(passage: Passage, sentence: int, max_words: int = WINDOW_WORDS) -> Passage:
+    """`passage` cut to about `max_words` words from its sentence number `sentence`
+    (in `core.text.sentence_spans` order) onwards, then backwards while there is room.
+
+    >>> p = Passage("a.pdf", 1, 1, 0.9, "One two three. Four five six. Seven eight nine.")
+    >>> window_around(p, 1, max_words=6).text
+    'Four five six. Seven eight nine.'
+    """
+    spans = sentence_spans(passage.text)
+    if not spans or len(passage.text.split()) <= max_words:
+        return passage
+    sizes = [len(passage.text[a:b].split()) for a, b in spans]
+    low, high = _grow(sizes, min(max(sentence, 0), len(spans) - 1), max_words)
+    text = passage.text[spans[low][0] : spans[high][1]].strip()
+    return replace(passage, text=text) if text else passage
+
+
+def _grow(sizes: list[int], best: int, max_words: int) -> tuple[int, int]:
+    """The first and last sentence of the window grown around sentence `best`."""
+    low = high = best
+    words = sizes[best]
+    # Forwards first: small models answer from what they read first, and a fact's sentence
+    # is more often followed by its detail than preceded by it. Then backwards if room is left.
+    while high + 1 < len(sizes) and words + sizes[high + 1] <= max_words:
+        high += 1
+        words += sizes[high]
+    while low > 0 and words + sizes[low - 1] <= max_words:
+        low -= 1
+        words += sizes[low]
+    return low, high
 
 
 def _match_scores(question: str, sentences: list[str]) -> list[float]:

@@ -22,6 +22,7 @@ from ingest.options import Chunking, IngestOptions
 from llm.chat import ChatOptions
 from llm.llama_cpp_backend import LlamaOptions
 from llm.openai_backend import ServedOptions
+from llm.second_try import SecondTryOptions
 from llm.types import GenerationParams
 from retrieval.search import SearchParams
 
@@ -33,6 +34,12 @@ def chat_options(settings: Settings) -> ChatOptions:
         passages=settings.search.passages,
         history_turns=llm.history_turns,
         rewrite_followups=llm.rewrite_followups,
+        second_try=SecondTryOptions(
+            enabled=llm.second_try,
+            min_cosine=llm.second_try_min_cosine,
+            window_words=llm.second_try_words,
+            min_answer_cosine=llm.second_try_min_answer_cosine,
+        ),
         max_question_chars=settings.search.max_question_chars,
         sampling=GenerationParams(
             max_tokens=llm.max_tokens,
