@@ -62,7 +62,7 @@ def test_onnx_sessions_keep_the_arena_but_no_memory_pattern_per_input_shape():
     import embed.onnx_backend as onnx_backend
 
     options = onnx_backend.session_options()
-    # Patterns planned per batch shape: one run in 6 peaked 385 MB higher (docs/embedding.md).
+    # Patterns planned per batch shape: the ingest peaked 411 MB higher (docs/embedding.md).
     assert options.enable_mem_pattern is False
     assert options.enable_cpu_mem_arena is True  # without the arena: 1.7x the CPU time
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
