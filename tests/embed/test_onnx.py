@@ -57,6 +57,17 @@ print(session.run(None, {"x": np.array([-1.0], dtype=np.float32)})[0][0])
     assert list(tmp_path.rglob("*")) == []
 
 
+@needs_onnx
+def test_onnx_sessions_keep_the_arena_but_no_memory_pattern_per_input_shape():
+    import embed.onnx_backend as onnx_backend
+
+    options = onnx_backend.session_options()
+    # Patterns planned per batch shape: the ingest peaked 411 MB higher (docs/embedding.md).
+    assert options.enable_mem_pattern is False
+    assert options.enable_cpu_mem_arena is True  # without the arena: 1.7x the CPU time
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 @pytest.mark.slow
 @needs_onnx
 @pytest.mark.model
@@ -68,6 +79,7 @@ def test_onnx_int8_vectors_rank_like_float32_and_the_model_is_cached(tmp_path, m
     docs, docs8 = exact.embed(TEXTS), int8.embed(TEXTS)
     assert not int8.needs_preparing()
     assert (int8.backend, int8.dtype) == ("onnx", "int8") and docs8.dtype == np.float32
+    assert int8._encoder._session.get_session_options().enable_mem_pattern is False
     np.testing.assert_allclose(np.linalg.norm(docs8, axis=1), 1.0, atol=1e-5)
     assert (docs * docs8).sum(axis=1).min() >= 0.97  # 0.976 at worst on 800 real chunks
     ranks = (exact.embed(QUESTIONS) @ docs.T).argmax(axis=1)
