@@ -11,8 +11,6 @@ offsets (`split_at_token_boundaries`) live in `embed.tokens`, shared with the ch
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -22,10 +20,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.errors import ConfigError
-from core.settings import DEFAULT_EMBEDDING_NAME, PathSettings, packaged_embedding_model
+from core.settings import DEFAULT_EMBEDDING_NAME, PathSettings
 from core.types import EmbeddingInfo
 from embed.choice import ENGINE_NAMES, EngineChoice, choose
 from embed.engines import Encoder, is_prepared, make_encoder
+from embed.model_folder import (
+    NEXT_STEP,
+    fingerprint,
+    is_packaged_default,
+    output_dim,
+    token_limit,
+    transformer_dir,
+)
 from embed.protocols import Embedder, TokenCounter
 from embed.tokens import split_at_token_boundaries
 
@@ -42,91 +48,6 @@ if TYPE_CHECKING:
 
 
 logger = logging.getLogger(__name__)
-
-_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-_TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer.model")
-_WEIGHT_HEAD_BYTES = 1 << 20
-_NEXT_STEP = "set RAG_EMBEDDING_MODEL to a local sentence-transformers folder, or unset it"
-
-
-def _read_json(path: Path) -> dict[str, Any] | list[Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}", hint=_NEXT_STEP) from exc
-
-
-def _transformer_dir(model_path: Path) -> Path:
-    """Folder of the transformer module (the root for current models, 0_Transformer for old)."""
-    modules_file = model_path / "modules.json"
-    if not model_path.is_dir():
-        raise ConfigError(f"embedding model folder {model_path} does not exist", hint=_NEXT_STEP)
-    if not modules_file.is_file():
-        raise ConfigError(
-            f"{model_path} is not a sentence-transformers model (no modules.json)", hint=_NEXT_STEP
-        )
-    modules = _read_json(modules_file)
-    first_module = modules[0] if isinstance(modules, list) and modules else {}
-    folder = model_path / str(first_module.get("path", ""))
-    missing = [
-        what
-        for what, names in (
-            ("config.json", ("config.json",)),
-            ("weights", _WEIGHT_FILES),
-            ("tokenizer", _TOKENIZER_FILES),
-        )
-        if not any((folder / name).is_file() for name in names)
-    ]
-    if missing:
-        raise ConfigError(
-            f"embedding model folder {folder} lacks {', '.join(missing)}", hint=_NEXT_STEP
-        )
-    return folder
-
-
-def _fingerprint(model_path: Path) -> str:
-    digest = hashlib.sha256()
-    for file in sorted(model_path.rglob("*")):
-        # Paths relative to the folder, so that a copy elsewhere has the same fingerprint.
-        name = file.relative_to(model_path).as_posix()
-        if file.suffix in (".json", ".txt") and file.is_file():  # configs and vocabularies
-            digest.update(f"{name}\0".encode() + file.read_bytes())
-        elif file.name in _WEIGHT_FILES:
-            # Hashing 90 MB would cost a second per start; size and head tell weights apart.
-            with file.open("rb") as stream:
-                head = stream.read(_WEIGHT_HEAD_BYTES)
-            digest.update(f"{name}\0{file.stat().st_size}\0".encode() + head)
-    return digest.hexdigest()[:16]
-
-
-def _output_dim(model_path: Path) -> int | None:
-    """Sentence-vector size from the module configs, or None if they do not say."""
-    dim = None
-    for module in _read_json(model_path / "modules.json"):
-        kind, config_file = str(module.get("type", "")), model_path / module.get("path", "")
-        config_file = config_file / "config.json"
-        if kind.endswith(".Pooling") and config_file.is_file():
-            config = _read_json(config_file)
-            modes = sum(on is True for key, on in config.items() if key.startswith("pooling_mode_"))
-            dim = int(config["word_embedding_dimension"]) * max(1, modes)
-        elif kind.endswith(".Dense") and config_file.is_file():
-            dim = int(_read_json(config_file)["out_features"])
-    return dim
-
-
-def _max_tokens(transformer_dir: Path) -> int:
-    st_config = transformer_dir / "sentence_bert_config.json"
-    if st_config.is_file() and _read_json(st_config).get("max_seq_length"):
-        return int(_read_json(st_config)["max_seq_length"])
-    config = _read_json(transformer_dir / "config.json")
-    return int(config.get("max_position_embeddings", 512))
-
-
-def _is_packaged_default(model_path: Path) -> bool:
-    try:
-        return packaged_embedding_model().resolve() == model_path.resolve()
-    except ConfigError:
-        return False
 
 
 class SentenceTransformerEmbedder:
@@ -156,7 +77,7 @@ class SentenceTransformerEmbedder:
         self._backend_requested = backend
         self._cache_dir = cache_dir or PathSettings().model_cache_dir
         self._encoder: Encoder | None = None  # OpenVINO's or ONNX Runtime's, made on first use
-        self._transformer_dir = _transformer_dir(self.model_path)
+        self._transformer_dir = transformer_dir(self.model_path)
         self._info: EmbeddingInfo | None = None
         self._tokenizer: Any = None
         self._model: SentenceTransformer | None = None
@@ -168,19 +89,19 @@ class SentenceTransformerEmbedder:
     @property
     def info(self) -> EmbeddingInfo:
         if self._info is None:
-            dim = _output_dim(self.model_path)
+            dim = output_dim(self.model_path)
             if dim is None:  # unusual module stack: only the loaded model knows its output size
                 dim = int(self._loaded_model().get_sentence_embedding_dimension())
             model_id = (
                 DEFAULT_EMBEDDING_NAME
-                if _is_packaged_default(self.model_path)
+                if is_packaged_default(self.model_path)
                 else self.model_path.resolve().name
             )
             self._info = EmbeddingInfo(
                 model_id=model_id,
                 dim=dim,
-                max_tokens=_max_tokens(self._transformer_dir),
-                fingerprint=_fingerprint(self.model_path),
+                max_tokens=token_limit(self._transformer_dir),
+                fingerprint=fingerprint(self.model_path),
             )
         return self._info
 
@@ -262,13 +183,13 @@ class SentenceTransformerEmbedder:
                 except Exception as exc:  # any failure means the folder is unusable
                     raise ConfigError(
                         f"cannot load the tokenizer of {self._transformer_dir}: {exc}",
-                        hint=_NEXT_STEP,
+                        hint=NEXT_STEP,
                     ) from exc
                 if not tokenizer.is_fast:
                     raise ConfigError(
                         f"the tokenizer of {self._transformer_dir} has no fast version, "
                         "which exact token offsets need",
-                        hint="add a tokenizer.json to the folder, or " + _NEXT_STEP,
+                        hint="add a tokenizer.json to the folder, or " + NEXT_STEP,
                     )
                 self._tokenizer = tokenizer
             return self._tokenizer
@@ -294,7 +215,7 @@ class SentenceTransformerEmbedder:
                 except Exception as exc:  # torch/ST raise many types; all mean "cannot use it"
                     raise ConfigError(
                         f"cannot load embedding model {self.model_path} on {self.device!r}: {exc}",
-                        hint=f"check RAG_EMBEDDING_DEVICE (cpu works everywhere); {_NEXT_STEP}",
+                        hint=f"check RAG_EMBEDDING_DEVICE (cpu works everywhere); {NEXT_STEP}",
                     ) from exc
                 finally:
                     if bars_were_on:

@@ -24,7 +24,8 @@ from ingest.ocr.config import OcrConfig
 from ingest.options import Chunking, IngestOptions
 from ingest.parse_pool import ParserPool, parse_file
 from ingest.plan import make_plan
-from ingest.run_loop import IngestRun, Progress, ProgressCallback
+from ingest.progress import Progress, ProgressCallback
+from ingest.run_loop import IngestRun
 
 CHUNKER_VERSION = 1
 __all__ = [

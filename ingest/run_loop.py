@@ -22,38 +22,17 @@ from ingest.caps import FileCaps
 from ingest.chunk import Chunker
 from ingest.extract import no_text_reason
 from ingest.file_checks import changed_since
+from ingest.file_notes import attachments_note, nothing_indexed, unloadable_pages, why_empty
 from ingest.header import Headers
 from ingest.ocr import OcrStats
 from ingest.ocr.report import ocr_warnings
 from ingest.options import IngestOptions
 from ingest.parse_pool import FileDone, FileFailed, FileOpened, OcrPageRead, PagesParsed
 from ingest.plan import Plan
+from ingest.progress import Progress, ProgressCallback
 from ingest.stages import StageClock
 from ingest.structure import DocumentStructure, document_title
 from ingest.vector_check import check_vectors
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A snapshot for progress bars. `pages_total` is an estimate until every file is opened."""
-
-    files_done: int
-    files_total: int
-    pages_done: int
-    pages_total: int
-    chunks: int
-    current: str
-    elapsed: float
-    ocr_pages: int = 0  # pages read by OCR so far (from the cache too)
-    ocr_rate: float = 0.0  # OCR pages per second of wall-clock time since OCR began
-    # Bytes of the files to read, and of those done (a file in flight counts by its pages
-    # read): exact from the start, so a bar over them never moves its end.
-    bytes_done: int = 0
-    bytes_total: int = 0
-    chunks_made: int = 0  # chunks cut so far; `chunks` of them are embedded (or reused)
-
-
-ProgressCallback = Callable[[Progress], None]
 
 
 class IngestRun:
@@ -117,7 +96,7 @@ class IngestRun:
                 self.pages_known += event.page_count
                 self.bytes_known += f.size
                 if event.attachments:
-                    self.warnings.append(Skipped(f.source, _attachments_note(event.attachments)))
+                    self.warnings.append(Skipped(f.source, attachments_note(event.attachments)))
                 self.state[event.index] = FileState(
                     Chunker(
                         f.source,
@@ -284,24 +263,24 @@ class IngestRun:
         failed_pages = st.failed_pages
         # A page the parser could not load has no text either, but OCR is not why.
         empty = max(0, sum(1 for p in st.pages if not p.text.strip()) - failed_pages)
-        why_empty = _why_empty(st.ocr)
+        empty_why = why_empty(st.ocr)
         if st.ocr is not None:
             self.ocr_files[f.source] = st.ocr
         if not st.chunks:
-            self._skip(f.source, _nothing_indexed(len(st.pages), failed_pages, empty, why_empty))
+            self._skip(f.source, nothing_indexed(len(st.pages), failed_pages, empty, empty_why))
             return
         changed = changed_since(f.path, f.size, f.mtime_ns)
         if changed:  # what was parsed may be half the old file and half the new
             self._skip(f.source, changed)
             return
         if failed_pages:
-            self.warnings.append(Skipped(f.source, _unloadable(failed_pages, len(st.pages))))
+            self.warnings.append(Skipped(f.source, unloadable_pages(failed_pages, len(st.pages))))
         if empty:
-            reason = f"{no_text_reason(empty, why_empty)}; the other pages are indexed"
+            reason = f"{no_text_reason(empty, empty_why)}; the other pages are indexed"
             self.warnings.append(Skipped(f.source, reason))
         if st.ocr is not None:
             threshold = self.options.ocr.min_confidence
-            told = why_empty if empty else ""
+            told = empty_why if empty else ""
             for warning in ocr_warnings(st.ocr, threshold):
                 if warning != told:
                     self.warnings.append(Skipped(f.source, warning))
@@ -374,42 +353,6 @@ class IngestRun:
             return 0.0
         # Over the time OCR ran: the rate of OCR, not of the whole ingest.
         return self.ocr_pages / max(self.ocr_last - self.ocr_began, 1e-3)
-
-
-def _unloadable(failed: int, total: int) -> str:
-    return (
-        f"{failed} of its {total} pages could not be loaded by the PDF parser (their page data "
-        "is damaged); the other pages are indexed"
-    )
-
-
-def _nothing_indexed(pages: int, failed: int, empty: int, why_empty: str) -> str:
-    """Why a file gave no chunk: pages the parser could not load, pages without text."""
-    if not failed:
-        return no_text_reason(pages, why_empty)
-    reason = (
-        f"the PDF parser could not load {failed} of its {pages} pages (their page data is "
-        "damaged: open it in a PDF viewer, and if that works, print it to a new PDF)"
-    )
-    if empty:
-        reason += f"; {no_text_reason(empty, why_empty)}"
-    return reason
-
-
-def _attachments_note(names: tuple[str, ...]) -> str:
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if names[3:] else "")
-    files = "file" if len(names) == 1 else "files"
-    return (
-        f"holds {len(names)} attached {files} ({shown}) whose text is not indexed: save "
-        "them from a PDF viewer and add them as files of their own"
-    )
-
-
-def _why_empty(ocr: OcrStats | None) -> str:
-    """What to say about pages left without text, given what OCR did."""
-    if ocr is None:
-        return "scanned? OCR is turned off: set RAG_OCR=1"
-    return ocr.note or "OCR found no text either"
 
 
 @dataclass
