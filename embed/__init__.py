@@ -5,6 +5,7 @@ model. Ingest embeds chunks with it and retrieval embeds questions; `wiring` bui
     `tokens`                where a piece of at most N tokens ends
                             (the chunker in `ingest.chunk` cuts with it too)
     `embedder`              `SentenceTransformerEmbedder`, loaded lazily
+    `model_folder`          the model folder read without loading it: checks, sizes, fingerprint
     `cpu`                   what this CPU runs: its instruction sets, read through CPUID
     `choice`                which device, engine and precision run the model here, and why
     `engines`               the CPU engines (OpenVINO, ONNX Runtime) behind one interface

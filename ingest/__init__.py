@@ -27,6 +27,8 @@ Pages, in worker processes:
 
 Chunks and vectors, in this process:
     `run_loop`      parse -> chunk -> embed -> write per file in flight; a failure skips one file
+    `progress`      `Progress`: the snapshot an ingest reports to its caller's progress bar
+    `file_notes`    what an ingest says of a file indexed in part or not at all, and why
     `stages`        where the time goes: seconds in parse, wait, chunk, embed and write
     `caps`          per-file caps (text, chunks, time): past one, the file is skipped with why
     `header`        the "title › section" header embedded and keyword-indexed with each chunk
