@@ -35,6 +35,7 @@ Generated text -> the answer:
     `guard`              between the model and the user: bad generations cut, refusals weighed
     `grounding`          which passage supports each sentence: checked and cited by us
     `second_try`         after a refusal, the model asked once more with the nearest passage alone
+    `sentence_cache`     one answer's sentence vectors, each text embedded once
     `extractive`         the answer without a model: the best matching sentences, quoted, cited
     `answer`             the streamed `Answer`: text pieces, then its text, citations and mode
 

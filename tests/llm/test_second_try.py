@@ -3,6 +3,7 @@ its answer passes the same checks as the first (scripted model, fake embedder)."
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 from core.types import Passage
@@ -155,3 +156,31 @@ def test_the_window_keeps_the_sentences_just_before_the_nearest_one():
     pick = pick_passage(QUESTION, found, FakeEmbedder(), replace(options, context_sentences=1))
     assert "Install galdata. Galois groups of degree nine need it." in pick.passage.text
     assert len(pick.passage.text.split()) <= 17
+
+
+class Recording(FakeEmbedder):
+    """Remembers every text it is asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed(self, texts):
+        self.texts.extend(texts)
+        return super().embed(texts)
+
+
+def test_the_refusal_path_embeds_each_sentence_once():
+    embedder = Recording()
+    fake = ScriptedGenerator([REFUSAL_SENTINEL, REFUSAL_SENTINEL])
+    options = ChatOptions(
+        sampling=GenerationParams(max_tokens=64), second_try=SecondTryOptions(min_cosine=0.3)
+    )
+    answer = ChatSession(Fixed(), fake, options, embedder=embedder).ask(QUESTION)
+    _ = answer.text
+    assert len(fake.calls) == 2  # the second ask was made, and refused too
+    # The quotes were weighed (their sentences embedded) after the second ask chose its
+    # window from the same sentences: each was embedded once, the question too.
+    assert "Galois theory is a branch of abstract algebra." in embedder.texts
+    assert embedder.texts.count(QUESTION) == 1
+    assert [t for t, n in Counter(embedder.texts).items() if n > 1] == []
