@@ -113,32 +113,30 @@ def pick_passage(
     was in another passage than the answer, or its window missed it, for 7 of the 10 refused
     tuning questions whose answer was retrieved (docs/natural-questions.md, "Round four").
     """
+    spans = [sentence_spans(p.text) for p in passages]
     anchors = [
         (n, i)
-        for n, p in enumerate(passages, 1)
-        for i, (a, b) in enumerate(sentence_spans(p.text))
+        for n, (p, found) in enumerate(zip(passages, spans, strict=True), 1)
+        for i, (a, b) in enumerate(found)
         if len(p.text[a:b].split()) >= 3  # a heading or a cut fragment answers nothing
     ]
     if not anchors:
         return None
-    texts = [_sentence(passages[n - 1].text, i) for n, i in anchors]
+    texts = [" ".join(passages[n - 1].text[slice(*spans[n - 1][i])].split()) for n, i in anchors]
     vectors = np.asarray(embedder.embed([question, *texts]))
     cosine = dict(zip(anchors, (vectors[1:] @ vectors[0]).tolist(), strict=True))
-    weights = _rare_word_weights(question, passages)
-    # (score, anchor's own cosine: the tie-break, so that a weight of 0 with no context
+    words, weight = _question_words(question, passages, spans)
+    # (score, the anchor's own cosine as the tie-break: a weight of 0 with no context
     # sentences picks what the nearest sentence alone did), passage, first and last sentence
     best: tuple[float, float, int, int, int] | None = None
     for n, i in anchors:
         text = passages[n - 1].text
-        spans = sentence_spans(text)
         low, high = window_sentences(
-            text, spans, i, options.window_words, options.context_sentences
+            text, spans[n - 1], i, options.window_words, options.context_sentences
         )
         near = max(cosine.get((n, j), -1.0) for j in range(low, high + 1))
-        words = set(content_words(text[spans[low][0] : spans[high][1]]))
-        share = sum(w for word, w in weights.items() if word in words) / (
-            sum(weights.values()) or 1.0
-        )
+        shown = set().union(*words[n - 1][low : high + 1])
+        share = sum(weight[w] for w in shown) / (sum(weight.values()) or 1.0)
         score = (near + options.keyword_weight * share, cosine[(n, i)])
         if best is None or score > best[:2]:
             best = (*score, n, low, high)
@@ -148,25 +146,23 @@ def pick_passage(
     if near < options.min_cosine:
         return None
     passage = passages[number - 1]
-    spans = sentence_spans(passage.text)
-    window = passage.text[spans[low][0] : spans[high][1]].strip() or passage.text
-    return NarrowPick(number, replace(passage, text=window), near)
+    window = passage.text[spans[number - 1][low][0] : spans[number - 1][high][1]].strip()
+    return NarrowPick(number, replace(passage, text=window or passage.text), near)
 
 
-def _sentence(text: str, index: int) -> str:
-    a, b = sentence_spans(text)[index]
-    return " ".join(text[a:b].split())
-
-
-def _rare_word_weights(question: str, passages: Sequence[Passage]) -> dict[str, float]:
-    """The question's words found in the passages, each weighted by how few of their
-    sentences hold it (log(1 + sentences / sentences holding it))."""
+def _question_words(
+    question: str, passages: Sequence[Passage], spans: list[list[tuple[int, int]]]
+) -> tuple[list[list[set[str]]], dict[str, float]]:
+    """The question's words in each sentence of each passage, and each word's weight: the
+    fewer sentences hold it, the more it counts (log(1 + sentences / sentences holding it))."""
     asked = set(content_words(question))
-    sentences = [
-        asked & set(content_words(p.text[a:b])) for p in passages for a, b in sentence_spans(p.text)
+    words = [
+        [asked & set(content_words(p.text[a:b])) for a, b in found]
+        for p, found in zip(passages, spans, strict=True)
     ]
-    held = Counter(w for words in sentences for w in words)
-    return {w: math.log(1 + len(sentences) / k) for w, k in held.items()}
+    held = Counter(w for found in words for sentence in found for w in sentence)
+    total = sum(len(found) for found in words)
+    return words, {w: math.log(1 + total / k) for w, k in held.items()}
 
 
 def narrow_messages(question: str, pick: NarrowPick) -> list[Message]:
