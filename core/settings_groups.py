@@ -284,14 +284,15 @@ class LlmSettings(_Group):
     second_try: bool = Field(
         True,
         description="When the model's answer holds nothing the passages support (a refusal), "
-        "ask it once more with only the passage whose sentence is nearest the question "
+        "ask it once more with only the window of the passages nearest the question "
         "(llm.second_try); that answer is checked like the first.",
     )
     second_try_min_cosine: float = Field(
         0.5,
         ge=0.0,
         le=1.0,
-        description="Ask again only if that sentence's cosine with the question is at least this.",
+        description="Ask again only if that window's nearest sentence's cosine with the question "
+        "is at least this.",
     )
     second_try_min_answer_cosine: float = Field(
         0.4,
@@ -304,7 +305,20 @@ class LlmSettings(_Group):
         90,
         ge=10,
         le=2000,
-        description="Words of that passage the second ask shows, from its nearest sentence on.",
+        description="Words of that passage the second ask shows, around its nearest sentence.",
+    )
+    second_try_keyword_weight: float = Field(
+        0.4,
+        ge=0.0,
+        le=10.0,
+        description="How much a window's share of the question's rarer words counts, beside "
+        "its nearest sentence's cosine, when the second ask's window is chosen (0: cosine only).",
+    )
+    second_try_context_sentences: int = Field(
+        2,
+        ge=0,
+        le=20,
+        description="Sentences the second ask's window keeps before the sentence it is grown from.",
     )
     verbose: bool = Field(False, description="Show llama.cpp's own log on stderr.")
 

@@ -34,7 +34,8 @@ A model on a server (`RAG_LLM_URL`: llama.cpp's server, vLLM, Ollama):
 Generated text -> the answer:
     `guard`              between the model and the user: bad generations cut, refusals weighed
     `grounding`          which passage supports each sentence: checked and cited by us
-    `second_try`         after a refusal, the model asked once more with the nearest passage alone
+    `second_try`         after a refusal, the model asked once more with the likeliest window alone
+    `sentence_cache`     one answer's sentence vectors, each text embedded once
     `extractive`         the answer without a model: the best matching sentences, quoted, cited
     `answer`             the streamed `Answer`: text pieces, then its text, citations and mode
 

@@ -42,6 +42,7 @@ from llm.prompt import NOT_FOUND_ANSWER, build_messages
 from llm.protocols import Generator, Retriever, SentenceEmbedder
 from llm.rewrite import standalone_query
 from llm.second_try import Retry, SecondTryOptions, narrow_messages, pick_passage, with_window
+from llm.sentence_cache import SentenceCache
 from llm.types import GenerationParams, Mode, Turn
 from llm.watch import AnswerWatch, WatchedGenerator
 
@@ -175,6 +176,8 @@ class ChatSession:
             return Answer.fixed(
                 text, mode="extractive", passages=passages, query=query, on_done=remember
             )
+        # One cache for the answer: the refusal path embeds the same sentences several times.
+        embedder = SentenceCache(self._embedder) if self._embedder is not None else None
         cleaned = [without_instructions(p) for p in passages]
         windows = [passage_window(query, p) for p, _ in cleaned]
         plan = fit_prompt(
@@ -193,11 +196,16 @@ class ChatSession:
             pieces,
             question=query,
             passages=plan.passages,
-            embedder=self._embedder,
+            embedder=embedder,
             count_tokens=generator.count_tokens,
             max_tokens=plan.max_tokens,
             second_try=self._second_try(
-                query, [p for p, _ in cleaned][: len(plan.passages)], plan, sampling, generator
+                query,
+                [p for p, _ in cleaned][: len(plan.passages)],
+                plan,
+                sampling,
+                generator,
+                embedder,
             ),
         )
         return Answer(
@@ -217,9 +225,10 @@ class ChatSession:
         plan: PromptPlan,
         sampling: GenerationParams,
         generator: Generator,
+        embedder: SentenceEmbedder | None,
     ) -> Callable[[], Retry | None] | None:
         """How to ask again, narrower, if the model refuses (None: never)."""
-        options, embedder = self.options.second_try, self._embedder
+        options = self.options.second_try
         if not options.enabled or embedder is None or plan.truncated:
             return None
 

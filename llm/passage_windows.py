@@ -58,27 +58,47 @@ def passage_window(question: str, passage: Passage, max_words: int = WINDOW_WORD
     return replace(passage, text=text) if text else passage
 
 
-def window_around(passage: Passage, sentence: int, max_words: int = WINDOW_WORDS) -> Passage:
-    """`passage` cut to about `max_words` words from its sentence number `sentence`
-    (in `core.text.sentence_spans` order) onwards, then backwards while there is room.
+def window_around(
+    passage: Passage, sentence: int, max_words: int = WINDOW_WORDS, before: int = 0
+) -> Passage:
+    """`passage` cut to about `max_words` words around its sentence number `sentence` (in
+    `core.text.sentence_spans` order): up to `before` sentences before it, then onwards, then
+    backwards while there is room (`window_sentences`).
 
     >>> p = Passage("a.pdf", 1, 1, 0.9, "One two three. Four five six. Seven eight nine.")
     >>> window_around(p, 1, max_words=6).text
     'Four five six. Seven eight nine.'
+    >>> window_around(p, 1, max_words=6, before=1).text
+    'One two three. Four five six.'
     """
     spans = sentence_spans(passage.text)
     if not spans or len(passage.text.split()) <= max_words:
         return passage
-    sizes = [len(passage.text[a:b].split()) for a, b in spans]
-    low, high = _grow(sizes, min(max(sentence, 0), len(spans) - 1), max_words)
+    low, high = window_sentences(passage.text, spans, sentence, max_words, before)
     text = passage.text[spans[low][0] : spans[high][1]].strip()
     return replace(passage, text=text) if text else passage
 
 
-def _grow(sizes: list[int], best: int, max_words: int) -> tuple[int, int]:
+def window_sentences(
+    text: str, spans: list[tuple[int, int]], sentence: int, max_words: int, before: int = 0
+) -> tuple[int, int]:
+    """The first and last sentence (indexes into `spans`) of `window_around`'s window; all of
+    them when the whole text fits in `max_words`."""
+    if len(text.split()) <= max_words:
+        return 0, len(spans) - 1
+    sizes = [len(text[a:b].split()) for a, b in spans]
+    return _grow(sizes, min(max(sentence, 0), len(spans) - 1), max_words, before)
+
+
+def _grow(sizes: list[int], best: int, max_words: int, before: int = 0) -> tuple[int, int]:
     """The first and last sentence of the window grown around sentence `best`."""
     low = high = best
     words = sizes[best]
+    # Up to `before` sentences of context first: the second ask's best sentence is often the
+    # answer's heading or its last line, not its start (docs/natural-questions.md, round four).
+    while before > 0 and low > 0 and words + sizes[low - 1] <= max_words:
+        low, before = low - 1, before - 1
+        words += sizes[low]
     # Forwards first: small models answer from what they read first, and a fact's sentence
     # is more often followed by its detail than preceded by it. Then backwards if room is left.
     while high + 1 < len(sizes) and words + sizes[high + 1] <= max_words:

@@ -3,12 +3,13 @@
 Small models often answer "NOT_FOUND" when the answering sentence is there but sits among
 three other passages, or past the part of its passage they were shown (docs/natural-
 questions.md, "Round three"). When the first answer is a refusal (or holds nothing the
-passages support: the user would get the refusal or quotes), the passage whose best
-sentence is nearest the question (cosine with the loaded embedding model) is cut to a
-window starting at that sentence, and the model is asked again with that window alone,
-under its original source number. The second answer is not trusted either: it goes through
-the same checks (`llm.guard.GroundedStream`), and if it refuses or is not supported the user
-gets what the first refusal would have given.
+passages support: the user would get the refusal or quotes), one passage is cut to the
+window most likely to answer (its nearest sentence's cosine with the question, with the
+loaded embedding model, plus its share of the question's rarer words; `pick_passage`), and
+the model is asked again with that window alone, under its original source number. The
+second answer is not trusted either: it goes through the same checks
+(`llm.guard.GroundedStream`), and if it refuses or is not supported the user gets what the
+first refusal would have given.
 
 >>> import numpy as np
 >>> from core.types import Passage
@@ -27,14 +28,16 @@ True
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from core.text import sentence_spans
+from core.text import content_words, sentence_spans
 from core.types import Passage
-from llm.passage_windows import WINDOW_WORDS, window_around
+from llm.passage_windows import WINDOW_WORDS, window_sentences
 from llm.prompt import REFUSAL_SENTINEL, format_passage
 from llm.protocols import SentenceEmbedder
 from llm.types import Message
@@ -70,6 +73,11 @@ class SecondTryOptions:
     # (cosine): on the natural tuning set every answer holding its facts was at 0.45 or more,
     # the one junk second answer at 0.24 (docs/natural-questions.md, "Round three").
     min_answer_cosine: float = 0.4
+    # How the window is chosen (docs/natural-questions.md, "Round four"): its share of the
+    # question's rarer words counts this much beside its nearest sentence's cosine, and it
+    # starts this many sentences before the sentence it is grown from.
+    keyword_weight: float = 0.4
+    context_sentences: int = 2
 
 
 @dataclass(frozen=True)
@@ -97,24 +105,64 @@ def pick_passage(
     embedder: SentenceEmbedder,
     options: SecondTryOptions,
 ) -> NarrowPick | None:
-    """The passage whose one sentence is nearest the question, if near enough; else None."""
-    flat = [
-        (n, i, p.text[a:b])
-        for n, p in enumerate(passages, 1)
-        for i, (a, b) in enumerate(sentence_spans(p.text))
+    """The window most likely to answer, if one of its sentences is near enough; else None.
+
+    Every sentence of every passage anchors a window (`context_sentences` before it, then
+    onwards); a window scores its nearest sentence's cosine with the question plus
+    `keyword_weight` times its share of the question's rarer words. The nearest sentence alone
+    was in another passage than the answer, or its window missed it, for 7 of the 10 refused
+    tuning questions whose answer was retrieved (docs/natural-questions.md, "Round four").
+    """
+    spans = [sentence_spans(p.text) for p in passages]
+    anchors = [
+        (n, i)
+        for n, (p, found) in enumerate(zip(passages, spans, strict=True), 1)
+        for i, (a, b) in enumerate(found)
         if len(p.text[a:b].split()) >= 3  # a heading or a cut fragment answers nothing
     ]
-    if not flat:
+    if not anchors:
         return None
-    vectors = np.asarray(embedder.embed([question, *(" ".join(t.split()) for _, _, t in flat)]))
-    scores = vectors[1:] @ vectors[0]
-    best = int(np.argmax(scores))
-    cosine = float(scores[best])
-    if cosine < options.min_cosine:
+    texts = [" ".join(passages[n - 1].text[slice(*spans[n - 1][i])].split()) for n, i in anchors]
+    vectors = np.asarray(embedder.embed([question, *texts]))
+    cosine = dict(zip(anchors, (vectors[1:] @ vectors[0]).tolist(), strict=True))
+    words, weight = _question_words(question, passages, spans)
+    # (score, the anchor's own cosine as the tie-break: a weight of 0 with no context
+    # sentences picks what the nearest sentence alone did), passage, first and last sentence
+    best: tuple[float, float, int, int, int] | None = None
+    for n, i in anchors:
+        text = passages[n - 1].text
+        low, high = window_sentences(
+            text, spans[n - 1], i, options.window_words, options.context_sentences
+        )
+        near = max(cosine.get((n, j), -1.0) for j in range(low, high + 1))
+        shown = set().union(*words[n - 1][low : high + 1])
+        share = sum(weight[w] for w in shown) / (sum(weight.values()) or 1.0)
+        score = (near + options.keyword_weight * share, cosine[(n, i)])
+        if best is None or score > best[:2]:
+            best = (*score, n, low, high)
+    assert best is not None
+    _, _, number, low, high = best
+    near = max(cosine.get((number, j), -1.0) for j in range(low, high + 1))
+    if near < options.min_cosine:
         return None
-    number, sentence, _ = flat[best]
-    window = window_around(passages[number - 1], sentence, options.window_words)
-    return NarrowPick(number, window, cosine)
+    passage = passages[number - 1]
+    window = passage.text[spans[number - 1][low][0] : spans[number - 1][high][1]].strip()
+    return NarrowPick(number, replace(passage, text=window or passage.text), near)
+
+
+def _question_words(
+    question: str, passages: Sequence[Passage], spans: list[list[tuple[int, int]]]
+) -> tuple[list[list[set[str]]], dict[str, float]]:
+    """The question's words in each sentence of each passage, and each word's weight: the
+    fewer sentences hold it, the more it counts (log(1 + sentences / sentences holding it))."""
+    asked = set(content_words(question))
+    words = [
+        [asked & set(content_words(p.text[a:b])) for a, b in found]
+        for p, found in zip(passages, spans, strict=True)
+    ]
+    held = Counter(w for found in words for sentence in found for w in sentence)
+    total = sum(len(found) for found in words)
+    return words, {w: math.log(1 + total / k) for w, k in held.items()}
 
 
 def narrow_messages(question: str, pick: NarrowPick) -> list[Message]:

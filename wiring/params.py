@@ -39,6 +39,8 @@ def chat_options(settings: Settings) -> ChatOptions:
             min_cosine=llm.second_try_min_cosine,
             window_words=llm.second_try_words,
             min_answer_cosine=llm.second_try_min_answer_cosine,
+            keyword_weight=llm.second_try_keyword_weight,
+            context_sentences=llm.second_try_context_sentences,
         ),
         max_question_chars=settings.search.max_question_chars,
         sampling=GenerationParams(

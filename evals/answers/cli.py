@@ -6,8 +6,9 @@ LangChain's RAG tutorial with the same model, in the same run. For every
 answer it records: the expected facts held, a citation of the file and page
 that hold the evidence, no citation at all, unsupported sentences, refusals
 (of unanswerable and of answerable questions), words, prompt tokens, time to
-first token and total time. Follow-up rows (`after`) are asked in the same
-conversation as the row they follow. The table goes to stderr, the JSON report
+first token and total time; the answer's own generation apart from a second, narrower
+ask after a refusal (`second_ask`: its prompt tokens and times). Follow-up rows (`after`)
+are asked in the same conversation as the row they follow. The table goes to stderr, the JSON report
 to stdout and `--out`. Exit codes: 0 done, 2 a usage, index or model error.
 """
 
@@ -98,9 +99,11 @@ def evaluate(args: argparse.Namespace) -> dict:
 def _ask_ours(questions, retriever, generator, embedder, settings, partial=None) -> list[dict]:
     """Our answers, one row per question; each row also appended to `partial` (JSON lines)
     as soon as it is known, so a long run cut short still leaves its answers."""
+    from evals.answers.generations import GenerationLog, first_of
     from llm.chat import ChatSession
     from wiring.params import chat_options
 
+    generator = GenerationLog(generator)  # the answer's figures apart from the second ask's
     sessions: dict[str, ChatSession] = {}
     rows = []
     for q in questions:
@@ -113,7 +116,8 @@ def _ask_ours(questions, retriever, generator, embedder, settings, partial=None)
         answer = session.ask(q.question)
         text = answer.text
         seconds = time.perf_counter() - started
-        stats = generator.last_stats if answer.passages else None
+        records = generator.take()
+        stats, second = first_of(records, "answer"), first_of(records, "second")
         rows.append(
             {
                 "id": q.id,
@@ -132,6 +136,7 @@ def _ask_ours(questions, retriever, generator, embedder, settings, partial=None)
                     "prompt_tokens": stats.prompt_tokens if stats else 0,
                     "cached_tokens": stats.cached_tokens if stats else 0,
                     "first_token_s": round(stats.first_token_s, 3) if stats else None,
+                    "second_ask": _figures(second),
                     "seconds": round(seconds, 3),
                 },
             }
@@ -141,6 +146,18 @@ def _ask_ours(questions, retriever, generator, embedder, settings, partial=None)
             with partial.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(rows[-1], ensure_ascii=False) + "\n")
     return rows
+
+
+def _figures(stats) -> dict | None:
+    """A generation's figures for the report (None: it did not happen)."""
+    if stats is None:
+        return None
+    return {
+        "prompt_tokens": stats.prompt_tokens,
+        "cached_tokens": stats.cached_tokens,
+        "first_token_s": round(stats.first_token_s, 3),
+        "total_s": round(stats.total_s, 3),
+    }
 
 
 def _add_evidence(rows, questions, sources, page_texts) -> None:

@@ -89,6 +89,10 @@ def _system(rows: list[dict], name: str) -> dict:
             ),
             "median_prompt_tokens": _median(r[name]["prompt_tokens"] or None for r in rows),
             "median_first_token_s": _median(r[name]["first_token_s"] for r in rows),
+            "second_asks": sum(1 for r in rows if r[name].get("second_ask")),
+            "median_second_ask_first_token_s": _median(
+                (r[name].get("second_ask") or {}).get("first_token_s") for r in rows
+            ),
         }
     else:
         out["right_page_cited"] = 0.0  # the tutorial's answers carry no citations
@@ -113,6 +117,8 @@ LABELS = [
     ("median_words", "median words per answer"),
     ("median_prompt_tokens", "median prompt tokens"),
     ("median_first_token_s", "median time to first token, s"),
+    ("second_asks", "second asks after a refusal"),
+    ("median_second_ask_first_token_s", "second asks: median first token, s"),
     ("median_seconds", "median time per question, s"),
     ("context_holds_evidence", "context holds the evidence page"),
     ("topic_change_searched_as_asked", "topic changes searched as asked"),

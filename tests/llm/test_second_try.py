@@ -3,6 +3,9 @@ its answer passes the same checks as the first (scripted model, fake embedder)."
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
+
 from core.types import Passage
 from llm.chat import ChatOptions, ChatSession
 from llm.guard import QUOTE_LABEL
@@ -103,8 +106,20 @@ def test_the_settings_reach_the_session():
     from wiring.params import chat_options
 
     assert chat_options(Settings()).second_try == SecondTryOptions()
-    off = chat_options(Settings(llm_second_try=False, llm_second_try_words=40)).second_try
-    assert (off.enabled, off.window_words) == (False, 40)
+    off = chat_options(
+        Settings(
+            llm_second_try=False,
+            llm_second_try_words=40,
+            llm_second_try_keyword_weight=0.0,
+            llm_second_try_context_sentences=0,
+        )
+    ).second_try
+    assert (off.enabled, off.window_words, off.keyword_weight, off.context_sentences) == (
+        False,
+        40,
+        0.0,
+        0,
+    )
 
 
 def test_a_supported_second_answer_that_does_not_answer_the_question_is_not_shown():
@@ -114,3 +129,58 @@ def test_a_supported_second_answer_that_does_not_answer_the_question_is_not_show
     assert "cabinet" not in answer.text and answer.outcome in {"quoted", "refused"}
     shown, _ = ask([REFUSAL_SENTINEL, off_topic], min_answer_cosine=0.0)
     assert shown.outcome == "answered" and "cabinet" in shown.text  # supported by its words
+
+
+def test_the_window_holding_the_questions_rarer_words_wins_over_a_nearer_sentence():
+    question = "How do I change the intent for images?"
+    found = [
+        # Nearest by cosine (it shares the question's small words), but answers nothing.
+        Passage("gs.pdf", 9, 9, 0.6, "How do I change the colour of the whole document? Read on."),
+        Passage("gs.pdf", 14, 14, 0.5, "Objects differ. Images use the intent of -dImageIntent."),
+    ]
+    cosine_only = SecondTryOptions(min_cosine=0.0, keyword_weight=0.0, context_sentences=0)
+    assert pick_passage(question, found, FakeEmbedder(), cosine_only).number == 1
+    pick = pick_passage(question, found, FakeEmbedder(), SecondTryOptions(min_cosine=0.0))
+    assert pick is not None and pick.number == 2 and "-dImageIntent" in pick.passage.text
+
+
+def test_the_window_keeps_the_sentences_just_before_the_nearest_one():
+    text = f"Intro words here now. Install galdata. Galois groups of degree nine need it. {FILLER}"
+    found = [Passage("INSTALL.pdf", 9, 9, 0.6, text)]
+    options = SecondTryOptions(min_cosine=0.0, keyword_weight=0.0, window_words=17)
+    starts_at_it = pick_passage(
+        QUESTION, found, FakeEmbedder(), replace(options, context_sentences=0)
+    )
+    assert starts_at_it.passage.text.startswith("Galois groups")
+    assert "galdata" not in starts_at_it.passage.text
+    pick = pick_passage(QUESTION, found, FakeEmbedder(), replace(options, context_sentences=1))
+    assert "Install galdata. Galois groups of degree nine need it." in pick.passage.text
+    assert len(pick.passage.text.split()) <= 17
+
+
+class Recording(FakeEmbedder):
+    """Remembers every text it is asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed(self, texts):
+        self.texts.extend(texts)
+        return super().embed(texts)
+
+
+def test_the_refusal_path_embeds_each_sentence_once():
+    embedder = Recording()
+    fake = ScriptedGenerator([REFUSAL_SENTINEL, REFUSAL_SENTINEL])
+    options = ChatOptions(
+        sampling=GenerationParams(max_tokens=64), second_try=SecondTryOptions(min_cosine=0.3)
+    )
+    answer = ChatSession(Fixed(), fake, options, embedder=embedder).ask(QUESTION)
+    _ = answer.text
+    assert len(fake.calls) == 2  # the second ask was made, and refused too
+    # The quotes were weighed (their sentences embedded) after the second ask chose its
+    # window from the same sentences: each was embedded once, the question too.
+    assert "Galois theory is a branch of abstract algebra." in embedder.texts
+    assert embedder.texts.count(QUESTION) == 1
+    assert [t for t, n in Counter(embedder.texts).items() if n > 1] == []
