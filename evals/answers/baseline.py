@@ -4,9 +4,7 @@ Retrieval is `evals.langchain_default.LangChainDefault` (PyPDFLoader,
 RecursiveCharacterTextSplitter 1000/200, all-MiniLM-L6-v2, FAISS, k = 4); the
 prompt is the tutorial's "rag-prompt" (its hub text, written out here since the
 hub cannot be reached); the model is `ChatLlamaCpp` over the same file, greedy,
-with the same answer length limit and prompt batch as ours. ChatLlamaCpp's own default
-batch is 8 tokens; with it, the baseline's first token took about 100 s against ours' 17 s
-in one run (docs/natural-baselines.md), so its times measured the batch, not the pipeline.
+with the same answer length limit as ours.
 """
 
 from __future__ import annotations
@@ -33,9 +31,7 @@ class BaselineAnswer:
 
 
 class LangChainRag:
-    def __init__(
-        self, retrieval, model: Path, *, n_ctx: int, max_tokens: int, threads: int, n_batch: int
-    ):
+    def __init__(self, retrieval, model: Path, *, n_ctx: int, max_tokens: int, threads: int):
         from langchain_community.chat_models import ChatLlamaCpp
         from langchain_core.prompts import ChatPromptTemplate
 
@@ -44,7 +40,6 @@ class LangChainRag:
         self.llm = ChatLlamaCpp(
             model_path=str(model),
             n_ctx=n_ctx,
-            n_batch=n_batch,
             temperature=0.0,
             max_tokens=max_tokens,
             n_threads=threads or None,

@@ -83,7 +83,6 @@ def evaluate(args: argparse.Namespace) -> dict:
                     n_ctx=settings.llm.n_ctx,
                     max_tokens=settings.llm.max_tokens,
                     threads=args.threads,
-                    n_batch=settings.llm.n_batch,
                 )
                 _ask_baseline(rows, questions, rag, partial)
     return {

@@ -60,13 +60,3 @@ def test_baseline_answers_reach_the_partial_file_and_the_summary(tmp_path):
     lc = summarize(rows, baseline=True)["langchain_default"]
     assert lc["facts"] == 1.0 and lc["unanswerable_refused"] == 0.0
     assert lc["median_first_token_s"] is not None
-
-
-def test_baseline_model_evaluates_its_prompt_in_our_batch_size(tmp_path):
-    from tests.tiny_gguf import TINY, write_llama_gguf
-
-    model = write_llama_gguf(tmp_path / "tiny.gguf", TINY)
-    rag = LangChainRag(_rag().retrieval, model, n_ctx=512, max_tokens=4, threads=1, n_batch=256)
-    assert rag.llm.n_batch == 256 and rag.llm.client.n_batch == 256  # not ChatLlamaCpp's 8
-    answer = rag.ask("Which package owns a file?")
-    assert answer.hits == (("a.pdf", 3, 3),) and answer.seconds > 0
