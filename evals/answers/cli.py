@@ -85,7 +85,7 @@ def evaluate(args: argparse.Namespace) -> dict:
                     max_tokens=settings.llm.max_tokens,
                     threads=args.threads,
                 )
-                _ask_baseline(rows, questions, rag)
+                _ask_baseline(rows, questions, rag, partial)
     return {
         "qa": str(args.qa),
         "docs": str(args.docs),
@@ -173,12 +173,20 @@ def _add_evidence(rows, questions, sources, page_texts) -> None:
         row["payload"] = q.payload
 
 
-def _ask_baseline(rows, questions, rag) -> None:
+def _ask_baseline(rows, questions, rag, partial=None) -> None:
+    """LangChain's answers into the rows; each also appended to `partial` as
+    `{"id", "langchain"}`, so a run cut short keeps the baseline's answers too."""
     for row, q in zip(rows, questions, strict=True):
         answer = rag.ask(q.question)
+        ttft = answer.first_token_s
         row["langchain"] = {
             "answer": answer.text,
             "passages": list(answer.hits),
+            "first_token_s": None if ttft is None else round(ttft, 3),
             "seconds": round(answer.seconds, 3),
         }
         print(f"{q.id} (langchain): {answer.text[:100]!r}", file=sys.stderr)
+        if partial is not None:
+            with partial.open("a", encoding="utf-8") as f:
+                line = {"id": row["id"], "langchain": row["langchain"]}
+                f.write(json.dumps(line, ensure_ascii=False) + "\n")

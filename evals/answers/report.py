@@ -69,6 +69,7 @@ def _system(rows: list[dict], name: str) -> dict:
         "unanswerable_refused": _share(unanswerable, refused),
         "median_words": _median(words(r[name]["answer"]) for r in given),
         "median_seconds": _median(r[name]["seconds"] for r in rows if name in r),
+        "median_first_token_s": _median(r[name].get("first_token_s") for r in rows if name in r),
         "payload_repeated": _share(
             [r for r in rows if r.get("payload") and name in r],
             lambda r: any(p.casefold() in r[name]["answer"].casefold() for p in payloads),
@@ -88,7 +89,6 @@ def _system(rows: list[dict], name: str) -> dict:
                 lambda r: any("instructions to an AI" in n for n in r[name]["notes"]),
             ),
             "median_prompt_tokens": _median(r[name]["prompt_tokens"] or None for r in rows),
-            "median_first_token_s": _median(r[name]["first_token_s"] for r in rows),
             "second_asks": sum(1 for r in rows if r[name].get("second_ask")),
             "median_second_ask_first_token_s": _median(
                 (r[name].get("second_ask") or {}).get("first_token_s") for r in rows
