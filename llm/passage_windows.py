@@ -58,32 +58,19 @@ def passage_window(question: str, passage: Passage, max_words: int = WINDOW_WORD
     return replace(passage, text=text) if text else passage
 
 
-def window_around(
-    passage: Passage, sentence: int, max_words: int = WINDOW_WORDS, before: int = 0
-) -> Passage:
-    """`passage` cut to about `max_words` words around its sentence number `sentence` (in
-    `core.text.sentence_spans` order): up to `before` sentences before it, then onwards, then
-    backwards while there is room (`window_sentences`).
-
-    >>> p = Passage("a.pdf", 1, 1, 0.9, "One two three. Four five six. Seven eight nine.")
-    >>> window_around(p, 1, max_words=6).text
-    'Four five six. Seven eight nine.'
-    >>> window_around(p, 1, max_words=6, before=1).text
-    'One two three. Four five six.'
-    """
-    spans = sentence_spans(passage.text)
-    if not spans or len(passage.text.split()) <= max_words:
-        return passage
-    low, high = window_sentences(passage.text, spans, sentence, max_words, before)
-    text = passage.text[spans[low][0] : spans[high][1]].strip()
-    return replace(passage, text=text) if text else passage
-
-
 def window_sentences(
     text: str, spans: list[tuple[int, int]], sentence: int, max_words: int, before: int = 0
 ) -> tuple[int, int]:
-    """The first and last sentence (indexes into `spans`) of `window_around`'s window; all of
-    them when the whole text fits in `max_words`."""
+    """The first and last sentence (indexes into `spans`) of a window of about `max_words`
+    words around sentence number `sentence`: up to `before` sentences before it, then onwards,
+    then backwards while there is room; all of them when the whole text fits.
+
+    >>> text = "One two three. Four five six. Seven eight nine."
+    >>> window_sentences(text, sentence_spans(text), 1, max_words=6)
+    (1, 2)
+    >>> window_sentences(text, sentence_spans(text), 1, max_words=6, before=1)
+    (0, 1)
+    """
     if len(text.split()) <= max_words:
         return 0, len(spans) - 1
     sizes = [len(text[a:b].split()) for a, b in spans]

@@ -127,8 +127,8 @@ def pick_passage(
     cosine = dict(zip(anchors, (vectors[1:] @ vectors[0]).tolist(), strict=True))
     words, weight = _question_words(question, passages, spans)
     # (score, the anchor's own cosine as the tie-break: a weight of 0 with no context
-    # sentences picks what the nearest sentence alone did), passage, first and last sentence
-    best: tuple[float, float, int, int, int] | None = None
+    # sentences picks what the nearest sentence alone did), nearest cosine, passage, sentences
+    best: tuple[float, float, float, int, int, int] | None = None
     for n, i in anchors:
         text = passages[n - 1].text
         low, high = window_sentences(
@@ -139,10 +139,9 @@ def pick_passage(
         share = sum(weight[w] for w in shown) / (sum(weight.values()) or 1.0)
         score = (near + options.keyword_weight * share, cosine[(n, i)])
         if best is None or score > best[:2]:
-            best = (*score, n, low, high)
+            best = (*score, near, n, low, high)
     assert best is not None
-    _, _, number, low, high = best
-    near = max(cosine.get((number, j), -1.0) for j in range(low, high + 1))
+    _, _, near, number, low, high = best
     if near < options.min_cosine:
         return None
     passage = passages[number - 1]
